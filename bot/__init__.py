@@ -1,0 +1,1 @@
+"""ciw-bot: coordinates Care Inspectorate Wales inspection work in Slack."""

@@ -1,0 +1,238 @@
+"""Activities: recording them and moving them through their life.
+
+Functions take plain values and a Session, record history, and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import history, reminders
+from bot.dates import ReviewYear, When, letter_dates
+from bot.errors import UserError
+from db.models import Activity, ActivityInspector, ActivityStatus, Authority, Service
+
+MAX_TITLE = 500
+MAX_DETAILS = 3000
+
+
+def letter_line(activity: Activity) -> str:
+    """The activity as the letter prints it: `<title>, <dates>[ <details>]`."""
+    line = f"{activity.title}, {letter_dates(activity.start_date, activity.end_date)}"
+    if activity.details:
+        separator = "" if activity.details[0] in ",.;:" else " "
+        line += separator + activity.details
+    return line
+
+
+def check_text(title: str, details: str | None) -> None:
+    """Refuse a missing or overlong title or details."""
+    if not title.strip():
+        raise UserError("missing_title")
+    if len(title) > MAX_TITLE:
+        raise UserError("too_long", what="title", limit=MAX_TITLE, length=len(title))
+    if details and len(details) > MAX_DETAILS:
+        raise UserError("too_long", what="details", limit=MAX_DETAILS, length=len(details))
+
+
+def log_activity(
+    session: Session,
+    *,
+    authority: Authority,
+    service: Service,
+    when: When,
+    title: str,
+    details: str | None,
+    inspectors: list[str],
+    actor: str,
+    channel_id: str | None,
+    today: dt.date,
+    now: dt.datetime,
+) -> Activity:
+    """Record an activity: completed if it started before today, else scheduled."""
+    title, details = title.strip(), (details or "").strip() or None
+    check_text(title, details)
+    status = ActivityStatus.COMPLETED if when.start < today else ActivityStatus.SCHEDULED
+    people = [actor, *[u for u in inspectors if u != actor]]
+    activity = Activity(
+        authority=authority,
+        service=service,
+        title=title,
+        details=details,
+        start_date=when.start,
+        end_date=when.end,
+        start_time=when.time,
+        status=status,
+        channel_id=channel_id,
+        logged_by=actor,
+        created_at=now,
+        inspectors=[ActivityInspector(user_id=u) for u in people],
+    )
+    session.add(activity)
+    session.flush()
+    history.record(
+        session,
+        actor=actor,
+        subject="activity",
+        subject_id=activity.id,
+        action="logged",
+        at=now,
+        changes={"status": status.value, "start": when.start.isoformat(), "end": when.end.isoformat()},
+    )
+    if status is ActivityStatus.SCHEDULED:
+        reminders.activity_scheduled(session, activity, now=now)
+    return activity
+
+
+def get_activity(session: Session, activity_id: int) -> Activity:
+    """The activity with this id (not removed); UserError if there is none."""
+    activity = session.get(Activity, activity_id)
+    if activity is None or activity.removed_at is not None:
+        raise UserError("unknown_id", ref=f"A{activity_id}")
+    return activity
+
+
+@dataclass(frozen=True)
+class Move:
+    """What a lifecycle command changed, for the reply and the announcements."""
+
+    activity: Activity
+    action: str
+    old_when: When
+    old_status: ActivityStatus
+    reason: str | None
+
+
+def _when(activity: Activity) -> When:
+    return When(activity.start_date, activity.end_date, activity.start_time)
+
+
+def _move(
+    session: Session,
+    activity: Activity,
+    *,
+    action: str,
+    status: ActivityStatus,
+    actor: str,
+    now: dt.datetime,
+    reason: str | None,
+    when: When | None = None,
+) -> Move:
+    move = Move(activity, action, _when(activity), activity.status, reason)
+    changes: dict[str, str] = {"status": f"{activity.status.value} -> {status.value}"}
+    if when is not None:
+        old = f"{activity.start_date}..{activity.end_date}"
+        changes["dates"] = f"{old} -> {when.start}..{when.end}"
+        activity.start_date, activity.end_date, activity.start_time = when.start, when.end, when.time
+    activity.status = status
+    activity.status_reason = reason
+    history.record(
+        session,
+        actor=actor,
+        subject="activity",
+        subject_id=activity.id,
+        action=action,
+        at=now,
+        reason=reason,
+        changes=changes,
+    )
+    session.flush()
+    reminders.activity_moved(session, move, actor=actor, now=now)
+    return move
+
+
+_OPEN = (ActivityStatus.SCHEDULED, ActivityStatus.POSTPONED)
+
+
+def reschedule(
+    session: Session,
+    activity: Activity,
+    when: When,
+    *,
+    reason: str | None,
+    actor: str,
+    today: dt.date,
+    now: dt.datetime,
+) -> Move:
+    """Give a scheduled or postponed activity new dates; it is scheduled again."""
+    if activity.status not in _OPEN:
+        raise UserError("cannot_move", ref=f"A{activity.id}", status=activity.status.value,
+                        action="reschedule")
+    if when.start < today:
+        raise UserError("reschedule_in_past", start=when.start)
+    return _move(session, activity, action="rescheduled", status=ActivityStatus.SCHEDULED,
+                 actor=actor, now=now, reason=reason, when=when)
+
+
+def postpone(session: Session, activity: Activity, *, reason: str | None, actor: str,
+             now: dt.datetime) -> Move:
+    """Postpone a scheduled activity with no new date yet."""
+    if activity.status is not ActivityStatus.SCHEDULED:
+        raise UserError("cannot_move", ref=f"A{activity.id}", status=activity.status.value,
+                        action="postpone")
+    return _move(session, activity, action="postponed", status=ActivityStatus.POSTPONED,
+                 actor=actor, now=now, reason=reason)
+
+
+def cancel(session: Session, activity: Activity, *, reason: str | None, actor: str,
+           now: dt.datetime) -> Move:
+    """Cancel a scheduled or postponed activity."""
+    if activity.status not in _OPEN:
+        raise UserError("cannot_move", ref=f"A{activity.id}", status=activity.status.value,
+                        action="cancel")
+    return _move(session, activity, action="cancelled", status=ActivityStatus.CANCELLED,
+                 actor=actor, now=now, reason=reason)
+
+
+def complete(session: Session, activity: Activity, *, actor: str, now: dt.datetime) -> Move:
+    """Mark a scheduled or postponed activity as done."""
+    if activity.status not in _OPEN:
+        raise UserError("cannot_move", ref=f"A{activity.id}", status=activity.status.value,
+                        action="complete")
+    return _move(session, activity, action="completed", status=ActivityStatus.COMPLETED,
+                 actor=actor, now=now, reason=None)
+
+
+def remove(session: Session, activity: Activity, *, actor: str, now: dt.datetime) -> None:
+    """Take an activity out of lists and letters; the history keeps it."""
+    activity.removed_at, activity.removed_by = now, actor
+    history.record(session, actor=actor, subject="activity", subject_id=activity.id,
+                   action="removed", at=now)
+    session.flush()
+    reminders.activity_removed(session, activity, now=now)
+
+
+def for_year(session: Session, authority: Authority, year: ReviewYear) -> list[Activity]:
+    """The authority's activities starting in a review year, in date order."""
+    return list(
+        session.scalars(
+            select(Activity)
+            .where(
+                Activity.authority_id == authority.id,
+                Activity.removed_at.is_(None),
+                Activity.start_date >= year.first_day,
+                Activity.start_date <= year.last_day,
+            )
+            .order_by(Activity.start_date, Activity.start_time, Activity.id)
+        )
+    )
+
+
+def upcoming(session: Session, today: dt.date, days: int) -> list[Activity]:
+    """Scheduled activities starting within `days` days of today, all authorities."""
+    return list(
+        session.scalars(
+            select(Activity)
+            .where(
+                Activity.status == ActivityStatus.SCHEDULED,
+                Activity.removed_at.is_(None),
+                Activity.start_date >= today,
+                Activity.start_date <= today + dt.timedelta(days=days),
+            )
+            .order_by(Activity.start_date, Activity.start_time, Activity.id)
+        )
+    )

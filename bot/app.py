@@ -1,0 +1,79 @@
+"""The app factory: a Bolt app wired to a database, templates and the listeners."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+import handlers
+from bot.render import Templates
+from bot.runtime import Runtime, system_clock
+from bot.settings import Settings
+from bot.slack_client import make_client
+from db.session import make_engine, prepare
+
+log = logging.getLogger("ciw.app")
+
+_RUNTIMES: WeakKeyDictionary[App, Runtime] = WeakKeyDictionary()
+
+
+def create_app(
+    settings: Settings,
+    *,
+    client: WebClient | None = None,
+    engine: Engine | None = None,
+    clock: Callable[[], dt.datetime] = system_clock,
+) -> App:
+    """Build the Bolt app on this database (migrated if SQLite, else checked at head)."""
+    engine = engine or make_engine(settings.database_url)
+    prepare(engine)
+    client = client or make_client(settings)
+    runtime = Runtime(settings=settings, engine=engine, client=client, templates=Templates(),
+                      clock=clock)
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        token_verification_enabled=False,
+        request_verification_enabled=bool(settings.slack_signing_secret),
+        ignoring_self_events_enabled=True,
+    )
+    _RUNTIMES[app] = runtime
+
+    @app.middleware
+    def provide_runtime(context: Any, next: Callable[[], None]) -> None:  # noqa: A002
+        context["ciw"] = runtime
+        next()
+
+    app.error(_error_handler(runtime))
+    handlers.register(app)
+    return app
+
+
+def runtime_of(app: App) -> Runtime:
+    """The runtime the app was built with."""
+    return _RUNTIMES[app]
+
+
+def _error_handler(runtime: Runtime) -> Callable[..., BoltResponse]:
+    def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse:
+        """Log the failure with its traceback and tell the user politely; never a 500."""
+        what = body.get("command") or body.get("type") or (body.get("event") or {}).get("type")
+        log.error("listener failed for %s", what, exc_info=error)
+        template = "errors/database_unavailable" if isinstance(error, DBAPIError) else "errors/internal"
+        if respond is not None and (body.get("response_url") or body.get("command")):
+            try:
+                respond(text=runtime.templates.message(template), response_type="ephemeral",
+                        replace_original=False)
+            except Exception:
+                log.exception("could not tell the user about the failure")
+        return BoltResponse(status=200, body="")
+
+    return handle_error

@@ -1,0 +1,263 @@
+"""The `/ciw` subcommands' argument grammar: typed text in, plain values out.
+
+Parsers raise UserError naming what was wrong; they never touch the database
+(authorities are returned as typed and resolved by the caller).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot import dates, ids
+from bot.dates import ReviewYear, When
+from bot.errors import UserError
+from bot.slack_text import extract_mentions, unescape
+from db.models import FindingKind, Language, Principle, Service
+
+MAX_COMMAND = 12000
+
+SERVICES = {
+    "children": Service.CHILDREN,
+    "child": Service.CHILDREN,
+    "childrens": Service.CHILDREN,
+    "children's": Service.CHILDREN,
+    "adults": Service.ADULTS,
+    "adult": Service.ADULTS,
+    "adults'": Service.ADULTS,
+    "both": Service.BOTH,
+}
+PRINCIPLES = {
+    "well-being": Principle.WELL_BEING,
+    "wellbeing": Principle.WELL_BEING,
+    "people": Principle.PEOPLE,
+    "prevention": Principle.PREVENTION,
+    "partnerships": Principle.PARTNERSHIPS,
+    "partnership": Principle.PARTNERSHIPS,
+}
+KINDS = {
+    "strength": FindingKind.STRENGTH,
+    "strengths": FindingKind.STRENGTH,
+    "improvement": FindingKind.IMPROVEMENT,
+    "improvements": FindingKind.IMPROVEMENT,
+}
+LANGUAGES = {"en": Language.EN, "cy": Language.CY, "both": Language.BOTH}
+
+
+def clean(text: str) -> str:
+    """Slack's escaped command text as typed, length-checked."""
+    if len(text) > MAX_COMMAND:
+        raise UserError("too_long", what="command", limit=MAX_COMMAND, length=len(text))
+    return unescape(text).strip()
+
+
+def words(text: str, count: int) -> tuple[list[str], str]:
+    """The first `count` words and the rest of the text."""
+    parts = text.split(None, count)
+    head, rest = parts[:count], parts[count] if len(parts) > count else ""
+    return head, rest
+
+
+def parse_service(word: str) -> Service:
+    """`children`, `adults` or `both`."""
+    service = SERVICES.get(word.lower())
+    if service is None:
+        raise UserError("unknown_service", value=word)
+    return service
+
+
+def parse_principle(word: str) -> Principle:
+    """`well-being`, `people`, `prevention` or `partnerships`."""
+    principle = PRINCIPLES.get(word.lower())
+    if principle is None:
+        raise UserError("unknown_principle", value=word)
+    return principle
+
+
+def parse_kind(word: str) -> FindingKind:
+    """`strength` or `improvement`."""
+    kind = KINDS.get(word.lower())
+    if kind is None:
+        raise UserError("unknown_kind", value=word)
+    return kind
+
+
+def split_reason(text: str) -> tuple[str, str | None]:
+    """`head | reason` → (head, reason or None)."""
+    head, sep, reason = text.partition("|")
+    return head.strip(), (reason.strip() or None) if sep else None
+
+
+@dataclass(frozen=True)
+class LogActivity:
+    authority: str
+    service: Service
+    when: When
+    title: str
+    details: str | None
+    inspectors: list[str] = field(default_factory=list)
+
+
+def parse_log_activity(text: str) -> LogActivity:
+    """`<authority> <service> <when> <title> [| <details>]`; mentions become inspectors."""
+    text, inspectors = extract_mentions(text)
+    text = clean(text)
+    (head, rest) = words(text, 3)
+    if len(head) < 1:
+        raise UserError("usage", subcommand="log-activity")
+    if len(head) < 2:
+        raise UserError("missing_service")
+    service = parse_service(head[1])
+    if len(head) < 3:
+        raise UserError("missing_when")
+    when = dates.parse_when(head[2])
+    title, details = split_reason(rest)
+    if not title:
+        raise UserError("missing_title")
+    return LogActivity(head[0], service, when, title, details, inspectors)
+
+
+@dataclass(frozen=True)
+class LogFinding:
+    authority: str
+    year: ReviewYear | None
+    principle: Principle
+    kind: FindingKind
+    service: Service | None
+    activity_id: int | None
+    text: str
+
+
+def parse_log_finding(text: str) -> LogFinding:
+    """`<authority> [<year>] <principle> <strength|improvement> [<service>] [A<id>] <text>`."""
+    text = clean(text)
+    tokens = text.split()
+    if not tokens:
+        raise UserError("usage", subcommand="log-finding")
+    authority, position = tokens[0], 1
+    year = None
+    if position < len(tokens) and (dates.looks_like_year(tokens[position])):
+        year = dates.parse_year(tokens[position])
+        position += 1
+    if position >= len(tokens):
+        raise UserError("missing_principle")
+    principle = parse_principle(tokens[position])
+    position += 1
+    if position >= len(tokens):
+        raise UserError("missing_kind")
+    kind = parse_kind(tokens[position])
+    position += 1
+    service = None
+    if position < len(tokens) and tokens[position].lower() in SERVICES:
+        service = SERVICES[tokens[position].lower()]
+        position += 1
+    activity_id = None
+    if position < len(tokens) and ids.looks_like_id(tokens[position], "A"):
+        activity_id = ids.parse_id(tokens[position], "A")[1]
+        position += 1
+    _, rest = words(text, position)
+    if not rest.strip():
+        raise UserError("missing_finding_text")
+    return LogFinding(authority, year, principle, kind, service, activity_id, rest.strip())
+
+
+def parse_authority_and_year(text: str, subcommand: str) -> tuple[str, ReviewYear | None]:
+    """`<authority> [<year>]`."""
+    tokens = clean(text).split()
+    if not tokens:
+        raise UserError("usage", subcommand=subcommand)
+    if len(tokens) > 2:
+        raise UserError("usage", subcommand=subcommand)
+    year = dates.parse_year(tokens[1]) if len(tokens) == 2 else None
+    return tokens[0], year
+
+
+def parse_days(text: str) -> int:
+    """`[<days>]` for upcoming: 1 to 366, default 30."""
+    text = clean(text)
+    if not text:
+        return 30
+    if not text.isdigit() or not 1 <= int(text) <= 366:
+        raise UserError("bad_days", value=text)
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    activity_id: int
+    when: When | None
+    reason: str | None
+
+
+def parse_lifecycle(text: str, action: str) -> Lifecycle:
+    """`A<id> <when> [| reason]` (reschedule), `A<id> [| reason]` (postpone, cancel), `A<id>`."""
+    head, reason = split_reason(clean(text))
+    tokens = head.split()
+    if not tokens:
+        raise UserError("usage", subcommand=action)
+    activity_id = ids.parse_id(tokens[0], "A")[1]
+    when = None
+    if action == "reschedule":
+        if len(tokens) < 2:
+            raise UserError("missing_when")
+        when = dates.parse_when(tokens[1])
+        extra = tokens[2:]
+    else:
+        extra = tokens[1:]
+    if extra:
+        raise UserError("usage", subcommand=action)
+    if action == "complete" and reason:
+        raise UserError("usage", subcommand=action)
+    return Lifecycle(activity_id, when, reason)
+
+
+def parse_edit(text: str) -> tuple[int, str]:
+    """`F<id> <text>`."""
+    text = clean(text)
+    head, rest = words(text, 1)
+    if not head:
+        raise UserError("usage", subcommand="edit")
+    finding_id = ids.parse_id(head[0], "F")[1]
+    if not rest.strip():
+        raise UserError("missing_finding_text")
+    return finding_id, rest.strip()
+
+
+def parse_remove(text: str) -> tuple[str, int]:
+    """`A<id>` or `F<id>`."""
+    tokens = clean(text).split()
+    if len(tokens) != 1:
+        raise UserError("usage", subcommand="remove")
+    return ids.parse_id(tokens[0], "AF")
+
+
+@dataclass(frozen=True)
+class AuthorityChange:
+    authority: str
+    field: str | None = None
+    value: str | None = None
+
+
+def parse_authority(text: str) -> AuthorityChange:
+    """`<authority> [director <name> | address <line; line> | language en|cy|both]`."""
+    text = clean(text)
+    head, rest = words(text, 2)
+    if not head:
+        raise UserError("usage", subcommand="authority")
+    if len(head) == 1:
+        return AuthorityChange(head[0])
+    field_name = head[1].lower()
+    value = rest.strip()
+    if field_name not in {"director", "address", "language"}:
+        raise UserError("unknown_authority_field", value=head[1])
+    if not value:
+        raise UserError("missing_authority_value", field=field_name)
+    if field_name == "language" and value.lower() not in LANGUAGES:
+        raise UserError("unknown_language", value=value)
+    if field_name == "address":
+        lines = [line.strip() for line in value.split(";") if line.strip()]
+        if not lines or len(lines) > 8 or any(len(line) > 120 for line in lines):
+            raise UserError("bad_address")
+        value = "\n".join(lines)
+    if field_name == "director" and len(value) > 120:
+        raise UserError("too_long", what="director", limit=120, length=len(value))
+    return AuthorityChange(head[0], field_name, value.lower() if field_name == "language" else value)

@@ -1,0 +1,31 @@
+"""Record ids as shown and typed: `A12` for an activity, `F7` for a finding."""
+
+from __future__ import annotations
+
+import re
+
+from bot.errors import UserError
+
+_ID = re.compile(r"^#?([AaFf])(\d{1,9})$")
+
+
+def looks_like_id(token: str, prefix: str = "AF") -> bool:
+    """Whether a word is a record id (`A12`, `#F7`) of one of these kinds."""
+    match = _ID.match(token.strip())
+    return bool(match) and match.group(1).upper() in prefix
+
+
+def parse_id(token: str, kinds: str = "AF") -> tuple[str, int]:
+    """(`A` or `F`, number) from `A12`, `#a12`, `F7`; UserError for anything else."""
+    match = _ID.match(token.strip())
+    if not match or match.group(1).upper() not in kinds:
+        raise UserError("bad_id", value=token, kinds=kinds)
+    return match.group(1).upper(), int(match.group(2))
+
+
+def activity_ref(activity_id: int) -> str:
+    return f"A{activity_id}"
+
+
+def finding_ref(finding_id: int) -> str:
+    return f"F{finding_id}"

@@ -1,0 +1,53 @@
+"""What every listener and job needs: settings, database, templates, Slack client, clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.render import Templates
+from bot.settings import Settings
+from db.session import session_factory, transaction
+
+
+def system_clock() -> dt.datetime:
+    """The real time, UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Runtime:
+    """Shared by the app's listeners, the clock and the shell; built once per process."""
+
+    settings: Settings
+    engine: Engine
+    client: WebClient
+    templates: Templates
+    clock: Callable[[], dt.datetime] = system_clock
+
+    def __post_init__(self) -> None:
+        self.sessions: sessionmaker[Session] = session_factory(self.engine)
+
+    def now(self) -> dt.datetime:
+        """Now, UTC."""
+        return self.clock()
+
+    def today(self) -> dt.date:
+        """Today's date in the office time zone."""
+        return self.now().astimezone(self.settings.tz).date()
+
+    def office_time(self, day: dt.date, at: dt.time) -> dt.datetime:
+        """A wall-clock time in the office, as UTC."""
+        return dt.datetime.combine(day, at, tzinfo=self.settings.tz).astimezone(dt.UTC)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One session for one request or job: committed at the end, rolled back on error."""
+        with transaction(self.sessions) as session:
+            yield session

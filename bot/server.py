@@ -1,0 +1,69 @@
+"""HTTP serving: Bolt behind a production WSGI server (waitress), plus /healthz."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+log = logging.getLogger("ciw.http")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def database_state(engine: Engine) -> dict[str, Any]:
+    """`{"database": "ok"}` when a query answers, else the kind of failure."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DBAPIError as error:
+        return {"database": "unavailable", "error": type(error.orig).__name__}
+    return {"database": "ok"}
+
+
+def wsgi_app(app: App, engine: Engine) -> WSGIApp:
+    """The WSGI application: `POST /slack/events` to Bolt, `GET /healthz` for probes."""
+    slack = SlackRequestHandler(app, path="/slack/events")
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        started = time.monotonic()
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            state = database_state(engine)
+            status = "200 OK" if state["database"] == "ok" else "503 Service Unavailable"
+            body = json.dumps({"status": "ok" if status.startswith("200") else "degraded", **state})
+            start_response(status, [("Content-Type", "application/json")])
+            return [body.encode()]
+        captured: dict[str, str] = {}
+
+        def recording_start_response(status: str, headers: list, *args: Any) -> Any:
+            captured["status"] = status
+            return start_response(status, headers, *args)
+
+        result = slack(environ, recording_start_response)
+        log.info(
+            "request",
+            extra={
+                "path": path,
+                "status": captured.get("status", "").split(" ")[0],
+                "ms": round((time.monotonic() - started) * 1000, 1),
+                "retry": environ.get("HTTP_X_SLACK_RETRY_NUM"),
+            },
+        )
+        return result
+
+    return application
+
+
+def serve(application: WSGIApp, host: str, port: int, threads: int = 8) -> None:
+    """Serve until interrupted, on waitress (several requests at once)."""
+    from waitress import serve as waitress_serve
+
+    waitress_serve(application, host=host, port=port, threads=threads, ident="ciw-bot")

@@ -1,0 +1,106 @@
+"""Settings read once from the environment into a typed, frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_DATABASE_URL = "sqlite:///ciw.db"
+SLACK_PUBLIC_API_URL = "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _user_ids(value: str | None) -> frozenset[str]:
+    return frozenset(part.strip() for part in (value or "").replace(" ", ",").split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the program reads from its environment."""
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = SLACK_PUBLIC_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    timezone: str = "Europe/London"
+    allow_public_drafts: bool = False
+    port: int = 3000
+    required_approvals: int = 1
+    admins: frozenset[str] = field(default_factory=frozenset)
+    signatory_name: str = "Lou Bushell-Bauers"
+    signatory_title: str = "Head of Local Authority Inspection Team"
+    letter_cc: tuple[str, ...] = ("Audit Wales", "HIW", "Estyn")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The office time zone."""
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every setting; raise SettingsError naming a malformed one."""
+        env = os.environ if environ is None else environ
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def number(name: str, default: int, minimum: int) -> int:
+            raw = text(name)
+            if raw is None:
+                return default
+            try:
+                value = int(raw)
+            except ValueError:
+                raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+            if value < minimum:
+                raise SettingsError(f"{name} must be at least {minimum}, not {value}")
+            return value
+
+        timezone = text("CIW_TIMEZONE") or "Europe/London"
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"CIW_TIMEZONE {timezone!r} is not a time zone name (e.g. Europe/London)"
+            ) from None
+        api_url = text("SLACK_API_URL") or SLACK_PUBLIC_API_URL
+        if not api_url.endswith("/"):
+            api_url += "/"
+        cc = text("CIW_LETTER_CC")
+        return cls(
+            slack_bot_token=text("SLACK_BOT_TOKEN"),
+            slack_signing_secret=text("SLACK_SIGNING_SECRET"),
+            slack_app_token=text("SLACK_APP_TOKEN"),
+            slack_api_url=api_url,
+            database_url=text("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            timezone=timezone,
+            allow_public_drafts=_flag(env.get("CIW_ALLOW_PUBLIC_DRAFTS")),
+            port=number("PORT", 3000, 1),
+            required_approvals=number("CIW_REQUIRED_APPROVALS", 1, 1),
+            admins=_user_ids(env.get("CIW_ADMINS")),
+            signatory_name=text("CIW_SIGNATORY_NAME") or cls.signatory_name,
+            signatory_title=text("CIW_SIGNATORY_TITLE") or cls.signatory_title,
+            letter_cc=tuple(p.strip() for p in cc.split(";") if p.strip()) if cc else cls.letter_cc,
+        )
+
+    def require(self, *names: str) -> None:
+        """Raise SettingsError naming the first of these environment variables that is unset."""
+        attributes = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+            "SLACK_APP_TOKEN": self.slack_app_token,
+        }
+        for name in names:
+            if not attributes[name]:
+                raise SettingsError(f"{name} is not set: see .env.example for what it should hold")

@@ -1,0 +1,338 @@
+"""Slack played on loopback: a Web API that records what the bot sends, and signed requests.
+
+The shell uses it to show what the bot would post without a workspace; the tests use it
+as the Slack the app talks to. It answers the Web API methods the bot calls with the
+shapes Slack answers them with, and can be told to fail (429, 5xx) for fault tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Call:
+    """One request the bot made to Slack."""
+
+    method: str
+    params: dict[str, Any]
+    raw: bytes = b""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.params.get(key, default)
+
+
+@dataclass
+class Fault:
+    status: int
+    headers: dict[str, str]
+    remaining: int
+    body: dict[str, Any] | None = None
+
+
+@dataclass
+class FakeSlack:
+    """A Slack Web API on 127.0.0.1 that records every call."""
+
+    team_id: str = "T0CIW"
+    bot_user_id: str = "UBOT"
+    calls: list[Call] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Condition()
+        self._faults: dict[str, list[Fault]] = {}
+        self._ts = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self) -> FakeSlack:
+        """Serve on a free loopback port in a background thread."""
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                status, headers, payload = double._answer(self.path, self.headers, body)
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def base(self) -> str:
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        """What SLACK_API_URL is set to."""
+        return self.base + "/api/"
+
+    def response_url(self, token: str = "r") -> str:
+        """A response_url for a slash command or interaction."""
+        return f"{self.base}/response/{token}"
+
+    # -- faults ------------------------------------------------------------------
+    def fail(self, method: str, status: int, *, times: int = 1,
+             headers: dict[str, str] | None = None, body: dict[str, Any] | None = None) -> None:
+        """Answer the next `times` calls of `method` (`*` for any) with this status."""
+        with self._lock:
+            self._faults.setdefault(method, []).append(Fault(status, headers or {}, times, body))
+
+    def _fault_for(self, method: str) -> Fault | None:
+        for key in (method, "*"):
+            queue = self._faults.get(key) or []
+            while queue and queue[0].remaining <= 0:
+                queue.pop(0)
+            if queue:
+                queue[0].remaining -= 1
+                return queue[0]
+        return None
+
+    # -- recorded calls ----------------------------------------------------------
+    def of(self, method: str) -> list[Call]:
+        """The calls of one method, in order."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def responses(self) -> list[Call]:
+        """What was posted to response_urls (replies to commands and interactions)."""
+        return self.of("response_url")
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+    def wait_for(self, predicate: Callable[[FakeSlack], Any], timeout: float = 10.0) -> Any:
+        """Wait until `predicate(self)` is truthy (the bot works after its ack); return it."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                value = predicate(self)
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    methods = [c.method for c in self.calls]
+                    raise AssertionError(f"Slack never saw what was awaited; calls: {methods}")
+                self._lock.wait(min(left, 0.05))
+
+    def wait_calls(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
+        """Wait until `method` has been called `count` times; return those calls."""
+        return self.wait_for(lambda s: (len(s.of(method)) >= count and s.of(method)), timeout)
+
+    # -- answering ---------------------------------------------------------------
+    def _answer(self, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
+        if path.startswith("/upload/"):
+            file_id = path.rsplit("/", 1)[1]
+            with self._lock:
+                self.uploads[file_id] = body
+                self._lock.notify_all()
+            return 200, {}, b"OK - " + str(len(body)).encode()
+        if path.startswith("/response/"):
+            params = json.loads(body or b"{}")
+            params["_token"] = path.rsplit("/", 1)[1]
+            self._record(Call("response_url", params, body))
+            return 200, {}, b"ok"
+        method = path.split("/api/", 1)[-1].split("?")[0]
+        params = self._params(headers, body)
+        with self._lock:
+            fault = self._fault_for(method)
+        if fault is not None:
+            self._record(Call(f"failed:{method}", params, body))
+            return fault.status, fault.headers, fault.body or {"ok": False, "error": "fake_fault"}
+        answer = self._reply(method, params)
+        self._record(Call(method, params, body))
+        return 200, {}, answer
+
+    def _record(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+            self._lock.notify_all()
+
+    @staticmethod
+    def _params(headers: Any, body: bytes) -> dict[str, Any]:
+        kind = headers.get("Content-Type", "")
+        if "json" in kind:
+            return json.loads(body or b"{}")
+        pairs = urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        params: dict[str, Any] = {k: v[0] for k, v in pairs.items()}
+        for key in ("blocks", "attachments", "view", "files"):
+            if isinstance(params.get(key), str):
+                try:
+                    params[key] = json.loads(params[key])
+                except json.JSONDecodeError:
+                    pass
+        return params
+
+    def next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    def user(self, user_id: str) -> dict[str, Any]:
+        """users.info's user for an id (a full member unless configured otherwise)."""
+        base = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": user_id.lower(),
+            "real_name": f"User {user_id}",
+            "deleted": False,
+            "is_bot": False,
+            "is_admin": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "tz": "Europe/London",
+        }
+        base.update(self.users.get(user_id, {}))
+        return base
+
+    def channel(self, channel_id: str) -> dict[str, Any]:
+        """conversations.info's channel: C… public, G… private, D… a DM, unless configured."""
+        base = {
+            "id": channel_id,
+            "name": channel_id.lower(),
+            "is_channel": channel_id.startswith("C"),
+            "is_group": channel_id.startswith("G"),
+            "is_im": channel_id.startswith("D"),
+            "is_mpim": False,
+            "is_private": not channel_id.startswith("C"),
+            "is_member": True,
+        }
+        base.update(self.channels.get(channel_id, {}))
+        return base
+
+    def _reply(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel", "")
+        if method == "auth.test":
+            return {"ok": True, "user_id": self.bot_user_id, "bot_id": "BBOT",
+                    "team_id": self.team_id, "team": "CIW", "url": "https://ciw.example/"}
+        if method == "chat.postMessage":
+            ts = self.next_ts()
+            if channel.startswith("U"):  # a DM by user id lands in the app's DM
+                channel = "D" + channel[1:]
+            return {"ok": True, "channel": channel, "ts": ts,
+                    "message": {"text": params.get("text"), "ts": ts, "bot_id": "BBOT"}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self.next_ts()}
+        if method == "chat.update":
+            return {"ok": True, "channel": channel, "ts": params.get("ts"), "text": params.get("text")}
+        if method in {"views.open", "views.update", "views.push", "views.publish"}:
+            return {"ok": True, "view": {"id": "V" + str(next(self._ts)),
+                                         **(params.get("view") or {})}}
+        if method == "users.info":
+            return {"ok": True, "user": self.user(params.get("user", ""))}
+        if method == "conversations.info":
+            return {"ok": True, "channel": self.channel(channel)}
+        if method == "conversations.open":
+            users = params.get("users", "")
+            return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):08d}"
+            return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            if isinstance(files, str):
+                files = json.loads(files)
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")}
+                                          for f in files or []]}
+        return {"ok": True}
+
+
+class SignedRequests:
+    """Builds requests to `/slack/events` exactly as Slack signs them."""
+
+    def __init__(self, signing_secret: str, slack: FakeSlack | None = None,
+                 team_id: str = "T0CIW") -> None:
+        self.secret = signing_secret
+        self.slack = slack
+        self.team_id = team_id
+        self._counter = itertools.count(1)
+
+    def sign(self, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+        """Slack's v0 signature headers for a body."""
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        base = b"v0:" + str(timestamp).encode() + b":" + body
+        signature = "v0=" + hmac.new(self.secret.encode(), base, hashlib.sha256).hexdigest()
+        return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature}
+
+    def command(self, text: str, *, user: str = "U0INSPECT", channel: str = "G0REVIEW",
+                channel_name: str = "inspections") -> tuple[bytes, dict[str, str]]:
+        """A `/ciw` slash command (form-encoded, as Slack sends it)."""
+        n = next(self._counter)
+        fields = {
+            "token": "legacy",
+            "team_id": self.team_id,
+            "team_domain": "ciw",
+            "channel_id": channel,
+            "channel_name": channel_name,
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": "/ciw",
+            "text": text,
+            "api_app_id": "A0CIWBOT",
+            "is_enterprise_install": "false",
+            "response_url": self.slack.response_url(f"cmd{n}") if self.slack else
+            f"http://127.0.0.1:9/response/cmd{n}",
+            "trigger_id": f"{n}.trigger",
+        }
+        body = urllib.parse.urlencode(fields).encode()
+        return body, {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body)}
+
+    def interaction(self, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        """A block_actions or view_submission payload (form-encoded `payload=`)."""
+        payload = {"team": {"id": self.team_id}, "api_app_id": "A0CIWBOT", **payload}
+        if self.slack and "response_url" not in payload and payload.get("type") == "block_actions":
+            payload["response_url"] = self.slack.response_url(f"act{next(self._counter)}")
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+        return body, {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body)}
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None,
+              retry: int | None = None) -> tuple[bytes, dict[str, str]]:
+        """An Events API `event_callback` (JSON), optionally marked as Slack's retry."""
+        envelope = {
+            "token": "legacy",
+            "team_id": self.team_id,
+            "api_app_id": "A0CIWBOT",
+            "event": event,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(self._counter):08d}",
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team_id, "user_id": "UBOT", "is_bot": True}],
+        }
+        body = json.dumps(envelope).encode()
+        headers = {"Content-Type": "application/json", **self.sign(body)}
+        if retry is not None:
+            headers["X-Slack-Retry-Num"] = str(retry)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        return body, headers

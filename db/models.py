@@ -1,0 +1,321 @@
+"""SQLAlchemy 2 typed models: the whole schema of the bot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import Date, TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database (SQLite keeps no zone itself)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC, timezone-aware."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model."""
+
+
+class Service(enum.StrEnum):
+    CHILDREN = "children"
+    ADULTS = "adults"
+    BOTH = "both"
+
+
+class ActivityStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    COMPLETED = "completed"
+    POSTPONED = "postponed"
+    CANCELLED = "cancelled"
+
+
+class Principle(enum.StrEnum):
+    WELL_BEING = "well-being"
+    PEOPLE = "people"
+    PREVENTION = "prevention"
+    PARTNERSHIPS = "partnerships"
+
+
+class FindingKind(enum.StrEnum):
+    STRENGTH = "strength"
+    IMPROVEMENT = "improvement"
+
+
+class Language(enum.StrEnum):
+    EN = "en"
+    CY = "cy"
+    BOTH = "both"
+
+
+class Role(enum.StrEnum):
+    INSPECTOR = "inspector"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+
+class Decision(enum.StrEnum):
+    APPROVE = "approve"
+    REQUEST_CHANGES = "request_changes"
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings with a CHECK, the same on SQLite and PostgreSQL.
+    return Enum(
+        kind,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Authority(Base):
+    """One of the 22 Welsh local authorities, and what its letter is addressed with."""
+
+    __tablename__ = "authorities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    english_name: Mapped[str] = mapped_column(String(120))
+    welsh_name: Mapped[str] = mapped_column(String(120))
+    director: Mapped[str | None] = mapped_column(String(120))
+    address: Mapped[str | None] = mapped_column(Text)  # lines joined by "\n"
+    language: Mapped[Language] = mapped_column(_enum(Language, "language"), default=Language.EN)
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The postal address, one line per item."""
+        return [line for line in (self.address or "").split("\n") if line.strip()]
+
+
+class Activity(Base):
+    """An inspection activity: a meeting, conference, focused activity, inspection, review."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_authority_start", "authority_id", "start_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authorities.id"))
+    service: Mapped[Service] = mapped_column(_enum(Service, "service"))
+    title: Mapped[str] = mapped_column(Text)
+    details: Mapped[str | None] = mapped_column(Text)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    start_time: Mapped[dt.time | None] = mapped_column(Time)
+    status: Mapped[ActivityStatus] = mapped_column(_enum(ActivityStatus, "activity_status"))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(String(40))
+    logged_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(40))
+
+    authority: Mapped[Authority] = relationship(lazy="joined", innerjoin=True)
+    inspectors: Mapped[list[ActivityInspector]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="ActivityInspector.user_id"
+    )
+
+    @property
+    def inspector_ids(self) -> list[str]:
+        """Slack user ids of the activity's inspectors."""
+        return [i.user_id for i in self.inspectors]
+
+
+class ActivityInspector(Base):
+    """An inspector (Slack user) taking part in an activity."""
+
+    __tablename__ = "activity_inspectors"
+
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class Finding(Base):
+    """A strength or area for improvement under one principle of the 2014 Act."""
+
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_authority_year", "authority_id", "review_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authorities.id"))
+    review_year: Mapped[int] = mapped_column(Integer)  # 2019 means 2019-20
+    principle: Mapped[Principle] = mapped_column(_enum(Principle, "principle"))
+    kind: Mapped[FindingKind] = mapped_column(_enum(FindingKind, "finding_kind"))
+    service: Mapped[Service | None] = mapped_column(_enum(Service, "finding_service"))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(40))
+
+    authority: Mapped[Authority] = relationship(lazy="joined", innerjoin=True)
+
+
+class HistoryEntry(Base):
+    """One change to a record: append-only, never updated or deleted."""
+
+    __tablename__ = "history"
+    __table_args__ = (Index("ix_history_subject", "subject", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(20))  # activity, finding, authority, draft, role
+    subject_id: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Draft(Base):
+    """A draft letter for one authority and review year, reviewed in one Slack thread."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("authority_id", "review_year", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authorities.id"))
+    review_year: Mapped[int] = mapped_column(Integer)
+    channel_id: Mapped[str] = mapped_column(String(40))
+    thread_ts: Mapped[str | None] = mapped_column(String(40), index=True)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    authority: Mapped[Authority] = relationship(lazy="joined", innerjoin=True)
+    versions: Mapped[list[DraftVersion]] = relationship(
+        back_populates="draft", order_by="DraftVersion.number", lazy="selectin"
+    )
+
+
+class DraftVersion(Base):
+    """One assembled version of a draft letter."""
+
+    __tablename__ = "draft_versions"
+    __table_args__ = (UniqueConstraint("draft_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)  # the letter as plain text, one paragraph a line
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+    file_id: Mapped[str | None] = mapped_column(String(40))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    draft: Mapped[Draft] = relationship(back_populates="versions")
+
+
+class Review(Base):
+    """An approval or a change request on one draft version."""
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("draft_versions.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(40))
+    decision: Mapped[Decision] = mapped_column(_enum(Decision, "decision"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Comment(Base):
+    """A reply in a draft's thread, recorded against the version it answers."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("draft_versions.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    message_ts: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProcessedEvent(Base):
+    """An Events API event id already handled: Slack retries are recognised by it."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delivery(Base):
+    """A message the bot owes Slack: a reminder or an announcement, sent exactly once.
+
+    Each row is one message to one conversation. It is claimed atomically before it is
+    sent and marked sent only after Slack accepted it, so two clocks, a retry or a
+    restart never send it twice, and one Slack refused stays due.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_due", "sent_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"), index=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    thread_ts: Mapped[str | None] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(40))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_ts: Mapped[str | None] = mapped_column(String(40))
+
+
+class RoleGrant(Base):
+    """A role granted to a Slack user by an admin."""
+
+    __tablename__ = "roles"
+
+    user_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    granted_by: Mapped[str] = mapped_column(String(40))
+    granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,13 @@
+"""Slack actions: one module per action, each with `register(app)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+MODULES: list = []
+
+
+def register(app: App) -> None:
+    """Register every action listener."""
+    for module in MODULES:
+        module.register(app)

@@ -1,0 +1,137 @@
+"""The `/ciw` slash command: acknowledge at once, then run the subcommand its first word names.
+
+Each subcommand is a module here whose docstring is its help text, with `NAME`, the
+`ROLE` it needs and `run(command) -> Reply`; a module that owns modals or buttons
+also has `register(app)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import ModuleType
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot import roles
+from bot.errors import UserError
+from bot.runtime import Runtime
+from handlers.commands import (
+    authority,
+    draft_letter,
+    edit,
+    help,  # noqa: A004
+    lifecycle,
+    list_records,
+    log_activity,
+    log_finding,
+    remove,
+    role,
+    upcoming,
+)
+from handlers.commands.base import Command, Reply
+
+log = logging.getLogger("ciw.command")
+
+MODULES: list[ModuleType] = [
+    help,
+    log_activity,
+    log_finding,
+    list_records,
+    upcoming,
+    lifecycle,
+    edit,
+    remove,
+    authority,
+    draft_letter,
+    role,
+]
+
+
+def subcommands() -> dict[str, ModuleType]:
+    """Subcommand name → module (a module may serve several names, e.g. lifecycle)."""
+    table: dict[str, ModuleType] = {}
+    for module in MODULES:
+        for name in getattr(module, "NAMES", [module.NAME]):
+            table[name] = module
+    return table
+
+
+def register(app: App) -> None:
+    """Listen for `/ciw` and register each subcommand's own listeners."""
+    app.command("/ciw")(handle_ciw)
+    for module in MODULES:
+        if hasattr(module, "register"):
+            module.register(app)
+
+
+def handle_ciw(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
+) -> None:
+    """Acknowledge, run the subcommand in one transaction, reply (ephemeral unless said)."""
+    ack()
+    runtime: Runtime = context["ciw"]
+    started = time.monotonic()
+    text = (body.get("text") or "").strip()
+    name, _, args = text.partition(" ")
+    name = name.lower() or "help"
+    outcome = "ok"
+    try:
+        reply = dispatch(runtime, client, body, name, args.strip())
+    except UserError as error:
+        outcome = f"refused:{error.template}"
+        reply = Reply(f"errors/{error.template}", error.data)
+    finally:
+        log.info(
+            "command",
+            extra={"command": f"/ciw {name}", "user": body.get("user_id"),
+                   "ms": round((time.monotonic() - started) * 1000), "outcome": outcome},
+        )
+    send(runtime, respond, reply)
+
+
+def dispatch(runtime: Runtime, client: WebClient, body: dict[str, Any], name: str,
+             args: str) -> Reply:
+    """Run one subcommand in its own transaction; a UserError rolls everything back."""
+    table = subcommands()
+    module = table.get(name)
+    if module is None:
+        raise UserError("unknown_subcommand", name=name, names=sorted(table))
+    with runtime.transaction() as session:
+        command = Command(
+            runtime=runtime,
+            session=session,
+            client=client,
+            user_id=body["user_id"],
+            channel_id=body.get("channel_id", ""),
+            channel_name=body.get("channel_name", ""),
+            args=args,
+            trigger_id=body.get("trigger_id"),
+            team_id=body.get("team_id"),
+        )
+        roles.check(
+            session,
+            user_id=command.user_id,
+            needed=getattr(module, "ROLE", None),
+            subcommand=name,
+            admins=runtime.settings.admins,
+            now=command.now,
+        )
+        if getattr(module, "NAMES", None):
+            return module.run(command, name)
+        return module.run(command)
+
+
+def send(runtime: Runtime, respond: Respond, reply: Reply | None) -> None:
+    """Post a reply through the command's response_url."""
+    if reply is None:
+        return
+    text = runtime.templates.message(reply.template, **reply.data)
+    respond(
+        text=text,
+        blocks=reply.blocks,
+        response_type="in_channel" if reply.in_channel else "ephemeral",
+        replace_original=False,
+    )

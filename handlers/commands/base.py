@@ -1,0 +1,48 @@
+"""What a `/ciw` subcommand receives and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.orm import Session
+
+from bot.runtime import Runtime
+
+
+@dataclass
+class Command:
+    """One `/ciw` invocation, with the session it runs in."""
+
+    runtime: Runtime
+    session: Session
+    client: WebClient
+    user_id: str
+    channel_id: str
+    channel_name: str
+    args: str
+    trigger_id: str | None = None
+    team_id: str | None = None
+
+    @property
+    def now(self):  # noqa: ANN201
+        return self.runtime.now()
+
+    @property
+    def today(self):  # noqa: ANN201
+        return self.runtime.today()
+
+
+@dataclass
+class Reply:
+    """A subcommand's answer: a named template under `templates/messages/` and its data.
+
+    Ephemeral to the person who typed unless `in_channel`. `blocks`, when given, are
+    posted as they are with the rendered text as their notification fallback.
+    """
+
+    template: str
+    data: dict[str, Any] = field(default_factory=dict)
+    in_channel: bool = False
+    blocks: list[dict[str, Any]] | None = None

@@ -1,0 +1,33 @@
+"""`list <authority> [<year>]`: the year's activities and findings with their ids, status and history (year defaults to the current review year).
+Example: `/ciw list wrexham 2019-20`
+"""
+
+from __future__ import annotations
+
+from bot import activities, authorities, findings, grammar, history
+from bot.dates import ReviewYear
+from db.models import Role
+from handlers.commands.base import Command, Reply
+
+NAME = "list"
+ROLE = Role.INSPECTOR
+
+
+def run(command: Command) -> Reply:
+    """List one authority's records of one review year."""
+    typed, year = grammar.parse_authority_and_year(command.args, NAME)
+    authority = authorities.resolve(command.session, typed)
+    year = year or ReviewYear.of(command.today)
+    acts = activities.for_year(command.session, authority, year)
+    finds = findings.for_year(command.session, authority, year)
+    return Reply(
+        "list",
+        {
+            "authority": authority,
+            "year": year,
+            "activities": acts,
+            "findings": finds,
+            "history": history.for_subjects(command.session, "activity", [a.id for a in acts]),
+            "letter_line": activities.letter_line,
+        },
+    )

@@ -1,0 +1,43 @@
+"""`log-activity <authority> <service> <when> <title> [| <details>]`: record an activity.
+`service` is `children`, `adults` or `both`; `when` is `YYYY-MM-DD` or `DD/MM/YYYY`, a range `DATE..DATE`, the first date optionally with a time `THH:MM`. People @mentioned are the activity's inspectors (you always are). Past dates are recorded as completed, future ones as scheduled. With no arguments, a form opens.
+Example: `/ciw log-activity wrexham children 2019-09-24..2019-09-25 focused activity in children's services | to review selected files and records`
+"""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot import activities, authorities, grammar
+from db.models import Role
+from handlers.commands.base import Command, Reply
+from handlers.views import activity_form
+
+NAME = "log-activity"
+ROLE = Role.INSPECTOR
+
+
+def run(command: Command) -> Reply | None:
+    """Record the activity typed, or open the form when nothing was typed."""
+    if not command.args.strip():
+        activity_form.open_form(command)
+        return None
+    parsed = grammar.parse_log_activity(command.args)
+    authority = authorities.resolve(command.session, parsed.authority)
+    activity = activities.log_activity(
+        command.session,
+        authority=authority,
+        service=parsed.service,
+        when=parsed.when,
+        title=parsed.title,
+        details=parsed.details,
+        inspectors=parsed.inspectors,
+        actor=command.user_id,
+        channel_id=command.channel_id,
+        today=command.today,
+        now=command.now,
+    )
+    return Reply("activity_logged", {"activity": activity, "line": activities.letter_line(activity)})
+
+
+def register(app: App) -> None:
+    """The form's submission is handled with the other views."""

@@ -1,0 +1,42 @@
+"""`log-finding <authority> [<year>] <principle> <strength|improvement> [<service>] [A<id>] <text>`: record a finding.
+`principle` is `well-being`, `people`, `prevention` or `partnerships`; `year` is a review year such as `2019-20` (default: the linked activity's, else the current one). With no arguments, a form opens.
+Example: `/ciw log-finding wrexham 2019-20 prevention improvement adults The CMHT inspection identified delays in responding to people.`
+"""
+
+from __future__ import annotations
+
+from bot import activities, authorities, findings, grammar
+from db.models import Role
+from handlers.commands.base import Command, Reply
+from handlers.views import finding_form
+
+NAME = "log-finding"
+ROLE = Role.INSPECTOR
+
+
+def run(command: Command) -> Reply | None:
+    """Record the finding typed, or open the form when nothing was typed."""
+    if not command.args.strip():
+        finding_form.open_form(command)
+        return None
+    parsed = grammar.parse_log_finding(command.args)
+    authority = authorities.resolve(command.session, parsed.authority)
+    activity = (
+        activities.get_activity(command.session, parsed.activity_id)
+        if parsed.activity_id is not None
+        else None
+    )
+    finding = findings.log_finding(
+        command.session,
+        authority=authority,
+        year=parsed.year,
+        principle=parsed.principle,
+        kind=parsed.kind,
+        service=parsed.service,
+        activity=activity,
+        text=parsed.text,
+        actor=command.user_id,
+        today=command.today,
+        now=command.now,
+    )
+    return Reply("finding_logged", {"finding": finding})

@@ -1,0 +1,15 @@
+"""Modals (Slack views): one module per form, each with `register(app)`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from handlers.views import activity_form, finding_form
+
+MODULES = [activity_form, finding_form]
+
+
+def register(app: App) -> None:
+    """Register every view listener."""
+    for module in MODULES:
+        module.register(app)

@@ -1,0 +1,1 @@
+"""Jinja2 templates: every text the bot shows (messages) and the letters it drafts."""

@@ -1,0 +1,206 @@
+"""Fixtures: a fresh database (SQLite, and PostgreSQL when CIW_TEST_DATABASE_URL is set),
+a fake Slack on loopback, and the app served by the production server on loopback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, MetaData, insert, select, text
+from waitress.server import create_server
+
+from bot.app import create_app, runtime_of
+from bot.runtime import Runtime
+from bot.server import wsgi_app
+from bot.settings import Settings
+from bot.slack_double import Call, FakeSlack, SignedRequests
+from db.models import Authority
+from db.session import make_engine, upgrade
+
+SIGNING_SECRET = "test-signing-secret"  # noqa: S105 - a test value, not a secret
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CIW_TEST_DATABASE_URL") else [])
+
+
+class Clock:
+    """A clock the tests set; UTC."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.value = now
+
+    def __call__(self) -> dt.datetime:
+        return self.value
+
+    def set(self, iso: str) -> None:
+        """Set to an ISO-8601 time; a naive one is office time (Europe/London)."""
+        value = dt.datetime.fromisoformat(iso)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc if iso.endswith("Z") else
+                                  __import__("zoneinfo").ZoneInfo("Europe/London"))
+        self.value = value.astimezone(dt.UTC)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database, copied for each test (migrating each time is slow)."""
+    path = tmp_path_factory.mktemp("template") / "ciw.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    """The PostgreSQL test database, emptied and migrated once per run."""
+    url = os.environ["CIW_TEST_DATABASE_URL"]
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+def _reset_postgres(engine: Engine, authorities: list[dict[str, Any]]) -> None:
+    metadata = MetaData()
+    metadata.reflect(engine)
+    names = ", ".join(t for t in metadata.tables if t != "alembic_version")
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        connection.execute(insert(Authority.__table__), authorities)
+
+
+@pytest.fixture(scope="session")
+def seeded_authorities(sqlite_template: Path) -> list[dict[str, Any]]:
+    engine = make_engine(f"sqlite:///{sqlite_template}")
+    with engine.connect() as connection:
+        rows = [dict(r._mapping) for r in connection.execute(select(Authority.__table__))]
+    engine.dispose()
+    return rows
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path,
+           seeded_authorities: list[dict[str, Any]]) -> Iterator[Engine]:
+    """A fresh, migrated database with the 22 authorities."""
+    if request.param == "sqlite":
+        path = tmp_path / "ciw.db"
+        shutil.copy(sqlite_template, path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+    else:
+        engine = request.getfixturevalue("postgres_engine")
+        _reset_postgres(engine, seeded_authorities)
+        yield engine
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    """Slack's Web API on loopback, recording every call."""
+    double = FakeSlack().start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Office time Monday 2 March 2020, 10:00 (inside review year 2019-20)."""
+    return Clock(dt.datetime(2020, 3, 2, 10, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def settings(slack: FakeSlack, engine: Engine) -> Settings:
+    return Settings(
+        slack_bot_token="xoxb-test-token",  # noqa: S106
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        database_url=str(engine.url),
+    )
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, clock: Clock):  # noqa: ANN201
+    """The Bolt app on the fresh database, talking to the fake Slack."""
+    from bot.slack_client import make_client
+
+    return create_app(settings, client=make_client(settings, timeout=5), engine=engine, clock=clock)
+
+
+@pytest.fixture
+def runtime(app: Any) -> Runtime:
+    return runtime_of(app)
+
+
+@dataclass
+class Response:
+    status: int
+    body: str
+
+
+class Workspace:
+    """A Slack workspace as the tests see it: people type, Slack signs and posts."""
+
+    def __init__(self, base: str, slack: FakeSlack) -> None:
+        self.base = base
+        self.slack = slack
+        self.requests = SignedRequests(SIGNING_SECRET, slack)
+
+    def post(self, body: bytes, headers: dict[str, str], path: str = "/slack/events") -> Response:
+        """POST to the app as Slack would; the HTTP status and body."""
+        request = urllib.request.Request(self.base + path, data=body, headers=headers,
+                                         method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                return Response(answer.status, answer.read().decode())
+        except urllib.error.HTTPError as error:
+            return Response(error.code, error.read().decode())
+
+    def get(self, path: str) -> Response:
+        try:
+            with urllib.request.urlopen(self.base + path, timeout=10) as answer:  # noqa: S310
+                return Response(answer.status, answer.read().decode())
+        except urllib.error.HTTPError as error:
+            return Response(error.code, error.read().decode())
+
+    def command(self, text: str, *, user: str = "U0INSPECT", channel: str = "G0REVIEW",
+                wait: bool = True) -> Call | Response:
+        """Type `/ciw <text>`; the reply the bot sent to the response_url (or the HTTP answer)."""
+        body, headers = self.requests.command(text, user=user, channel=channel)
+        answer = self.post(body, headers)
+        assert answer.status == 200, answer
+        if not wait:
+            return answer
+        token = dict(p.split("=", 1) for p in body.decode().split("&"))["response_url"]
+        token = urllib.request.unquote(token).rsplit("/", 1)[1]
+        return self.slack.wait_for(
+            lambda s: next((c for c in s.responses() if c.get("_token") == token), None)
+        )
+
+    def interact(self, payload: dict[str, Any]) -> Response:
+        body, headers = self.requests.interaction(payload)
+        return self.post(body, headers)
+
+    def event(self, event: dict[str, Any], **kwargs: Any) -> Response:
+        body, headers = self.requests.event(event, **kwargs)
+        return self.post(body, headers)
+
+
+@pytest.fixture
+def workspace(app: Any, runtime: Runtime, slack: FakeSlack) -> Iterator[Workspace]:
+    """The app served by waitress on loopback, as `ciw-bot serve` serves it."""
+    server = create_server(wsgi_app(app, runtime.engine), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield Workspace(f"http://127.0.0.1:{server.effective_port}", slack)
+    server.close()
