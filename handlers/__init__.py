@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers import actions, commands, events, views
+from handlers import actions, commands, events, middleware, views
 
 
 def register(app: App) -> None:
     """Register every listener of the bot on the app."""
+    middleware.register(app)
     commands.register(app)
     actions.register(app)
     views.register(app)

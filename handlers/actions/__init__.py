@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-MODULES: list = []
+from handlers.actions import draft_review, reminder_buttons
+
+MODULES = [draft_review, reminder_buttons]
 
 
 def register(app: App) -> None:

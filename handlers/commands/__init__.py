@@ -15,7 +15,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import roles
+from bot import deliveries, roles
 from bot.errors import UserError
 from bot.runtime import Runtime
 from handlers.commands import (
@@ -90,6 +90,8 @@ def handle_ciw(
                    "ms": round((time.monotonic() - started) * 1000), "outcome": outcome},
         )
     send(runtime, respond, reply)
+    # Announcements the subcommand queued go out now that its transaction has committed.
+    deliveries.send_pending(runtime)
 
 
 def dispatch(runtime: Runtime, client: WebClient, body: dict[str, Any], name: str,

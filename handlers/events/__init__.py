@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-MODULES: list = []
+from handlers.events import app_home, thread_reply
+
+MODULES = [thread_reply, app_home]
 
 
 def register(app: App) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.views import activity_form, finding_form
+from handlers.views import activity_form, change_request, finding_form
 
-MODULES = [activity_form, finding_form]
+MODULES = [activity_form, finding_form, change_request]
 
 
 def register(app: App) -> None:
