@@ -44,12 +44,28 @@ def fold(text: str) -> str:
     return "-".join("".join(c if c.isalnum() else " " for c in plain).split())
 
 
+# The council-type words that open the Welsh names; longest first, so one is taken off.
+_WELSH_PREFIXES = (
+    "cyngor-bwrdeistref-sirol-",
+    "cyngor-dinas-a-sir-",
+    "cyngor-dinas-",
+    "cyngor-sir-",
+    "cyngor-",
+)
+
+
 def _keys(authority: Authority) -> list[str]:
-    names = [authority.slug, fold(authority.english_name), fold(authority.welsh_name)]
-    for prefix in ("cyngor-bwrdeistref-sirol-", "cyngor-sir-", "cyngor-dinas-a-sir-", "cyngor-"):
-        welsh = fold(authority.welsh_name)
+    """The names a typed prefix is matched against: slug, English name, Welsh place name.
+
+    The full Welsh name is left out on purpose: every one starts `cyngor-`, so `c` would
+    otherwise match all 22 authorities.
+    """
+    names = [authority.slug, fold(authority.english_name)]
+    welsh = fold(authority.welsh_name)
+    for prefix in _WELSH_PREFIXES:
         if welsh.startswith(prefix):
             names.append(welsh[len(prefix) :])
+            break
     return names
 
 
@@ -69,6 +85,9 @@ def resolve(session: Session, typed: str) -> Authority:
         return by_slug[key]
     if key in ALIASES:
         return by_slug[ALIASES[key]]
+    exact = [a for a in authorities if key in {fold(a.english_name), fold(a.welsh_name)}]
+    if exact:
+        return exact[0]
     matches = [a for a in authorities if any(name.startswith(key) for name in _keys(a))]
     if len(matches) == 1:
         return matches[0]

@@ -50,7 +50,7 @@ def parse_when(text: str) -> When:
     """`DATE`, `DATE..DATE`, with an optional `THH:MM` on the first date."""
     text = text.strip()
     first, sep, second = text.partition("..")
-    if sep and not second.strip():
+    if sep and not (first.strip() and second.strip()):
         raise UserError("bad_range", value=text)
     time = None
     if "T" in first.upper():

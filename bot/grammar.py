@@ -107,7 +107,7 @@ def parse_log_activity(text: str) -> LogActivity:
     if len(head) < 2:
         raise UserError("missing_service")
     service = parse_service(head[1])
-    if len(head) < 3:
+    if len(head) < 3 or not dates.looks_like_when(head[2]):
         raise UserError("missing_when")
     when = dates.parse_when(head[2])
     title, details = split_reason(rest)

@@ -26,3 +26,11 @@ def activity_moved(session: Session, move: Move, *, actor: str, now: dt.datetime
 
 def activity_removed(session: Session, activity: Activity, *, now: dt.datetime) -> None:
     """Stop the reminders of a removed activity."""
+
+
+def draft_posted(session: Session, draft: object, version: object, *, now: dt.datetime) -> None:
+    """Plan the nudge raised in the draft's thread after 2 working days without a decision."""
+
+
+def draft_decided(session: Session, draft: object, *, now: dt.datetime) -> None:
+    """Stop the pending nudges of a draft that got a decision (approved or changes requested)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+_MENTION_NAMED = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!([a-z]+)(?:\^[^|>]*)?(?:\|([^>]*))?>")
 _LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -25,7 +26,12 @@ def extract_mentions(text: str) -> tuple[str, list[str]]:
 
 
 def unescape(text: str) -> str:
-    """Slack's escaped text (`&lt;`, `<!here>`, `<#C1|name>`, `<url|label>`) as the user typed it."""
+    """Slack's escaped text (`&lt;`, `<!here>`, `<#C1|name>`, `<url|label>`) as the user typed it.
+
+    A user mention left in the text (`<@U123|alex>`) reads as `@alex`: stored text must not
+    carry Slack markup into lists and letters.
+    """
+    text = _MENTION_NAMED.sub(lambda m: f"@{m.group(2) or m.group(1)}", text)
     text = _SPECIAL.sub(lambda m: m.group(2) or f"@{m.group(1)}", text)
     text = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
     text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)

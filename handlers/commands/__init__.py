@@ -116,7 +116,9 @@ def dispatch(runtime: Runtime, client: WebClient, body: dict[str, Any], name: st
         roles.check(
             session,
             user_id=command.user_id,
-            needed=getattr(module, "ROLE", None),
+            needed=roles.required_role(session, subcommand=name, args=args,
+                                       user_id=command.user_id,
+                                       declared=getattr(module, "ROLE", None)),
             subcommand=name,
             admins=runtime.settings.admins,
             now=command.now,

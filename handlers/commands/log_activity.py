@@ -5,7 +5,10 @@ Example: `/ciw log-activity wrexham children 2019-09-24..2019-09-25 focused acti
 
 from __future__ import annotations
 
+import datetime as dt
+
 from slack_bolt import App
+from sqlalchemy.orm import Session
 
 from bot import activities, authorities, grammar
 from db.models import Role
@@ -22,22 +25,29 @@ def run(command: Command) -> Reply | None:
         activity_form.open_form(command)
         return None
     parsed = grammar.parse_log_activity(command.args)
-    authority = authorities.resolve(command.session, parsed.authority)
+    return record(command.session, parsed, actor=command.user_id, channel_id=command.channel_id,
+                  today=command.today, now=command.now)
+
+
+def record(session: Session, parsed: grammar.LogActivity, *, actor: str,
+           channel_id: str | None, today: dt.date, now: dt.datetime) -> Reply:
+    """Record a parsed activity and build the reply; the command and the form both use it."""
+    authority = authorities.resolve(session, parsed.authority)
     activity = activities.log_activity(
-        command.session,
+        session,
         authority=authority,
         service=parsed.service,
         when=parsed.when,
         title=parsed.title,
         details=parsed.details,
         inspectors=parsed.inspectors,
-        actor=command.user_id,
-        channel_id=command.channel_id,
-        today=command.today,
-        now=command.now,
+        actor=actor,
+        channel_id=channel_id or None,
+        today=today,
+        now=now,
     )
     return Reply("activity_logged", {"activity": activity, "line": activities.letter_line(activity)})
 
 
 def register(app: App) -> None:
-    """The form's submission is handled with the other views."""
+    """Nothing to listen for here: the form's submission is handled in handlers/views."""

@@ -5,6 +5,10 @@ Example: `/ciw log-finding wrexham 2019-20 prevention improvement adults The CMH
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
 from bot import activities, authorities, findings, grammar
 from db.models import Role
 from handlers.commands.base import Command, Reply
@@ -20,14 +24,21 @@ def run(command: Command) -> Reply | None:
         finding_form.open_form(command)
         return None
     parsed = grammar.parse_log_finding(command.args)
-    authority = authorities.resolve(command.session, parsed.authority)
+    return record(command.session, parsed, actor=command.user_id, today=command.today,
+                  now=command.now)
+
+
+def record(session: Session, parsed: grammar.LogFinding, *, actor: str, today: dt.date,
+           now: dt.datetime) -> Reply:
+    """Record a parsed finding and build the reply; the command and the form both use it."""
+    authority = authorities.resolve(session, parsed.authority)
     activity = (
-        activities.get_activity(command.session, parsed.activity_id)
+        activities.get_activity(session, parsed.activity_id)
         if parsed.activity_id is not None
         else None
     )
     finding = findings.log_finding(
-        command.session,
+        session,
         authority=authority,
         year=parsed.year,
         principle=parsed.principle,
@@ -35,8 +46,8 @@ def run(command: Command) -> Reply | None:
         service=parsed.service,
         activity=activity,
         text=parsed.text,
-        actor=command.user_id,
-        today=command.today,
-        now=command.now,
+        actor=actor,
+        today=today,
+        now=now,
     )
     return Reply("finding_logged", {"finding": finding})

@@ -1,0 +1,182 @@
+"""The `ciw-bot` command: serve, socket, clock, shell, draft-letter, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy.exc import OperationalError
+
+from bot.settings import Settings, SettingsError
+from db.session import SchemaOutOfDate
+
+log = logging.getLogger("ciw.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ciw-bot",
+        description="Care Inspectorate Wales inspection coordination bot for Slack.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve Slack's HTTP requests on POST /slack/events")
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")  # noqa: S104
+    serve.add_argument("--port", type=int, help="port to listen on (default $PORT or 3000)")
+    serve.add_argument("--threads", type=int, default=8, help="requests served at once (default 8)")
+    serve.add_argument("--with-clock", action="store_true", help="also run the reminder clock")
+
+    socket = commands.add_parser("socket", help="connect to Slack with Socket Mode")
+    socket.add_argument("--with-clock", action="store_true", help="also run the reminder clock")
+
+    clock = commands.add_parser("clock", help="run the reminder scheduler")
+    clock.add_argument("--once", action="store_true", help="send what is due, then exit")
+    clock.add_argument("--now", help="with --once: the moment to run at (ISO-8601, office time)")
+
+    shell = commands.add_parser("shell", help="type /ciw commands in a terminal, without Slack")
+    shell.add_argument("--demo", action="store_true", help="load the Wrexham 2019-20 records")
+    shell.add_argument("--user", default="U0SHELL", help="Slack user id you act as")
+    shell.add_argument("--channel", default="G0SHELL", help="channel id commands are typed in")
+
+    draft = commands.add_parser("draft-letter", help="assemble a letter without Slack")
+    draft.add_argument("authority", help="slug or start of the authority's name, e.g. wrexham")
+    draft.add_argument("--year", help="review year, e.g. 2019-20 (default: the last that ended)")
+    out = draft.add_mutually_exclusive_group()
+    out.add_argument("--out", help="write a Word file (.docx) here")
+    out.add_argument("--format", choices=["text", "md"], default="text", help="printed format")
+
+    database = commands.add_parser("db", help="database maintenance")
+    database.add_argument("action", choices=["upgrade"], help="upgrade: migrate to the newest schema")
+    return parser
+
+
+def parse_now(text: str, settings: Settings) -> dt.datetime:
+    """An ISO-8601 moment; without a zone it is office time."""
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise SettingsError(f"--now {text!r} is not an ISO-8601 time, e.g. 2020-04-09T09:00") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=settings.tz)
+    return value.astimezone(dt.UTC)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        return _run(args, settings)
+    except (SettingsError, SchemaOutOfDate) as error:
+        print(f"ciw-bot: {error}", file=sys.stderr)
+        return 2
+    except OperationalError as error:
+        print(f"ciw-bot: cannot reach the database: {error.orig}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import logging_setup
+
+    # The shell's screen is for the bot's answers; its own log lines would drown them.
+    logging_setup.configure(logging.WARNING if args.command == "shell" else logging.INFO)
+    if args.command == "db":
+        return _db_upgrade(settings)
+    if args.command == "serve":
+        settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+        return _serve(args, settings)
+    if args.command == "socket":
+        settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
+        return _socket(args, settings)
+    if args.command == "clock":
+        settings.require("SLACK_BOT_TOKEN")
+        return _clock(args, settings)
+    if args.command == "shell":
+        from bot.shell import run_shell
+
+        return run_shell(settings, demo=args.demo, user=args.user, channel=args.channel)
+    if args.command == "draft-letter":
+        return _draft_letter(args, settings)
+    raise AssertionError(args.command)
+
+
+def _db_upgrade(settings: Settings) -> int:
+    from db.session import current_revision, make_engine, upgrade
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    print(f"database schema at revision {current_revision(engine)}")
+    return 0
+
+
+def _start_clock(runtime: object) -> None:
+    from bot import clock
+
+    clock.start(runtime, blocking=False)  # type: ignore[arg-type]
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import create_app, runtime_of
+    from bot.server import serve, wsgi_app
+
+    app = create_app(settings)
+    runtime = runtime_of(app)
+    if args.with_clock:
+        _start_clock(runtime)
+    port = args.port or settings.port
+    log.info("serving", extra={"host": args.host, "port": port})
+    serve(wsgi_app(app, runtime.engine), args.host, port, threads=args.threads)
+    return 0
+
+
+def _socket(args: argparse.Namespace, settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_app, runtime_of
+
+    app = create_app(settings)
+    if args.with_clock:
+        _start_clock(runtime_of(app))
+    SocketModeHandler(app, settings.slack_app_token).start()
+    return 0
+
+
+def _clock(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import clock
+    from bot.app import create_app, runtime_of
+
+    runtime = runtime_of(create_app(settings))
+    if args.once:
+        now = parse_now(args.now, settings) if args.now else None
+        report = clock.run_once(runtime, now)
+        print(report)
+        return 0
+    if args.now:
+        raise SettingsError("--now goes with --once")
+    clock.start(runtime, blocking=True)
+    return 0
+
+
+def _draft_letter(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import create_app, runtime_of
+    from bot.errors import UserError
+    from bot.letters.export import export_letter
+    from bot.slack_text import visible
+
+    runtime = runtime_of(create_app(settings))
+    try:
+        print(export_letter(runtime, args.authority, args.year, args.out, args.format))
+    except UserError as error:
+        message = runtime.templates.message(f"errors/{error.template}", **error.data)
+        print(f"ciw-bot: {visible(message)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
