@@ -9,6 +9,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -36,19 +37,22 @@ def create_app(
     engine = engine or make_engine(settings.database_url)
     prepare(engine)
     client = client or make_client(settings)
-    runtime = Runtime(settings=settings, engine=engine, client=client, templates=Templates(),
-                      clock=clock)
+    runtime = Runtime(
+        settings=settings, engine=engine, client=client, templates=Templates(), clock=clock
+    )
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=False,
         request_verification_enabled=bool(settings.slack_signing_secret),
         ignoring_self_events_enabled=True,
+        # Unmatched requests reach the error handler, which answers 200 so Slack never retries.
+        raise_error_for_unhandled_request=True,
     )
     _RUNTIMES[app] = runtime
 
     @app.middleware
-    def provide_runtime(context: Any, next: Callable[[], None]) -> None:  # noqa: A002
+    def provide_runtime(context: Any, next: Callable[[], None]) -> None:
         context["ciw"] = runtime
         next()
 
@@ -65,13 +69,23 @@ def runtime_of(app: App) -> Runtime:
 def _error_handler(runtime: Runtime) -> Callable[..., BoltResponse]:
     def handle_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse:
         """Log the failure with its traceback and tell the user politely; never a 500."""
+        if isinstance(error, BoltUnhandledRequestError):
+            # Nothing listens for this (an event we did not subscribe to handle, say): a quiet
+            # 200, so Slack neither retries it nor shows the user an error.
+            log.info("unhandled request", extra={"outcome": "unhandled"})
+            return BoltResponse(status=200, body="")
         what = body.get("command") or body.get("type") or (body.get("event") or {}).get("type")
         log.error("listener failed for %s", what, exc_info=error)
-        template = "errors/database_unavailable" if isinstance(error, DBAPIError) else "errors/internal"
+        template = (
+            "errors/database_unavailable" if isinstance(error, DBAPIError) else "errors/internal"
+        )
         if respond is not None and (body.get("response_url") or body.get("command")):
             try:
-                respond(text=runtime.templates.message(template), response_type="ephemeral",
-                        replace_original=False)
+                respond(
+                    text=runtime.templates.message(template),
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
             except Exception:
                 log.exception("could not tell the user about the failure")
         return BoltResponse(status=200, body="")

@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve Slack's HTTP requests on POST /slack/events")
-    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")  # noqa: S104
+    serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port to listen on (default $PORT or 3000)")
     serve.add_argument("--threads", type=int, default=8, help="requests served at once (default 8)")
     serve.add_argument("--with-clock", action="store_true", help="also run the reminder clock")
@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--format", choices=["text", "md"], default="text", help="printed format")
 
     database = commands.add_parser("db", help="database maintenance")
-    database.add_argument("action", choices=["upgrade"], help="upgrade: migrate to the newest schema")
+    database.add_argument(
+        "action", choices=["upgrade"], help="upgrade: migrate to the newest schema"
+    )
     return parser
 
 
@@ -58,7 +60,9 @@ def parse_now(text: str, settings: Settings) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise SettingsError(f"--now {text!r} is not an ISO-8601 time, e.g. 2020-04-09T09:00") from None
+        raise SettingsError(
+            f"--now {text!r} is not an ISO-8601 time, e.g. 2020-04-09T09:00"
+        ) from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=settings.tz)
     return value.astimezone(dt.UTC)

@@ -36,9 +36,7 @@ def record(
     return entry
 
 
-def for_subjects(
-    session: Session, subject: str, ids: list[int]
-) -> dict[str, list[HistoryEntry]]:
+def for_subjects(session: Session, subject: str, ids: list[int]) -> dict[str, list[HistoryEntry]]:
     """The history of several records of one kind, oldest first, keyed by id (one query)."""
     if not ids:
         return {}

@@ -20,7 +20,9 @@ def _flag(value: str | None) -> bool:
 
 
 def _user_ids(value: str | None) -> frozenset[str]:
-    return frozenset(part.strip() for part in (value or "").replace(" ", ",").split(",") if part.strip())
+    return frozenset(
+        part.strip() for part in (value or "").replace(" ", ",").split(",") if part.strip()
+    )
 
 
 @dataclass(frozen=True)

@@ -66,15 +66,22 @@ def describe(call: Call) -> str:
     return ""
 
 
-def run_shell(settings: Settings, *, demo: bool, user: str, channel: str,
-              stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+def run_shell(
+    settings: Settings,
+    *,
+    demo: bool,
+    user: str,
+    channel: str,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
     """Read `/ciw` lines until end of input; print what the bot would post."""
     stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     slack = FakeSlack().start()
     try:
         shell_settings = replace(
             settings,
-            slack_bot_token="xoxb-shell",  # noqa: S106 - the in-process Slack takes any token
+            slack_bot_token="xoxb-shell",
             slack_signing_secret=secrets.token_hex(16),
             slack_api_url=slack.api_url,
             allow_public_drafts=True,
@@ -89,8 +96,10 @@ def run_shell(settings: Settings, *, demo: bool, user: str, channel: str,
             print(f"Demo: Wrexham 2019-20 records loaded ({added} new).", file=stdout)
         requests = SignedRequests(shell_settings.slack_signing_secret or "", slack)
         interactive = stdin.isatty()
-        print(f"Type /ciw commands (as {user} in {channel}); 'help' for usage, Ctrl-D to leave.",
-              file=stdout)
+        print(
+            f"Type /ciw commands (as {user} in {channel}); 'help' for usage, Ctrl-D to leave.",
+            file=stdout,
+        )
         while True:
             if interactive:
                 print(PROMPT, end="", file=stdout, flush=True)
@@ -103,7 +112,7 @@ def run_shell(settings: Settings, *, demo: bool, user: str, channel: str,
             if not text or text.startswith("#"):
                 continue
             if text.startswith("/ciw"):
-                text = text[len("/ciw"):].strip()
+                text = text[len("/ciw") :].strip()
             if not interactive:
                 print(f"{PROMPT}/ciw {text}", file=stdout)
             for output in _dispatch(app, slack, requests, text, user, channel):
@@ -113,8 +122,9 @@ def run_shell(settings: Settings, *, demo: bool, user: str, channel: str,
         slack.stop()
 
 
-def _dispatch(app: Any, slack: FakeSlack, requests: SignedRequests, text: str, user: str,
-              channel: str) -> list[str]:
+def _dispatch(
+    app: Any, slack: FakeSlack, requests: SignedRequests, text: str, user: str, channel: str
+) -> list[str]:
     start = len(slack.calls)
     body, headers = requests.command(text, user=user, channel=channel, channel_name="shell")
     response = app.dispatch(BoltRequest(body=body.decode(), headers=headers))

@@ -7,6 +7,7 @@ shapes Slack answers them with, and can be told to fail (429, 5xx) for fault tes
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -63,7 +64,7 @@ class FakeSlack:
         double = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status, headers, payload = double._answer(self.path, self.headers, body)
@@ -105,8 +106,15 @@ class FakeSlack:
         return f"{self.base}/response/{token}"
 
     # -- faults ------------------------------------------------------------------
-    def fail(self, method: str, status: int, *, times: int = 1,
-             headers: dict[str, str] | None = None, body: dict[str, Any] | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        status: int,
+        *,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
         """Answer the next `times` calls of `method` (`*` for any) with this status."""
         with self._lock:
             self._faults.setdefault(method, []).append(Fault(status, headers or {}, times, body))
@@ -151,7 +159,7 @@ class FakeSlack:
 
     def wait_calls(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
         """Wait until `method` has been called `count` times; return those calls."""
-        return self.wait_for(lambda s: (len(s.of(method)) >= count and s.of(method)), timeout)
+        return self.wait_for(lambda s: len(s.of(method)) >= count and s.of(method), timeout)
 
     # -- answering ---------------------------------------------------------------
     def _answer(self, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, str], Any]:
@@ -191,10 +199,8 @@ class FakeSlack:
         params: dict[str, Any] = {k: v[0] for k, v in pairs.items()}
         for key in ("blocks", "attachments", "view", "files"):
             if isinstance(params.get(key), str):
-                try:
+                with contextlib.suppress(json.JSONDecodeError):
                     params[key] = json.loads(params[key])
-                except json.JSONDecodeError:
-                    pass
         return params
 
     def next_ts(self) -> str:
@@ -235,21 +241,38 @@ class FakeSlack:
     def _reply(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel", "")
         if method == "auth.test":
-            return {"ok": True, "user_id": self.bot_user_id, "bot_id": "BBOT",
-                    "team_id": self.team_id, "team": "CIW", "url": "https://ciw.example/"}
+            return {
+                "ok": True,
+                "user_id": self.bot_user_id,
+                "bot_id": "BBOT",
+                "team_id": self.team_id,
+                "team": "CIW",
+                "url": "https://ciw.example/",
+            }
         if method == "chat.postMessage":
             ts = self.next_ts()
             if channel.startswith("U"):  # a DM by user id lands in the app's DM
                 channel = "D" + channel[1:]
-            return {"ok": True, "channel": channel, "ts": ts,
-                    "message": {"text": params.get("text"), "ts": ts, "bot_id": "BBOT"}}
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": ts,
+                "message": {"text": params.get("text"), "ts": ts, "bot_id": "BBOT"},
+            }
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": self.next_ts()}
         if method == "chat.update":
-            return {"ok": True, "channel": channel, "ts": params.get("ts"), "text": params.get("text")}
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": params.get("ts"),
+                "text": params.get("text"),
+            }
         if method in {"views.open", "views.update", "views.push", "views.publish"}:
-            return {"ok": True, "view": {"id": "V" + str(next(self._ts)),
-                                         **(params.get("view") or {})}}
+            return {
+                "ok": True,
+                "view": {"id": "V" + str(next(self._ts)), **(params.get("view") or {})},
+            }
         if method == "users.info":
             return {"ok": True, "user": self.user(params.get("user", ""))}
         if method == "conversations.info":
@@ -264,16 +287,19 @@ class FakeSlack:
             files = params.get("files")
             if isinstance(files, str):
                 files = json.loads(files)
-            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")}
-                                          for f in files or []]}
+            return {
+                "ok": True,
+                "files": [{"id": f["id"], "title": f.get("title")} for f in files or []],
+            }
         return {"ok": True}
 
 
 class SignedRequests:
     """Builds requests to `/slack/events` exactly as Slack signs them."""
 
-    def __init__(self, signing_secret: str, slack: FakeSlack | None = None,
-                 team_id: str = "T0CIW") -> None:
+    def __init__(
+        self, signing_secret: str, slack: FakeSlack | None = None, team_id: str = "T0CIW"
+    ) -> None:
         self.secret = signing_secret
         self.slack = slack
         self.team_id = team_id
@@ -286,8 +312,14 @@ class SignedRequests:
         signature = "v0=" + hmac.new(self.secret.encode(), base, hashlib.sha256).hexdigest()
         return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature}
 
-    def command(self, text: str, *, user: str = "U0INSPECT", channel: str = "G0REVIEW",
-                channel_name: str = "inspections") -> tuple[bytes, dict[str, str]]:
+    def command(
+        self,
+        text: str,
+        *,
+        user: str = "U0INSPECT",
+        channel: str = "G0REVIEW",
+        channel_name: str = "inspections",
+    ) -> tuple[bytes, dict[str, str]]:
         """A `/ciw` slash command (form-encoded, as Slack sends it)."""
         n = next(self._counter)
         fields = {
@@ -302,8 +334,9 @@ class SignedRequests:
             "text": text,
             "api_app_id": "A0CIWBOT",
             "is_enterprise_install": "false",
-            "response_url": self.slack.response_url(f"cmd{n}") if self.slack else
-            f"http://127.0.0.1:9/response/cmd{n}",
+            "response_url": self.slack.response_url(f"cmd{n}")
+            if self.slack
+            else f"http://127.0.0.1:9/response/cmd{n}",
             "trigger_id": f"{n}.trigger",
         }
         body = urllib.parse.urlencode(fields).encode()
@@ -317,8 +350,9 @@ class SignedRequests:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return body, {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body)}
 
-    def event(self, event: dict[str, Any], *, event_id: str | None = None,
-              retry: int | None = None) -> tuple[bytes, dict[str, str]]:
+    def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry: int | None = None
+    ) -> tuple[bytes, dict[str, str]]:
         """An Events API `event_callback` (JSON), optionally marked as Slack's retry."""
         envelope = {
             "token": "legacy",

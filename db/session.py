@@ -31,6 +31,8 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str, **kwargs: object) -> Engine:
     """An engine that survives a database restart and lets SQLite serve several threads."""
     url = normalise_url(url)
+    # Statement parameters hold finding text: keep them out of error messages and logs.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs

@@ -26,7 +26,7 @@ from bot.slack_double import Call, FakeSlack, SignedRequests
 from db.models import Authority
 from db.session import make_engine, upgrade
 
-SIGNING_SECRET = "test-signing-secret"  # noqa: S105 - a test value, not a secret
+SIGNING_SECRET = "test-signing-secret"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CIW_TEST_DATABASE_URL") else [])
 
 
@@ -43,8 +43,11 @@ class Clock:
         """Set to an ISO-8601 time; a naive one is office time (Europe/London)."""
         value = dt.datetime.fromisoformat(iso)
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc if iso.endswith("Z") else
-                                  __import__("zoneinfo").ZoneInfo("Europe/London"))
+            value = value.replace(
+                tzinfo=dt.UTC
+                if iso.endswith("Z")
+                else __import__("zoneinfo").ZoneInfo("Europe/London")
+            )
         self.value = value.astimezone(dt.UTC)
 
 
@@ -90,8 +93,12 @@ def seeded_authorities(sqlite_template: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(params=BACKENDS)
-def engine(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path,
-           seeded_authorities: list[dict[str, Any]]) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: Path,
+    seeded_authorities: list[dict[str, Any]],
+) -> Iterator[Engine]:
     """A fresh, migrated database with the 22 authorities."""
     if request.param == "sqlite":
         path = tmp_path / "ciw.db"
@@ -122,7 +129,7 @@ def clock() -> Clock:
 @pytest.fixture
 def settings(slack: FakeSlack, engine: Engine) -> Settings:
     return Settings(
-        slack_bot_token="xoxb-test-token",  # noqa: S106
+        slack_bot_token="xoxb-test-token",
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack.api_url,
         database_url=str(engine.url),
@@ -130,7 +137,7 @@ def settings(slack: FakeSlack, engine: Engine) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: Engine, clock: Clock):  # noqa: ANN201
+def app(settings: Settings, engine: Engine, clock: Clock):
     """The Bolt app on the fresh database, talking to the fake Slack."""
     from bot.slack_client import make_client
 
@@ -158,23 +165,25 @@ class Workspace:
 
     def post(self, body: bytes, headers: dict[str, str], path: str = "/slack/events") -> Response:
         """POST to the app as Slack would; the HTTP status and body."""
-        request = urllib.request.Request(self.base + path, data=body, headers=headers,
-                                         method="POST")
+        request = urllib.request.Request(
+            self.base + path, data=body, headers=headers, method="POST"
+        )
         try:
-            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=10) as answer:
                 return Response(answer.status, answer.read().decode())
         except urllib.error.HTTPError as error:
             return Response(error.code, error.read().decode())
 
     def get(self, path: str) -> Response:
         try:
-            with urllib.request.urlopen(self.base + path, timeout=10) as answer:  # noqa: S310
+            with urllib.request.urlopen(self.base + path, timeout=10) as answer:
                 return Response(answer.status, answer.read().decode())
         except urllib.error.HTTPError as error:
             return Response(error.code, error.read().decode())
 
-    def command(self, text: str, *, user: str = "U0INSPECT", channel: str = "G0REVIEW",
-                wait: bool = True) -> Call | Response:
+    def command(
+        self, text: str, *, user: str = "U0INSPECT", channel: str = "G0REVIEW", wait: bool = True
+    ) -> Call | Response:
         """Type `/ciw <text>`; the reply the bot sent to the response_url (or the HTTP answer)."""
         body, headers = self.requests.command(text, user=user, channel=channel)
         answer = self.post(body, headers)

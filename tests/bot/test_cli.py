@@ -1,0 +1,155 @@
+"""The `ciw-bot` program as an operator runs it: real processes, real environment."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bot.slack_double import SignedRequests
+
+PROGRAM = [sys.executable, "-m", "bot.cli"]
+
+
+def run(args, env, stdin="", timeout=60):
+    return subprocess.run(
+        PROGRAM + args, input=stdin, capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
+@pytest.fixture
+def base_env(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CIW_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    return env
+
+
+@pytest.mark.parametrize(
+    ("args", "env_extra", "named"),
+    [
+        (["serve"], {}, "SLACK_BOT_TOKEN"),
+        (["serve"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
+        (["socket"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN"),
+        (["clock", "--once"], {}, "SLACK_BOT_TOKEN"),
+        (["db", "upgrade"], {"CIW_TIMEZONE": "Nowhere/Land"}, "CIW_TIMEZONE"),
+    ],
+)
+def test_missing_setting_stops_with_one_clear_line(base_env, args, env_extra, named):
+    result = run(args, {**base_env, **env_extra})
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert named in lines[0]
+
+
+def test_shell_demo_lists_the_wrexham_year_and_records_commands(base_env):
+    script = "\n".join(
+        [
+            "/ciw list wrexham 2019-20",
+            "log-activity wrexham adults 2019-10-15..2019-10-16 inspection of CMHT with HIW",
+            "log-activity wrexam adults 2019-10-15 typo",
+        ]
+    )
+    result = run(["shell", "--demo"], base_env, stdin=script + "\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Demo: Wrexham 2019-20 records loaded" in out
+    assert "focused activity in children's services, 24 and 25 September 2019" in out
+    assert "The CMHT inspection identified delays in responding to people." in out
+    assert "inspection of CMHT with HIW, 15 and 16 October 2019" in out
+    assert "Did you mean `wrexham`" in out
+    # A second run on the same database does not load the demo twice.
+    again = run(["shell", "--demo"], base_env, stdin="list wrexham 2019-20\n")
+    assert "(0 new)" in again.stdout
+    assert again.stdout.count("improvement conference, 3 May 2019") == 1
+
+
+def test_db_upgrade_reports_the_revision(base_env):
+    result = run(["db", "upgrade"], base_env)
+    assert result.returncode == 0, result.stderr
+    assert "database schema at revision" in result.stdout
+
+
+def test_non_sqlite_database_on_an_old_schema_is_refused(base_env, engine):
+    if engine.dialect.name == "sqlite":
+        pytest.skip("SQLite upgrades itself")
+    from sqlalchemy import text
+
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'old'"))
+    try:
+        env = {
+            **base_env,
+            "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+        }
+        result = run(["serve", "--port", "1"], env)
+    finally:
+        with engine.begin() as connection:
+            from db.session import head_revision
+
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :v"), {"v": head_revision()}
+            )
+    assert result.returncode == 2
+    assert "ciw-bot db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_answers_health_and_signed_commands(base_env, slack, tmp_path: Path):
+    port = _free_port()
+    env = {
+        **base_env,
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "serve-secret",
+        "SLACK_API_URL": slack.api_url,
+    }
+    process = subprocess.Popen(
+        [*PROGRAM, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    health = r.read().decode()
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "serve never answered"
+                time.sleep(0.2)
+        assert '"database": "ok"' in health
+        body, headers = SignedRequests("serve-secret", slack).command("list wrexham 2019-20")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as r:
+            assert r.status == 200
+        reply = slack.wait_for(lambda s: s.responses())[0]
+        assert "Wrexham County Borough Council" in reply.get("text")
+        unsigned = urllib.request.Request(
+            f"http://127.0.0.1:{port}/slack/events",
+            data=body,
+            headers={"Content-Type": headers["Content-Type"]},
+            method="POST",
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(unsigned, timeout=5)
+        assert refused.value.code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
