@@ -34,12 +34,8 @@ def create_app(
     clock: Callable[[], dt.datetime] = system_clock,
 ) -> App:
     """Build the Bolt app on this database (migrated if SQLite, else checked at head)."""
-    engine = engine or make_engine(settings.database_url)
-    prepare(engine)
-    client = client or make_client(settings)
-    runtime = Runtime(
-        settings=settings, engine=engine, client=client, templates=Templates(), clock=clock
-    )
+    runtime = build_runtime(settings, client=client, engine=engine, clock=clock)
+    client = runtime.client
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
@@ -59,6 +55,25 @@ def create_app(
     app.error(_error_handler(runtime))
     handlers.register(app)
     return app
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    client: WebClient | None = None,
+    engine: Engine | None = None,
+    clock: Callable[[], dt.datetime] = system_clock,
+) -> Runtime:
+    """What the app, the clock and the command line share, without the Bolt app itself."""
+    engine = engine or make_engine(settings.database_url)
+    prepare(engine)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        client=client or make_client(settings),
+        templates=Templates(),
+        clock=clock,
+    )
 
 
 def runtime_of(app: App) -> Runtime:

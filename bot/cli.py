@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -82,13 +83,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`ciw-bot draft-letter … | head`): nothing left to say.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot import logging_setup
 
-    # The shell's screen is for the bot's answers; its own log lines would drown them.
-    logging_setup.configure(logging.WARNING if args.command == "shell" else logging.INFO)
+    # The shell's and the letter's output is for people; log lines would drown it.
+    quiet = args.command in {"shell", "draft-letter"}
+    logging_setup.configure(logging.WARNING if quiet else logging.INFO)
     if args.command == "db":
         return _db_upgrade(settings)
     if args.command == "serve":
@@ -152,9 +158,9 @@ def _socket(args: argparse.Namespace, settings: Settings) -> int:
 
 def _clock(args: argparse.Namespace, settings: Settings) -> int:
     from bot import clock
-    from bot.app import create_app, runtime_of
+    from bot.app import build_runtime
 
-    runtime = runtime_of(create_app(settings))
+    runtime = build_runtime(settings)
     if args.once:
         now = parse_now(args.now, settings) if args.now else None
         report = clock.run_once(runtime, now)
@@ -167,12 +173,12 @@ def _clock(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _draft_letter(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import create_app, runtime_of
+    from bot.app import build_runtime
     from bot.errors import UserError
     from bot.letters.export import export_letter
     from bot.slack_text import visible
 
-    runtime = runtime_of(create_app(settings))
+    runtime = build_runtime(settings)
     try:
         print(export_letter(runtime, args.authority, args.year, args.out, args.format))
     except UserError as error:

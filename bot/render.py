@@ -83,10 +83,10 @@ class Templates:
         self.messages = _message_environment(root)
         self.letters = _letter_environment(root)
 
-    def message(self, name: str, **data: Any) -> str:
+    def message(self, name: str, /, **data: Any) -> str:
         """Render `templates/messages/<name>.j2` as Slack mrkdwn; user text comes out escaped."""
         return self.messages.get_template(f"{name}.j2").render(**data).strip()
 
-    def letter(self, name: str, **data: Any) -> str:
+    def letter(self, name: str, /, **data: Any) -> str:
         """Render `templates/letters/<name>.j2` as plain text."""
         return self.letters.get_template(f"{name}.j2").render(**data)

@@ -33,9 +33,7 @@ def enforced(session: Session) -> bool:
         return True
     return bool(
         session.scalar(
-            select(
-                exists().where(HistoryEntry.subject == SUBJECT, HistoryEntry.action == "grant")
-            )
+            select(exists().where(HistoryEntry.subject == SUBJECT, HistoryEntry.action == "grant"))
         )
     )
 
@@ -98,8 +96,11 @@ def check(
         subject_id=user_id,
         action="refused",
         at=now,
-        changes={"subcommand": subcommand, "needed": needed.value,
-                 "role": role.value if role else None},
+        changes={
+            "subcommand": subcommand,
+            "needed": needed.value,
+            "role": role.value if role else None,
+        },
     )
     raise UserError(
         "not_allowed",
@@ -176,7 +177,7 @@ def required_role(
     and touching someone else's record need admin. Arguments that do not parse, or name no
     record, need only the declared role: the subcommand itself then says what was wrong.
     """
-    from bot import grammar  # noqa: PLC0415 - grammar is only needed for these few subcommands
+    from bot import grammar
 
     try:
         if subcommand == "authority":

@@ -15,6 +15,10 @@ from bot.render import Templates
 from bot.settings import Settings
 from db.session import session_factory, transaction
 
+# Session.info key: domain hooks that get only a Session (reminder planning) read the
+# office time zone from it.
+OFFICE_TZ_KEY = "office_tz"
+
 
 def system_clock() -> dt.datetime:
     """The real time, UTC."""
@@ -33,6 +37,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
+        self.sessions.configure(info={OFFICE_TZ_KEY: self.settings.tz})
 
     def now(self) -> dt.datetime:
         """Now, UTC."""

@@ -47,7 +47,15 @@ def wsgi_app(app: App, engine: Engine) -> WSGIApp:
             captured["status"] = status
             return start_response(status, headers, *args)
 
-        result = slack(environ, recording_start_response)
+        try:
+            result = slack(environ, recording_start_response)
+        except Exception:
+            # Signed but malformed (an `event` that is not an object, say): Bolt's error
+            # handling itself trips on it. Nothing was done; 400, never a 500.
+            log.warning("malformed request refused", exc_info=True)
+            captured["status"] = "400"
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            result = [b"malformed request"]
         log.info(
             "request",
             extra={

@@ -12,11 +12,18 @@ from slack_sdk.http_retry.builtin_handlers import (
 from bot.settings import Settings
 
 
+class AnyServerErrorRetryHandler(ServerErrorRetryHandler):
+    """slack_sdk's handler retries only 500 and 503; Slack's edge also answers 502 and 504."""
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:  # type: ignore[no-untyped-def]
+        return response is not None and 500 <= response.status_code < 600
+
+
 def retry_handlers(max_retries: int = 3) -> list:
     """Retry 429 (after Retry-After), 5xx and connection errors with backoff."""
     return [
         RateLimitErrorRetryHandler(max_retry_count=max_retries),
-        ServerErrorRetryHandler(max_retry_count=max_retries),
+        AnyServerErrorRetryHandler(max_retry_count=max_retries),
         ConnectionErrorRetryHandler(max_retry_count=max_retries),
     ]
 

@@ -212,4 +212,18 @@ def workspace(app: Any, runtime: Runtime, slack: FakeSlack) -> Iterator[Workspac
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield Workspace(f"http://127.0.0.1:{server.effective_port}", slack)
-    server.close()
+    stop_waitress(server, thread)
+
+
+def stop_waitress(server: Any, thread: threading.Thread) -> None:
+    """Stop a waitress server from inside its own loop (closing it from outside races select)."""
+
+    def close_everything() -> None:
+        for channel in list(server._map.values()):
+            if channel is not server.trigger:
+                channel.close()
+        server.trigger.close()
+
+    server.trigger.pull_trigger(close_everything)
+    thread.join(timeout=5)
+    server.task_dispatcher.shutdown()

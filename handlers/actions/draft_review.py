@@ -1,9 +1,125 @@
-"""Draft review buttons: Approve, Request changes, New version."""
+"""Draft review buttons on a draft's parent message: Approve, Request changes, New version.
+
+Each button's value is the id of the version it was shown with.
+"""
 
 from __future__ import annotations
 
-from slack_bolt import App
+import json
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot import drafts, roles
+from bot.dates import ReviewYear
+from bot.errors import UserError
+from bot.runtime import Runtime
+from db.models import Role
+from handlers.views import change_request
+
+
+def _refuse(runtime: Runtime, respond: Respond, error: UserError) -> None:
+    respond(
+        text=runtime.templates.message(f"errors/{error.template}", **error.data),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+def _version_id(body: dict[str, Any]) -> int:
+    return int(body["actions"][0]["value"])
+
+
+def approve(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> None:
+    """Record the clicker's approval of the current version, then update Slack."""
+    ack()
+    runtime: Runtime = context["ciw"]
+    user = body["user"]["id"]
+    try:
+        with runtime.transaction() as session:
+            roles.check(
+                session,
+                user_id=user,
+                needed=Role.REVIEWER,
+                subcommand="approve",
+                admins=runtime.settings.admins,
+                now=runtime.now(),
+            )
+            drafts.approve(runtime, session, _version_id(body), user_id=user)
+    except UserError as error:
+        _refuse(runtime, respond, error)
+        return
+    # Slack is told once the approval is committed: a slow Slack never loses a decision.
+    drafts.announce(runtime, _version_id(body), actor=user)
+
+
+def request_changes(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: Any, context: Any
+) -> None:
+    """Open the form asking the reviewer why they request changes."""
+    ack()
+    runtime: Runtime = context["ciw"]
+    user = body["user"]["id"]
+    try:
+        with runtime.transaction() as session:
+            roles.check(
+                session,
+                user_id=user,
+                needed=Role.REVIEWER,
+                subcommand="request-changes",
+                admins=runtime.settings.admins,
+                now=runtime.now(),
+            )
+            version = drafts.check_reviewable(session, _version_id(body))
+            metadata = json.dumps({"version_id": version.id, "channel": version.draft.channel_id})
+            number = version.number
+    except UserError as error:
+        _refuse(runtime, respond, error)
+        return
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view=change_request.view(runtime, metadata=metadata, version=number),
+    )
+
+
+def new_version(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> None:
+    """Re-assemble the letter from the current records as the draft's next version."""
+    ack()
+    runtime: Runtime = context["ciw"]
+    user = body["user"]["id"]
+    try:
+        with runtime.transaction() as session:
+            roles.check(
+                session,
+                user_id=user,
+                needed=Role.INSPECTOR,
+                subcommand="draft-letter",
+                admins=runtime.settings.admins,
+                now=runtime.now(),
+            )
+            draft = drafts.get_version(session, _version_id(body)).draft
+            outcome = drafts.new_version(runtime, session, draft, actor=user, post=False)
+            version_id = outcome.version.id
+            reply = {
+                "council": draft.authority.english_name,
+                "year": ReviewYear(draft.review_year),
+                "version": outcome.version,
+                "posted": False,
+            }
+    except UserError as error:
+        _refuse(runtime, respond, error)
+        return
+    # Recorded first, posted second: what Slack does not take, post_pending posts later.
+    if not drafts.publish_version(runtime, version_id):
+        respond(
+            text=runtime.templates.message("draft_posted", **reply),
+            response_type="ephemeral",
+            replace_original=False,
+        )
 
 
 def register(app: App) -> None:
     """Register this module's listeners."""
+    app.action(drafts.APPROVE)(approve)
+    app.action(drafts.REQUEST_CHANGES)(request_changes)
+    app.action(drafts.NEW_VERSION)(new_version)

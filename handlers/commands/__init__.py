@@ -22,7 +22,7 @@ from handlers.commands import (
     authority,
     draft_letter,
     edit,
-    help,  # noqa: A004
+    help,
     lifecycle,
     list_records,
     log_activity,

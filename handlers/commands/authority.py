@@ -5,7 +5,7 @@ Example: `/ciw authority wrexham address The Guildhall; Wrexham; LL11 1AY`
 from __future__ import annotations
 
 from bot import authorities, grammar, history
-from db.models import Language, Role
+from db.models import Authority, Language, Role
 from handlers.commands.base import Command, Reply
 
 NAME = "authority"
@@ -17,7 +17,7 @@ def run(command: Command) -> Reply:
     change = grammar.parse_authority(command.args)
     authority = authorities.resolve(command.session, change.authority)
     if change.field is None:
-        return Reply("authority", {"authority": authority, "changed": None})
+        return _reply(command, authority, None)
     old = getattr(authority, change.field)
     value = Language(change.value) if change.field == "language" else change.value
     setattr(authority, change.field, value)
@@ -30,4 +30,19 @@ def run(command: Command) -> Reply:
         at=command.now,
         changes={"old": str(old) if old is not None else None, "new": change.value},
     )
-    return Reply("authority", {"authority": authority, "changed": change.field})
+    command.session.flush()
+    return _reply(command, authority, change.field)
+
+
+def _reply(command: Command, authority: Authority, changed: str | None) -> Reply:
+    """The authority's letter details and the history of their changes, oldest first."""
+    changes = history.for_subjects(command.session, "authority", [authority.slug])
+    return Reply(
+        "authority",
+        {
+            "authority": authority,
+            "changed": changed,
+            "history": changes.get(authority.slug, []),
+            "tz": command.runtime.settings.tz,
+        },
+    )

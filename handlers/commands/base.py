@@ -26,11 +26,11 @@ class Command:
     team_id: str | None = None
 
     @property
-    def now(self):  # noqa: ANN201
+    def now(self):
         return self.runtime.now()
 
     @property
-    def today(self):  # noqa: ANN201
+    def today(self):
         return self.runtime.today()
 
 

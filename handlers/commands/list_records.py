@@ -4,7 +4,7 @@ Example: `/ciw list wrexham 2019-20`
 
 from __future__ import annotations
 
-from bot import activities, authorities, findings, grammar, history
+from bot import activities, authorities, drafts, findings, grammar, history
 from bot.dates import ReviewYear
 from db.models import Role
 from handlers.commands.base import Command, Reply
@@ -28,6 +28,13 @@ def run(command: Command) -> Reply:
             "activities": acts,
             "findings": finds,
             "history": history.for_subjects(command.session, "activity", [a.id for a in acts]),
+            "finding_history": history.for_subjects(
+                command.session, "finding", [f.id for f in finds]
+            ),
+            "tz": command.runtime.settings.tz,
             "letter_line": activities.letter_line,
+            "drafts": drafts.summaries(
+                command.session, authority, year, command.runtime.settings.required_approvals
+            ),
         },
     )

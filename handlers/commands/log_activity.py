@@ -25,12 +25,25 @@ def run(command: Command) -> Reply | None:
         activity_form.open_form(command)
         return None
     parsed = grammar.parse_log_activity(command.args)
-    return record(command.session, parsed, actor=command.user_id, channel_id=command.channel_id,
-                  today=command.today, now=command.now)
+    return record(
+        command.session,
+        parsed,
+        actor=command.user_id,
+        channel_id=command.channel_id,
+        today=command.today,
+        now=command.now,
+    )
 
 
-def record(session: Session, parsed: grammar.LogActivity, *, actor: str,
-           channel_id: str | None, today: dt.date, now: dt.datetime) -> Reply:
+def record(
+    session: Session,
+    parsed: grammar.LogActivity,
+    *,
+    actor: str,
+    channel_id: str | None,
+    today: dt.date,
+    now: dt.datetime,
+) -> Reply:
     """Record a parsed activity and build the reply; the command and the form both use it."""
     authority = authorities.resolve(session, parsed.authority)
     activity = activities.log_activity(
@@ -46,7 +59,9 @@ def record(session: Session, parsed: grammar.LogActivity, *, actor: str,
         today=today,
         now=now,
     )
-    return Reply("activity_logged", {"activity": activity, "line": activities.letter_line(activity)})
+    return Reply(
+        "activity_logged", {"activity": activity, "line": activities.letter_line(activity)}
+    )
 
 
 def register(app: App) -> None:

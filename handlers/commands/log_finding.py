@@ -24,12 +24,14 @@ def run(command: Command) -> Reply | None:
         finding_form.open_form(command)
         return None
     parsed = grammar.parse_log_finding(command.args)
-    return record(command.session, parsed, actor=command.user_id, today=command.today,
-                  now=command.now)
+    return record(
+        command.session, parsed, actor=command.user_id, today=command.today, now=command.now
+    )
 
 
-def record(session: Session, parsed: grammar.LogFinding, *, actor: str, today: dt.date,
-           now: dt.datetime) -> Reply:
+def record(
+    session: Session, parsed: grammar.LogFinding, *, actor: str, today: dt.date, now: dt.datetime
+) -> Reply:
     """Record a parsed finding and build the reply; the command and the form both use it."""
     authority = authorities.resolve(session, parsed.authority)
     activity = (

@@ -16,15 +16,20 @@ from handlers.commands.base import Command, Reply
 NAME = "role"
 ROLE = Role.INSPECTOR  # seeing the list; granting needs admin (checked in run)
 
-CHOICES = {"inspector": Role.INSPECTOR, "reviewer": Role.REVIEWER, "admin": Role.ADMIN,
-           "none": None}
+CHOICES = {
+    "inspector": Role.INSPECTOR,
+    "reviewer": Role.REVIEWER,
+    "admin": Role.ADMIN,
+    "none": None,
+}
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def parse_role(text: str) -> tuple[str, Role | None] | None:
     """`` (list) → None; `<@U123> reviewer` → ("U123", Role.REVIEWER); `none` → role None."""
-    text, users = extract_mentions(clean(text))
-    tokens = text.split()
+    # Mentions first: cleaning turns `<@U123|alex>` into the `@alex` the person typed.
+    text, users = extract_mentions(text)
+    tokens = clean(text).split()
     if not users and tokens and _USER_ID.match(tokens[0]):
         users, tokens = [tokens[0]], tokens[1:]
     if not users and not tokens:
@@ -42,17 +47,30 @@ def run(command: Command) -> Reply:
     parsed = parse_role(command.args)
     admins = command.runtime.settings.admins
     if parsed is None:
-        return Reply("role_list", {
-            "grants": roles.grants(command.session),
-            "configured": sorted(admins),
-            "enforced": roles.enforced(command.session),
-        })
+        return Reply(
+            "role_list",
+            {
+                "grants": roles.grants(command.session),
+                "configured": sorted(admins),
+                "enforced": roles.enforced(command.session),
+            },
+        )
     user_id, role = parsed
-    roles.check(command.session, user_id=command.user_id, needed=Role.ADMIN,
-                subcommand="role", admins=admins, now=command.now, strict=True)
+    roles.check(
+        command.session,
+        user_id=command.user_id,
+        needed=Role.ADMIN,
+        subcommand="role",
+        admins=admins,
+        now=command.now,
+        strict=True,
+    )
     if user_id in admins and role != Role.ADMIN:
         raise UserError("role_configured_admin", user=user_id)
-    old = roles.grant(command.session, actor=command.user_id, user_id=user_id, role=role,
-                      now=command.now)
-    return Reply("role_granted", {"user": user_id, "role": role.value if role else None,
-                                  "old": old.value if old else None})
+    old = roles.grant(
+        command.session, actor=command.user_id, user_id=user_id, role=role, now=command.now
+    )
+    return Reply(
+        "role_granted",
+        {"user": user_id, "role": role.value if role else None, "old": old.value if old else None},
+    )

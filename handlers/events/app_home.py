@@ -1,9 +1,39 @@
-"""The App Home tab: each inspector's upcoming activities and drafts waiting for them."""
+"""The App Home tab: each inspector's upcoming activities and the drafts waiting for review."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot import reminders
+from bot.runtime import Runtime
+
+MAX_BLOCKS = 100  # Slack's limit for a Home tab view
 
 
 def register(app: App) -> None:
-    """Register this module's listeners."""
+    """Publish the Home tab whenever someone opens it."""
+    app.event("app_home_opened")(on_home_opened)
+
+
+def home_view(runtime: Runtime, user_id: str) -> dict[str, Any]:
+    """The Home tab view of one user (upcoming activities they inspect, drafts waiting)."""
+    with runtime.transaction() as session:
+        text = runtime.templates.message(
+            "home",
+            activities=reminders.upcoming_for(session, user_id, runtime.today()),
+            drafts=reminders.drafts_waiting(session, user_id),
+        )
+    blocks = reminders.sections(text)[:MAX_BLOCKS]
+    return {"type": "home", "blocks": blocks}
+
+
+def on_home_opened(event: dict[str, Any], client: WebClient, context: Any) -> None:
+    """views.publish the user's Home tab (the Messages tab is left alone)."""
+    if event.get("tab", "home") != "home":
+        return
+    runtime: Runtime = context["ciw"]
+    user_id = event["user"]
+    client.views_publish(user_id=user_id, view=home_view(runtime, user_id))

@@ -1,0 +1,2 @@
+"""The annual performance review letter: assembled from records, rendered as text, Markdown,
+Word and Slack blocks."""

@@ -1,0 +1,206 @@
+"""What the two record forms share: Block Kit pieces, reading a submission, field errors,
+and the confirmation that goes to the person who submitted.
+
+The forms record through the same parsers and domain functions as the inline commands;
+this module only adapts Slack's modal shapes to them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
+
+from bot import authorities
+from bot.errors import UserError
+from bot.runtime import Runtime
+from bot.slack_text import visible
+
+if TYPE_CHECKING:  # handlers.commands imports the forms: no import back at run time
+    from handlers.commands.base import Reply
+
+T = TypeVar("T")
+
+ACTION = "value"  # every input's action_id: one input per block
+
+# Slack's answers to chat.postEphemeral when the bot cannot post in that conversation;
+# the confirmation then goes to the person's DM with the app instead.
+_NOT_THERE = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "user_not_in_channel",
+    "restricted_action",
+    "method_not_supported_for_channel_type",
+}
+
+
+def plain(text: str) -> dict[str, Any]:
+    """A plain_text object (Slack's 75-character option label limit applied)."""
+    return {"type": "plain_text", "text": text[:75], "emoji": True}
+
+
+def option(label: str, value: str) -> dict[str, Any]:
+    """One option of a select."""
+    return {"text": plain(label), "value": value}
+
+
+SERVICE_OPTIONS = [
+    option("Children's services", "children"),
+    option("Adults services", "adults"),
+    option("Both", "both"),
+]
+
+
+def authority_options(session: Session) -> list[dict[str, Any]]:
+    """The 22 authorities as select options (English name, slug as the value)."""
+    return [
+        option(a.english_name, a.slug)
+        for a in sorted(authorities.all_authorities(session), key=lambda a: a.english_name)
+    ]
+
+
+def input_block(
+    block_id: str,
+    label: str,
+    element: dict[str, Any],
+    *,
+    optional: bool = False,
+    hint: str | None = None,
+) -> dict[str, Any]:
+    """An input block holding one element whose action_id is `ACTION`."""
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": {"action_id": ACTION, **element},
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint)
+    return block
+
+
+def static_select(
+    options: list[dict[str, Any]], placeholder: str, initial: str | None = None
+) -> dict[str, Any]:
+    """A static_select element, with `initial` (a value) preselected when given."""
+    element: dict[str, Any] = {
+        "type": "static_select",
+        "placeholder": plain(placeholder),
+        "options": options,
+    }
+    chosen = next((o for o in options if o["value"] == initial), None)
+    if chosen is not None:
+        element["initial_option"] = chosen
+    return element
+
+
+def text_input(
+    *, multiline: bool = False, max_length: int | None = None, placeholder: str | None = None
+) -> dict[str, Any]:
+    """A plain_text_input element."""
+    element: dict[str, Any] = {"type": "plain_text_input", "multiline": multiline}
+    if max_length:
+        element["max_length"] = max_length
+    if placeholder:
+        element["placeholder"] = plain(placeholder)
+    return element
+
+
+def modal(
+    callback_id: str, title: str, blocks: list[dict[str, Any]], metadata: dict[str, Any]
+) -> dict[str, Any]:
+    """A modal view with Record / Cancel buttons; `metadata` rides in private_metadata."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "title": plain(title[:24]),
+        "submit": plain("Record"),
+        "close": plain("Cancel"),
+        "private_metadata": json.dumps(metadata),
+        "blocks": blocks,
+    }
+
+
+def submitted(view: dict[str, Any]) -> dict[str, Any]:
+    """The submitted values by block_id: a string, a list of user ids, or None when empty."""
+    found: dict[str, Any] = {}
+    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
+        state = actions.get(ACTION) or next(iter(actions.values()), {})
+        kind = state.get("type")
+        if kind in {"static_select", "external_select"}:
+            value = (state.get("selected_option") or {}).get("value")
+        elif kind == "datepicker":
+            value = state.get("selected_date")
+        elif kind == "timepicker":
+            value = state.get("selected_time")
+        elif kind == "multi_users_select":
+            value = list(state.get("selected_users") or [])
+        else:
+            value = state.get("value")
+        found[block_id] = (value.strip() or None) if isinstance(value, str) else value
+    return found
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The private_metadata the form was opened with (empty if missing or not ours)."""
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class FieldErrors:
+    """Collects one message per block, rendered from the same error templates as the commands."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.errors: dict[str, str] = {}
+
+    def add(self, block_id: str, error: UserError) -> None:
+        """Keep the first error of a block, as plain text (modal errors show no mrkdwn)."""
+        if block_id not in self.errors:
+            text = self.runtime.templates.message(f"errors/{error.template}", **error.data)
+            self.errors[block_id] = visible(text).replace("`", "").replace("*", "")[:1000]
+
+    def check(self, block_id: str, parse: Callable[..., T], *args: Any) -> T | None:
+        """`parse(*args)`, or None with the error put on `block_id`."""
+        try:
+            return parse(*args)
+        except UserError as error:
+            self.add(block_id, error)
+            return None
+
+    @contextmanager
+    def on(self, block_id: str) -> Iterator[None]:
+        """Errors raised inside the block are shown on `block_id`."""
+        try:
+            yield
+        except UserError as error:
+            self.add(block_id, error)
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)
+
+
+def confirm(
+    runtime: Runtime, client: WebClient, *, user_id: str, channel_id: str | None, reply: Reply
+) -> None:
+    """Tell the submitter what was recorded: ephemeral in the channel the form came from,
+    else (no channel, or the bot cannot post there) in their DM with the app."""
+    text = runtime.templates.message(reply.template, **reply.data)
+    if channel_id:
+        try:
+            client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
+            return
+        except SlackApiError as error:
+            if error.response.get("error") not in _NOT_THERE:
+                raise
+    client.chat_postMessage(channel=user_id, text=text)

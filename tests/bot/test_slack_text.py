@@ -1,0 +1,45 @@
+"""Text as Slack sends it and as the bot must send it back."""
+
+from __future__ import annotations
+
+from bot.slack_text import ZERO_WIDTH_SPACE, escape, extract_mentions, unescape, visible
+
+
+def test_mentions_become_user_ids_and_leave_the_text():
+    text, users = extract_mentions("meeting with <@U123|alex> and <@W9ZZ> | <@U123|alex> notes")
+    assert users == ["U123", "W9ZZ"]
+    assert "<@" not in text
+    assert text == "meeting with and | notes"
+
+
+def test_unescape_gives_back_what_was_typed():
+    assert unescape("A &amp; B &lt;3 &gt;") == "A & B <3 >"
+    assert unescape("<!channel> and <!here|here>") == "@channel and here"
+    assert unescape("see <#C0123|inspections>") == "see #inspections"
+    assert unescape("<https://gov.wales|gov.wales> <mailto:a@b.wales|a@b.wales>") == (
+        "gov.wales a@b.wales"
+    )
+    assert unescape("ask <@U123|alex>") == "ask @alex"
+    assert unescape("ask <@U123>") == "ask @U123"
+    # Typed literally, `<!channel>` arrives escaped and is kept as text.
+    assert unescape("&lt;!channel&gt;") == "<!channel>"
+
+
+def test_escape_makes_broadcasts_and_mentions_inert():
+    for typed in ["<!channel>", "<!here>", "<@U123>", "@here", "@channel", "@everyone"]:
+        out = escape(typed)
+        assert "<!" not in out and "<@" not in out
+        assert "@here" not in out and "@channel" not in out and "@everyone" not in out
+        assert visible(out) == typed
+
+
+def test_escape_keeps_welsh_and_ampersands_readable():
+    typed = "Cyfarfod â'r Cyfarwyddwr — gwasanaethau plant & teuluoedd"
+    assert escape(typed) == typed.replace("&", "&amp;")
+    assert visible(escape(typed)) == typed
+
+
+def test_escape_defuses_formatting_markers():
+    out = escape("*bold* _it_ ~s~ `code`")
+    assert ZERO_WIDTH_SPACE in out
+    assert visible(out) == "*bold* _it_ ~s~ `code`"

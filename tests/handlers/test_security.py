@@ -1,0 +1,260 @@
+"""Requests Slack did not sign, replays, retries, guests, stray payloads, health and logs."""
+
+import io
+import json
+import logging
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import logging_setup
+from bot.server import wsgi_app
+from bot.slack_text import visible
+from db.models import Activity, HistoryEntry, ProcessedEvent
+from db.session import make_engine
+
+COMMAND = "log-activity wrexham children 2019-09-24 focused activity"
+
+
+def rows(runtime, model=Activity):
+    with runtime.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_unsigned_wrongly_signed_and_stale_requests_are_refused(workspace, runtime, slack):
+    body, headers = workspace.requests.command(COMMAND)
+    unsigned = {"Content-Type": headers["Content-Type"]}
+    wrong = {**headers, "X-Slack-Signature": "v0=" + "0" * 64}
+    stale = {**headers, **workspace.requests.sign(body, int(time.time()) - 301)}
+    tampered_body = body.replace(b"wrexham", b"cardiff")
+    for attempt_body, attempt_headers in [
+        (body, unsigned),
+        (body, wrong),
+        (body, stale),
+        (tampered_body, headers),
+    ]:
+        assert workspace.post(attempt_body, attempt_headers).status == 401
+    assert rows(runtime) == 0
+    assert slack.calls == []
+
+
+def test_a_replayed_request_is_refused_and_does_nothing(workspace, runtime, slack):
+    body, headers = workspace.requests.command(COMMAND)
+    assert workspace.post(body, headers).status == 200
+    slack.wait_calls("response_url")
+    assert rows(runtime) == 1
+    calls = len(slack.calls)
+    assert workspace.post(body, headers).status == 401
+    assert rows(runtime) == 1
+    assert len(slack.calls) == calls
+
+
+@pytest.fixture
+def seen(app):
+    """Events that reach a listener (Bolt runs listeners after the ack)."""
+    events = []
+    app.event("reaction_added")(lambda event: events.append(event["reaction"]))
+    return events
+
+
+def test_retried_and_duplicated_events_are_handled_once(workspace, runtime, slack, seen):
+    event = {
+        "type": "reaction_added",
+        "user": "U0INSPECT",
+        "reaction": "eyes",
+        "item": {"type": "message", "channel": "G0REVIEW", "ts": "1.000001"},
+    }
+    body, headers = workspace.requests.event(event, event_id="Ev0DUP")
+    assert workspace.post(body, headers).status == 200
+    slack.wait_for(lambda s: seen)
+    # Slack's retry of the very same request, and the same event in a fresh envelope.
+    assert workspace.post(body, {**headers, "X-Slack-Retry-Num": "1"}).status == 200
+    assert workspace.event(event, event_id="Ev0DUP", retry=2).status == 200
+    assert workspace.event(event, event_id="Ev0DUP").status == 200
+    assert workspace.event({**event, "reaction": "tada"}, event_id="Ev0OTHER").status == 200
+    slack.wait_for(lambda s: len(seen) >= 2)
+    assert seen == ["eyes", "tada"]
+    assert rows(runtime, ProcessedEvent) == 2
+
+
+@pytest.mark.parametrize("flag", ["is_restricted", "is_ultra_restricted"])
+def test_guests_are_refused_everything_politely(workspace, runtime, slack, seen, flag):
+    slack.users["U0GUEST"] = {flag: True}
+    for text in (COMMAND, "help", "list wrexham"):
+        body, headers = workspace.requests.command(text, user="U0GUEST")
+        answer = workspace.post(body, headers)
+        assert answer.status == 200
+        reply = json.loads(answer.body)
+        assert reply["response_type"] == "ephemeral"
+        assert "guest accounts cannot use it" in visible(reply["text"])
+    assert rows(runtime) == 0
+    assert rows(runtime, HistoryEntry) == 0
+
+    # A button: the refusal goes to its response_url, nothing else happens.
+    answer = workspace.interact(
+        {
+            "type": "block_actions",
+            "user": {"id": "U0GUEST"},
+            "actions": [{"action_id": "draft_approve", "value": "1"}],
+            "channel": {"id": "G0REVIEW"},
+        }
+    )
+    assert answer.status == 200
+    [reply] = slack.wait_calls("response_url")
+    assert "guest accounts cannot use it" in visible(reply.get("text"))
+    # An event by a guest reaches no listener.
+    workspace.event(
+        {
+            "type": "reaction_added",
+            "user": "U0GUEST",
+            "reaction": "eyes",
+            "item": {"type": "message", "channel": "G0REVIEW", "ts": "1.1"},
+        }
+    )
+    assert seen == []
+    # users.info is asked once; the answer is remembered briefly.
+    assert len(slack.of("users.info")) == 1
+    assert {c.method for c in slack.calls} == {"auth.test", "users.info", "response_url"}
+
+
+def test_full_members_are_looked_up_once_and_served(workspace, runtime, slack):
+    workspace.command(COMMAND)
+    workspace.command("help")
+    assert [c.get("user") for c in slack.of("users.info")] == ["U0INSPECT"]
+    assert rows(runtime) == 1
+
+
+def test_when_slack_cannot_say_who_someone_is_nothing_is_done(workspace, runtime, slack):
+    slack.fail("users.info", 500, times=10)
+    body, headers = workspace.requests.command(COMMAND, user="U0NEW")
+    answer = workspace.post(body, headers)
+    assert answer.status == 200
+    assert "try again in a minute" in json.loads(answer.body)["text"]
+    assert rows(runtime) == 0
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "event", "event": {"type": "team_join", "user": {"id": "U0NEW"}}},
+        {
+            "type": "event",
+            "event": {
+                "type": "message",
+                "channel": "C0GENERAL",
+                "user": "U0X",
+                "text": "hello",
+                "ts": "5.5",
+            },
+        },
+        {
+            "type": "interaction",
+            "payload": {
+                "type": "block_actions",
+                "user": {"id": "U0X"},
+                "actions": [{"action_id": "no_such_button"}],
+            },
+        },
+        {
+            "type": "interaction",
+            "payload": {
+                "type": "view_submission",
+                "user": {"id": "U0X"},
+                "view": {
+                    "type": "modal",
+                    "callback_id": "no_such_form",
+                    "id": "V1",
+                    "state": {"values": {}},
+                },
+            },
+        },
+        {
+            "type": "interaction",
+            "payload": {
+                "type": "shortcut",
+                "callback_id": "nothing",
+                "user": {"id": "U0X"},
+                "trigger_id": "1.t",
+            },
+        },
+    ],
+)
+def test_validly_signed_payloads_nobody_handles_get_a_quiet_200(workspace, runtime, payload):
+    if payload["type"] == "event":
+        answer = workspace.event(payload["event"])
+    else:
+        answer = workspace.interact(payload["payload"])
+    assert answer.status == 200
+    assert rows(runtime) == 0
+
+
+def test_another_slash_command_gets_a_quiet_200(workspace, slack):
+    body, headers = workspace.requests.command("anything")
+    body = body.replace(b"command=%2Fciw", b"command=%2Fother")
+    headers = {**headers, **workspace.requests.sign(body)}
+    assert workspace.post(body, headers).status == 200
+    assert slack.responses() == []
+
+
+def _get(application, path):
+    captured = {}
+
+    def start_response(status, headers, *args):
+        captured["status"] = status
+
+    body = b"".join(application({"PATH_INFO": path, "REQUEST_METHOD": "GET"}, start_response))
+    return captured["status"], json.loads(body)
+
+
+def test_healthz_reports_the_database(workspace, app):
+    answer = workspace.get("/healthz")
+    assert answer.status == 200
+    assert json.loads(answer.body)["database"] == "ok"
+    # A database nobody answers on (a closed port): 503 and what failed, quickly.
+    away = make_engine(
+        "postgresql://postgres@127.0.0.1:9/none", connect_args={"connect_timeout": 2}
+    )
+    status, body = _get(wsgi_app(app, away), "/healthz")
+    assert status.startswith("503")
+    assert body["database"] == "unavailable"
+    away.dispose()
+
+
+@pytest.fixture
+def log_lines():
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    logging_setup.configure(
+        logging.INFO, stream=stream, secrets=["test-signing-secret", "xoxb-test-token"]
+    )
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+
+
+def test_logs_are_one_json_line_per_command_without_secrets_or_text(workspace, log_lines):
+    workspace.command("log-finding wrexham 2019-20 people strength SECRET-FINDING-TEXT here")
+    workspace.command("log-activity wrexam children 2019-09-24 typo")
+    commands = [line for line in log_lines() if line["msg"] == "command"]
+    assert [(c["command"], c["outcome"]) for c in commands] == [
+        ("/ciw log-finding", "ok"),
+        ("/ciw log-activity", "refused:unknown_authority"),
+    ]
+    assert all(isinstance(c["ms"], int | float) for c in commands)
+    everything = "\n".join(json.dumps(line) for line in log_lines())
+    assert "SECRET-FINDING-TEXT" not in everything
+    assert "xoxb-test-token" not in everything
+    assert "test-signing-secret" not in everything
+
+
+def test_the_redaction_filter_masks_tokens_anywhere(log_lines):
+    log = logging.getLogger("ciw.test")
+    log.info("token %s", "xoxb-123-456-abc", extra={"header": "Bearer xapp-1-A0-xyz"})
+    try:
+        raise RuntimeError("failed with xoxb-999-secret")
+    except RuntimeError:
+        log.exception("boom")
+    text = json.dumps(log_lines())
+    assert "xoxb-123" not in text and "xapp-1-A0" not in text and "xoxb-999" not in text
+    assert text.count("[redacted]") >= 3

@@ -1,0 +1,142 @@
+"""Faults: Slack failing (429, 5xx) and coming back, the database going away and back."""
+
+import os
+
+import pytest
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
+from sqlalchemy import func, select, text
+
+from bot import activities, deliveries
+from bot.slack_text import visible
+from db.models import Activity, Delivery
+from db.session import make_engine
+
+FUTURE = "log-activity wrexham children 2020-04-20T10:00 focused activity in children's services"
+PAST = "log-activity wrexham adults 2019-10-15 inspection of the CMHT"
+
+
+@pytest.fixture
+def fast_retries(runtime):
+    """The same retry handlers, with short waits so the suite stays quick."""
+    for handler in runtime.client.retry_handlers:
+        handler.interval_calculator = FixedValueRetryIntervalCalculator(0.01)
+    return runtime.client
+
+
+def test_rate_limits_are_waited_out_and_retried(runtime, slack):
+    slack.fail("chat.postMessage", 429, headers={"Retry-After": "1"})
+    answer = runtime.client.chat_postMessage(channel="G0REVIEW", text="hello")
+    assert answer["ok"]
+    assert len(slack.of("failed:chat.postMessage")) == 1
+    assert len(slack.of("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_are_retried_with_backoff(fast_retries, slack, status):
+    slack.fail("chat.postMessage", status, times=3)
+    assert fast_retries.chat_postMessage(channel="G0REVIEW", text="hello")["ok"]
+    assert len(slack.of("failed:chat.postMessage")) == 3
+    assert len(slack.of("chat.postMessage")) == 1
+
+
+def test_a_slack_hiccup_during_a_command_costs_nothing(workspace, runtime, slack, fast_retries):
+    slack.fail("users.info", 503, times=2)
+    reply = workspace.command(PAST)
+    assert "A1" in reply.get("text")
+    assert len(slack.of("failed:users.info")) == 2
+
+
+def _announcements(runtime):
+    with runtime.transaction() as session:
+        return session.scalars(
+            select(Delivery).where(Delivery.kind == "announce").order_by(Delivery.id)
+        ).all()
+
+
+def test_an_announcement_survives_slack_being_down_and_goes_once_when_it_is_back(
+    workspace, runtime, slack, fast_retries
+):
+    assert "A1" in workspace.command(FUTURE).get("text")
+    slack.fail("chat.postMessage", 503, times=1000)  # Slack down: every attempt fails
+    reply = workspace.command("postpone A1 | COVID-19 restrictions")
+    assert "postponed" in visible(reply.get("text")).lower()
+    # The bot tried (with retries) and kept what it owes; the command still answered.
+    owed = slack.wait_for(
+        lambda s: (lambda rows: rows if rows and all(d.attempts >= 1 for d in rows) else None)(
+            _announcements(runtime)
+        )
+    )
+    assert all(d.sent_at is None and d.last_error for d in owed)
+    assert slack.of("chat.postMessage") == []
+
+    slack._faults.clear()  # Slack is back
+    report = deliveries.send_due(runtime)
+    assert report.sent == len(owed)
+    posted = slack.of("chat.postMessage")
+    assert len(posted) == len(owed)
+    assert {c.get("channel") for c in posted} >= {"G0REVIEW"}
+    assert all("COVID-19 restrictions" in visible(c.get("text")) for c in posted)
+    # Sent once: later ticks find nothing owed.
+    assert deliveries.send_due(runtime).sent == 0
+    assert len(slack.of("chat.postMessage")) == len(owed)
+    assert all(d.sent_at is not None for d in _announcements(runtime))
+
+
+PG_URL = os.environ.get("CIW_TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def postgres_only(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("terminating backends is a PostgreSQL test")
+    admin = make_engine(PG_URL)
+    yield admin
+    admin.dispose()
+
+
+def _terminate_app_connections(admin):
+    # Ends this database's other sessions (the app's pool), as a restart would; the server
+    # itself keeps running for everyone else.
+    with admin.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+
+
+def _count(runtime):
+    with runtime.transaction() as session:
+        return session.scalar(select(func.count()).select_from(Activity))
+
+
+def test_the_app_recovers_when_the_database_drops_its_connections(
+    workspace, runtime, postgres_only
+):
+    assert "A1" in workspace.command(PAST).get("text")
+    assert _terminate_app_connections(postgres_only) >= 1
+    # The pool's connections are dead; pre-ping replaces them and the next command works.
+    assert "A2" in workspace.command(PAST).get("text")
+    assert workspace.get("/healthz").status == 200
+    assert _count(runtime) == 2
+
+
+def test_a_request_in_flight_when_the_database_goes_gets_a_polite_try_again(
+    workspace, runtime, postgres_only, monkeypatch
+):
+    original = activities.log_activity
+
+    def database_goes_away(session, **kwargs):
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with postgres_only.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return original(session, **kwargs)
+
+    monkeypatch.setattr(activities, "log_activity", database_goes_away)
+    reply = workspace.command(PAST)
+    assert "not answering just now" in visible(reply.get("text"))
+    assert "Traceback" not in reply.get("text")
+    monkeypatch.setattr(activities, "log_activity", original)
+    assert _count(runtime) == 0
+    assert "A1" in workspace.command(PAST).get("text")
