@@ -218,7 +218,7 @@ def parse_edit(text: str) -> tuple[int, str]:
         raise UserError("usage", subcommand="edit")
     finding_id = ids.parse_id(head[0], "F")[1]
     if not rest.strip():
-        raise UserError("missing_finding_text")
+        raise UserError("missing_finding_text", subcommand="edit")
     return finding_id, rest.strip()
 
 

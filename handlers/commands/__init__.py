@@ -75,7 +75,8 @@ def handle_ciw(
     runtime: Runtime = context["ciw"]
     started = time.monotonic()
     text = (body.get("text") or "").strip()
-    name, _, args = text.partition(" ")
+    # Any white space ends the subcommand's name: a tab or a new line pasted from notes too.
+    name, args = [*text.split(None, 1), "", ""][:2]
     name = name.lower() or "help"
     outcome = "ok"
     try:

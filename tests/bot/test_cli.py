@@ -153,3 +153,27 @@ def test_serve_answers_health_and_signed_commands(base_env, slack, tmp_path: Pat
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_draft_letter_without_slack(base_env, tmp_path):
+    import docx
+
+    run(["shell", "--demo"], base_env, stdin="")
+    markdown = run(["draft-letter", "wrexham", "--year", "2019-20", "--format", "md"], base_env)
+    assert markdown.returncode == 0, markdown.stderr
+    assert (
+        "Care Inspectorate Wales (CIW) Local Authority Performance Review April 2019 - March 2020"
+        in markdown.stdout
+    )
+    assert "- focused activity in children's services, 24 and 25 September 2019" in markdown.stdout
+    out = tmp_path / "letter.docx"
+    written = run(["draft-letter", "wrex", "--year", "2019-20", "--out", str(out)], base_env)
+    assert written.returncode == 0, written.stderr
+    text = "\n".join(p.text for p in docx.Document(str(out)).paragraphs)
+    assert (
+        "inspection of Community Mental Health Team with Healthcare Inspectorate Wales (HIW), 15 and 16 October 2019"
+        in text
+    )
+    refused = run(["draft-letter", "wrexham", "--year", "2019-21"], base_env)
+    assert refused.returncode == 2
+    assert "2019-20" in refused.stderr and "Traceback" not in refused.stderr

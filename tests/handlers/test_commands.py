@@ -253,3 +253,10 @@ def test_ampersands_and_brackets_come_back_as_typed(workspace, runtime):
     assert "Q&A with HIW <joint>, 10 April 2019" in text
     with runtime.transaction() as session:
         assert session.scalars(select(Activity.title)).one() == "Q&A with HIW <joint>"
+
+
+def test_subcommand_name_ends_at_any_white_space(workspace):
+    reply = workspace.command("list\twrexham 2019-20")
+    assert "Wrexham County Borough Council" in reply.get("text")
+    reply = workspace.command("upcoming\n7")
+    assert "7 days" in reply.get("text")
