@@ -81,7 +81,11 @@ def log_activity(
         subject_id=activity.id,
         action="logged",
         at=now,
-        changes={"status": status.value, "start": when.start.isoformat(), "end": when.end.isoformat()},
+        changes={
+            "status": status.value,
+            "start": when.start.isoformat(),
+            "end": when.end.isoformat(),
+        },
     )
     if status is ActivityStatus.SCHEDULED:
         reminders.activity_scheduled(session, activity, now=now)
@@ -127,7 +131,11 @@ def _move(
     if when is not None:
         old = f"{activity.start_date}..{activity.end_date}"
         changes["dates"] = f"{old} -> {when.start}..{when.end}"
-        activity.start_date, activity.end_date, activity.start_time = when.start, when.end, when.time
+        activity.start_date, activity.end_date, activity.start_time = (
+            when.start,
+            when.end,
+            when.time,
+        )
     activity.status = status
     activity.status_reason = reason
     history.record(
@@ -160,48 +168,84 @@ def reschedule(
 ) -> Move:
     """Give a scheduled or postponed activity new dates; it is scheduled again."""
     if activity.status not in _OPEN:
-        raise UserError("cannot_move", ref=f"A{activity.id}", status=activity.status.value,
-                        action="reschedule")
+        raise UserError(
+            "cannot_move", ref=f"A{activity.id}", status=activity.status.value, action="reschedule"
+        )
     if when.start < today:
         raise UserError("reschedule_in_past", start=when.start)
-    return _move(session, activity, action="rescheduled", status=ActivityStatus.SCHEDULED,
-                 actor=actor, now=now, reason=reason, when=when)
+    return _move(
+        session,
+        activity,
+        action="rescheduled",
+        status=ActivityStatus.SCHEDULED,
+        actor=actor,
+        now=now,
+        reason=reason,
+        when=when,
+    )
 
 
-def postpone(session: Session, activity: Activity, *, reason: str | None, actor: str,
-             now: dt.datetime) -> Move:
+def postpone(
+    session: Session, activity: Activity, *, reason: str | None, actor: str, now: dt.datetime
+) -> Move:
     """Postpone a scheduled activity with no new date yet."""
     if activity.status is not ActivityStatus.SCHEDULED:
-        raise UserError("cannot_move", ref=f"A{activity.id}", status=activity.status.value,
-                        action="postpone")
-    return _move(session, activity, action="postponed", status=ActivityStatus.POSTPONED,
-                 actor=actor, now=now, reason=reason)
+        raise UserError(
+            "cannot_move", ref=f"A{activity.id}", status=activity.status.value, action="postpone"
+        )
+    return _move(
+        session,
+        activity,
+        action="postponed",
+        status=ActivityStatus.POSTPONED,
+        actor=actor,
+        now=now,
+        reason=reason,
+    )
 
 
-def cancel(session: Session, activity: Activity, *, reason: str | None, actor: str,
-           now: dt.datetime) -> Move:
+def cancel(
+    session: Session, activity: Activity, *, reason: str | None, actor: str, now: dt.datetime
+) -> Move:
     """Cancel a scheduled or postponed activity."""
     if activity.status not in _OPEN:
-        raise UserError("cannot_move", ref=f"A{activity.id}", status=activity.status.value,
-                        action="cancel")
-    return _move(session, activity, action="cancelled", status=ActivityStatus.CANCELLED,
-                 actor=actor, now=now, reason=reason)
+        raise UserError(
+            "cannot_move", ref=f"A{activity.id}", status=activity.status.value, action="cancel"
+        )
+    return _move(
+        session,
+        activity,
+        action="cancelled",
+        status=ActivityStatus.CANCELLED,
+        actor=actor,
+        now=now,
+        reason=reason,
+    )
 
 
 def complete(session: Session, activity: Activity, *, actor: str, now: dt.datetime) -> Move:
     """Mark a scheduled or postponed activity as done."""
     if activity.status not in _OPEN:
-        raise UserError("cannot_move", ref=f"A{activity.id}", status=activity.status.value,
-                        action="complete")
-    return _move(session, activity, action="completed", status=ActivityStatus.COMPLETED,
-                 actor=actor, now=now, reason=None)
+        raise UserError(
+            "cannot_move", ref=f"A{activity.id}", status=activity.status.value, action="complete"
+        )
+    return _move(
+        session,
+        activity,
+        action="completed",
+        status=ActivityStatus.COMPLETED,
+        actor=actor,
+        now=now,
+        reason=None,
+    )
 
 
 def remove(session: Session, activity: Activity, *, actor: str, now: dt.datetime) -> None:
     """Take an activity out of lists and letters; the history keeps it."""
     activity.removed_at, activity.removed_by = now, actor
-    history.record(session, actor=actor, subject="activity", subject_id=activity.id,
-                   action="removed", at=now)
+    history.record(
+        session, actor=actor, subject="activity", subject_id=activity.id, action="removed", at=now
+    )
     session.flush()
     reminders.activity_removed(session, activity, now=now)
 

@@ -12,7 +12,6 @@ from slack_bolt import App, BoltResponse
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 import handlers
 from bot.render import Templates
@@ -20,6 +19,7 @@ from bot.runtime import Runtime, system_clock
 from bot.settings import Settings
 from bot.slack_client import make_client
 from db.session import make_engine, prepare
+from handlers import failures
 
 log = logging.getLogger("ciw.app")
 
@@ -89,20 +89,7 @@ def _error_handler(runtime: Runtime) -> Callable[..., BoltResponse]:
             # 200, so Slack neither retries it nor shows the user an error.
             log.info("unhandled request", extra={"outcome": "unhandled"})
             return BoltResponse(status=200, body="")
-        what = body.get("command") or body.get("type") or (body.get("event") or {}).get("type")
-        log.error("listener failed for %s", what, exc_info=error)
-        template = (
-            "errors/database_unavailable" if isinstance(error, DBAPIError) else "errors/internal"
-        )
-        if respond is not None and (body.get("response_url") or body.get("command")):
-            try:
-                respond(
-                    text=runtime.templates.message(template),
-                    response_type="ephemeral",
-                    replace_original=False,
-                )
-            except Exception:
-                log.exception("could not tell the user about the failure")
+        failures.report(runtime, error, body, respond)
         return BoltResponse(status=200, body="")
 
     return handle_error

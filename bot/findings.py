@@ -45,8 +45,9 @@ def log_finding(
     """Record a finding; its year defaults to the linked activity's, else the current one."""
     text = check_text(text)
     if activity is not None and activity.authority_id != authority.id:
-        raise UserError("activity_elsewhere", ref=f"A{activity.id}",
-                        authority=activity.authority.slug)
+        raise UserError(
+            "activity_elsewhere", ref=f"A{activity.id}", authority=activity.authority.slug
+        )
     if year is None:
         year = ReviewYear.of(activity.start_date if activity is not None else today)
     if service is None and activity is not None:
@@ -64,8 +65,9 @@ def log_finding(
     )
     session.add(finding)
     session.flush()
-    history.record(session, actor=actor, subject="finding", subject_id=finding.id,
-                   action="logged", at=now)
+    history.record(
+        session, actor=actor, subject="finding", subject_id=finding.id, action="logged", at=now
+    )
     return finding
 
 
@@ -82,8 +84,15 @@ def edit(session: Session, finding: Finding, text: str, *, actor: str, now: dt.d
     text = check_text(text)
     old = finding.text
     finding.text, finding.updated_at = text, now
-    history.record(session, actor=actor, subject="finding", subject_id=finding.id,
-                   action="edited", at=now, changes={"old": old, "new": text})
+    history.record(
+        session,
+        actor=actor,
+        subject="finding",
+        subject_id=finding.id,
+        action="edited",
+        at=now,
+        changes={"old": old, "new": text},
+    )
     session.flush()
     return old
 
@@ -91,8 +100,9 @@ def edit(session: Session, finding: Finding, text: str, *, actor: str, now: dt.d
 def remove(session: Session, finding: Finding, *, actor: str, now: dt.datetime) -> None:
     """Take a finding out of lists and letters; the history keeps it."""
     finding.removed_at, finding.removed_by = now, actor
-    history.record(session, actor=actor, subject="finding", subject_id=finding.id,
-                   action="removed", at=now)
+    history.record(
+        session, actor=actor, subject="finding", subject_id=finding.id, action="removed", at=now
+    )
     session.flush()
 
 

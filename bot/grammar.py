@@ -260,4 +260,6 @@ def parse_authority(text: str) -> AuthorityChange:
         value = "\n".join(lines)
     if field_name == "director" and len(value) > 120:
         raise UserError("too_long", what="director", limit=120, length=len(value))
-    return AuthorityChange(head[0], field_name, value.lower() if field_name == "language" else value)
+    return AuthorityChange(
+        head[0], field_name, value.lower() if field_name == "language" else value
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -38,6 +39,18 @@ class Runtime:
     def __post_init__(self) -> None:
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self.sessions.configure(info={OFFICE_TZ_KEY: self.settings.tz})
+        self._after_ack: ThreadPoolExecutor | None = None
+
+    @property
+    def after_ack(self) -> ThreadPoolExecutor:
+        """The threads that do a command's work once Slack has its acknowledgement.
+
+        Kept apart from Bolt's listener threads so a new request's ack never waits in a
+        queue behind earlier commands' work.
+        """
+        if self._after_ack is None:
+            self._after_ack = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ciw-work")
+        return self._after_ack
 
     def now(self) -> dt.datetime:
         """Now, UTC."""

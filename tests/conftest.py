@@ -141,7 +141,9 @@ def app(settings: Settings, engine: Engine, clock: Clock):
     """The Bolt app on the fresh database, talking to the fake Slack."""
     from bot.slack_client import make_client
 
-    return create_app(settings, client=make_client(settings, timeout=5), engine=engine, clock=clock)
+    app = create_app(settings, client=make_client(settings, timeout=5), engine=engine, clock=clock)
+    yield app
+    runtime_of(app).after_ack.shutdown(wait=True)
 
 
 @pytest.fixture

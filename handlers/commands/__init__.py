@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from bot import deliveries, roles
 from bot.errors import UserError
 from bot.runtime import Runtime
+from handlers import failures
 from handlers.commands import (
     authority,
     draft_letter,
@@ -70,9 +71,16 @@ def register(app: App) -> None:
 def handle_ciw(
     ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
 ) -> None:
-    """Acknowledge, run the subcommand in one transaction, reply (ephemeral unless said)."""
+    """Acknowledge at once; the subcommand runs after the ack (see `run_command`)."""
     ack()
     runtime: Runtime = context["ciw"]
+    failures.after_ack(runtime, body, respond, lambda: run_command(runtime, body, respond, client))
+
+
+def run_command(
+    runtime: Runtime, body: dict[str, Any], respond: Respond, client: WebClient
+) -> None:
+    """Run the subcommand in one transaction and reply (ephemeral unless it says otherwise)."""
     started = time.monotonic()
     text = (body.get("text") or "").strip()
     # Any white space ends the subcommand's name: a tab or a new line pasted from notes too.
@@ -87,16 +95,21 @@ def handle_ciw(
     finally:
         log.info(
             "command",
-            extra={"command": f"/ciw {name}", "user": body.get("user_id"),
-                   "ms": round((time.monotonic() - started) * 1000), "outcome": outcome},
+            extra={
+                "command": f"/ciw {name}",
+                "user": body.get("user_id"),
+                "ms": round((time.monotonic() - started) * 1000),
+                "outcome": outcome,
+            },
         )
     send(runtime, respond, reply)
     # Announcements the subcommand queued go out now that its transaction has committed.
     deliveries.send_pending(runtime)
 
 
-def dispatch(runtime: Runtime, client: WebClient, body: dict[str, Any], name: str,
-             args: str) -> Reply:
+def dispatch(
+    runtime: Runtime, client: WebClient, body: dict[str, Any], name: str, args: str
+) -> Reply:
     """Run one subcommand in its own transaction; a UserError rolls everything back."""
     table = subcommands()
     module = table.get(name)
@@ -117,9 +130,13 @@ def dispatch(runtime: Runtime, client: WebClient, body: dict[str, Any], name: st
         roles.check(
             session,
             user_id=command.user_id,
-            needed=roles.required_role(session, subcommand=name, args=args,
-                                       user_id=command.user_id,
-                                       declared=getattr(module, "ROLE", None)),
+            needed=roles.required_role(
+                session,
+                subcommand=name,
+                args=args,
+                user_id=command.user_id,
+                declared=getattr(module, "ROLE", None),
+            ),
             subcommand=name,
             admins=runtime.settings.admins,
             now=command.now,

@@ -20,13 +20,21 @@ def run(command: Command, action: str) -> Reply:
     common = {"actor": command.user_id, "now": command.now}
     if action == "reschedule":
         assert parsed.when is not None
-        move = activities.reschedule(command.session, activity, parsed.when, reason=parsed.reason,
-                                     today=command.today, **common)
+        move = activities.reschedule(
+            command.session,
+            activity,
+            parsed.when,
+            reason=parsed.reason,
+            today=command.today,
+            **common,
+        )
     elif action == "postpone":
         move = activities.postpone(command.session, activity, reason=parsed.reason, **common)
     elif action == "cancel":
         move = activities.cancel(command.session, activity, reason=parsed.reason, **common)
     else:
         move = activities.complete(command.session, activity, **common)
-    return Reply("activity_moved", {"move": move, "activity": activity,
-                                    "line": activities.letter_line(activity)})
+    return Reply(
+        "activity_moved",
+        {"move": move, "activity": activity, "line": activities.letter_line(activity)},
+    )

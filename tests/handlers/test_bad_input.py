@@ -83,7 +83,7 @@ def refused(workspace, runtime, typed: str) -> str:
         ("complete A1 | because", ["/ciw complete A<id>"]),
         ("edit A1 new text", ["`A1` is not a finding id", "`F7`"]),
         ("edit F99 new text", ["There is no F99"]),
-        ("edit F1", ["needs its text"]),
+        ("edit F1", ["new text", "/ciw edit F7"]),
         ("remove X1", ["`X1` is not a record id"]),
         ("remove #A99", ["There is no A99"]),
         ("remove", ["/ciw remove A<id>|F<id>"]),

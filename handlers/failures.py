@@ -1,0 +1,44 @@
+"""What happens when a listener fails: logged with its traceback, the user told politely."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from bot.runtime import Runtime
+
+log = logging.getLogger("ciw.app")
+
+
+def report(runtime: Runtime, error: BaseException, body: dict[str, Any], respond: Any) -> None:
+    """Log a listener's failure with its traceback and answer the person who acted."""
+    what = body.get("command") or body.get("type") or (body.get("event") or {}).get("type")
+    log.error("listener failed for %s", what, exc_info=error)
+    if respond is None or not (body.get("response_url") or body.get("command")):
+        return
+    template = "errors/database_unavailable" if isinstance(error, DBAPIError) else "errors/internal"
+    try:
+        respond(
+            text=runtime.templates.message(template),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+    except Exception:
+        log.exception("could not tell the user about the failure")
+
+
+def after_ack(
+    runtime: Runtime, body: dict[str, Any], respond: Any, work: Callable[[], None]
+) -> None:
+    """Run `work` on the runtime's after-ack threads; a failure goes to `report`."""
+
+    def job() -> None:
+        try:
+            work()
+        except Exception as error:  # noqa: BLE001 - reported with its traceback, like any listener's
+            report(runtime, error, body, respond)
+
+    runtime.after_ack.submit(job)
