@@ -20,6 +20,11 @@ from db.session import session_factory, transaction
 # office time zone from it.
 OFFICE_TZ_KEY = "office_tz"
 
+# Few threads on purpose: they share one interpreter lock with the threads that ack new
+# requests, and more of them slow every ack (bench/bench_ack.py: p99 1.7x a bare Bolt app's
+# with 3 threads, 2.1x with 4, 4.7x with Bolt's own pool doing the work).
+AFTER_ACK_THREADS = 3
+
 
 def system_clock() -> dt.datetime:
     """The real time, UTC."""
@@ -49,7 +54,9 @@ class Runtime:
         queue behind earlier commands' work.
         """
         if self._after_ack is None:
-            self._after_ack = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ciw-work")
+            self._after_ack = ThreadPoolExecutor(
+                max_workers=AFTER_ACK_THREADS, thread_name_prefix="ciw-work"
+            )
         return self._after_ack
 
     def now(self) -> dt.datetime:
