@@ -10,11 +10,12 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import drafts, roles
+from bot import drafts
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role
+from handlers import permissions
 from handlers.views import change_request
 
 
@@ -37,14 +38,7 @@ def approve(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> N
     user = body["user"]["id"]
     try:
         with runtime.transaction() as session:
-            roles.check(
-                session,
-                user_id=user,
-                needed=Role.REVIEWER,
-                subcommand="approve",
-                admins=runtime.settings.admins,
-                now=runtime.now(),
-            )
+            permissions.require(runtime, session, user, Role.REVIEWER, "approve")
             drafts.approve(runtime, session, _version_id(body), user_id=user)
     except UserError as error:
         _refuse(runtime, respond, error)
@@ -62,14 +56,7 @@ def request_changes(
     user = body["user"]["id"]
     try:
         with runtime.transaction() as session:
-            roles.check(
-                session,
-                user_id=user,
-                needed=Role.REVIEWER,
-                subcommand="request-changes",
-                admins=runtime.settings.admins,
-                now=runtime.now(),
-            )
+            permissions.require(runtime, session, user, Role.REVIEWER, "request-changes")
             version = drafts.check_reviewable(session, _version_id(body))
             metadata = json.dumps({"version_id": version.id, "channel": version.draft.channel_id})
             number = version.number
@@ -89,14 +76,7 @@ def new_version(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) 
     user = body["user"]["id"]
     try:
         with runtime.transaction() as session:
-            roles.check(
-                session,
-                user_id=user,
-                needed=Role.INSPECTOR,
-                subcommand="draft-letter",
-                admins=runtime.settings.admins,
-                now=runtime.now(),
-            )
+            permissions.require(runtime, session, user, Role.INSPECTOR, "draft-letter")
             draft = drafts.get_version(session, _version_id(body)).draft
             outcome = drafts.new_version(runtime, session, draft, actor=user, post=False)
             version_id = outcome.version.id

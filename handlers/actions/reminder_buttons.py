@@ -17,6 +17,7 @@ from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Delivery, Role
+from handlers import permissions
 from handlers.commands import list_records
 from handlers.commands.base import Command
 
@@ -56,14 +57,7 @@ def _check(runtime: Runtime, session: Any, user_id: str, subcommand: str, activi
         user_id=user_id,
         declared=Role.INSPECTOR,
     )
-    roles.check(
-        session,
-        user_id=user_id,
-        needed=needed,
-        subcommand=subcommand,
-        admins=runtime.settings.admins,
-        now=runtime.now(),
-    )
+    permissions.require(runtime, session, user_id, needed, subcommand)
 
 
 def on_done(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> None:
@@ -121,14 +115,7 @@ def on_list(
     try:
         user_id, activity_id, _ = _parse(body)
         with runtime.transaction() as session:
-            roles.check(
-                session,
-                user_id=user_id,
-                needed=list_records.ROLE,
-                subcommand="list",
-                admins=runtime.settings.admins,
-                now=runtime.now(),
-            )
+            permissions.require(runtime, session, user_id, list_records.ROLE, "list")
             activity = activities.get_activity(session, activity_id)
             year = ReviewYear.of(activity.start_date)
             command = Command(

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import dates, deliveries, grammar, roles
+from bot import dates, deliveries, grammar
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role
+from handlers import permissions
 from handlers.views import form_kit as kit
 
 if TYPE_CHECKING:  # handlers.commands imports this module: no import back at run time
@@ -161,14 +162,7 @@ def submit(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> N
     reply = None
     try:
         with runtime.transaction() as session:
-            roles.check(
-                session,
-                user_id=user_id,
-                needed=Role.INSPECTOR,
-                subcommand=log_activity.NAME,
-                admins=runtime.settings.admins,
-                now=runtime.now(),
-            )
+            permissions.require(runtime, session, user_id, Role.INSPECTOR, log_activity.NAME)
             parsed = parse(kit.submitted(form), errors)
             if parsed is not None:
                 reply = log_activity.record(

@@ -8,11 +8,12 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from bot import drafts, roles
+from bot import drafts
 from bot.errors import UserError
 from bot.runtime import Runtime
 from bot.slack_text import visible
 from db.models import Role
+from handlers import permissions
 
 CALLBACK_ID = "draft_change_request"
 BLOCK_ID = "reason"
@@ -60,14 +61,7 @@ def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None
     ack()
     try:
         with runtime.transaction() as session:
-            roles.check(
-                session,
-                user_id=user,
-                needed=Role.REVIEWER,
-                subcommand="request-changes",
-                admins=runtime.settings.admins,
-                now=runtime.now(),
-            )
+            permissions.require(runtime, session, user, Role.REVIEWER, "request-changes")
             drafts.request_changes(
                 runtime, session, int(metadata["version_id"]), user_id=user, reason=reason
             )

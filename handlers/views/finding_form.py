@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot import dates, deliveries, grammar, ids, roles
+from bot import dates, deliveries, grammar, ids
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role
+from handlers import permissions
 from handlers.views import form_kit as kit
 
 if TYPE_CHECKING:  # handlers.commands imports this module: no import back at run time
@@ -163,14 +164,7 @@ def submit(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> N
     reply = None
     try:
         with runtime.transaction() as session:
-            roles.check(
-                session,
-                user_id=user_id,
-                needed=Role.INSPECTOR,
-                subcommand=log_finding.NAME,
-                admins=runtime.settings.admins,
-                now=runtime.now(),
-            )
+            permissions.require(runtime, session, user_id, Role.INSPECTOR, log_finding.NAME)
             parsed = parse(kit.submitted(form), errors)
             if parsed is not None:
                 reply = log_finding.record(
