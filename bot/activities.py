@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import history, reminders
-from bot.dates import ReviewYear, When, letter_dates
+from bot.dates import ReviewYear, When, letter_dates, short_dates
 from bot.errors import UserError
 from db.models import Activity, ActivityInspector, ActivityStatus, Authority, Service
 
@@ -129,8 +129,8 @@ def _move(
     move = Move(activity, action, _when(activity), activity.status, reason)
     changes: dict[str, str] = {"status": f"{activity.status.value} -> {status.value}"}
     if when is not None:
-        old = f"{activity.start_date}..{activity.end_date}"
-        changes["dates"] = f"{old} -> {when.start}..{when.end}"
+        old = short_dates(activity.start_date, activity.end_date, activity.start_time)
+        changes["dates"] = f"{old} -> {short_dates(when.start, when.end, when.time)}"
         activity.start_date, activity.end_date, activity.start_time = (
             when.start,
             when.end,

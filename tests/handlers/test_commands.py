@@ -129,7 +129,7 @@ def test_list_shows_the_year_with_ids_status_and_history(workspace):
     assert f"A1 [completed] children: {LINE}" in text.replace("*", "")
     assert "A3 [scheduled] adults: conference, 30 March 2020" in text.replace("*", "")
     assert "postponed by <@U0BEA>: COVID-19 restrictions" in text
-    assert "rescheduled (2020-03-24 to 2020-03-24 → 2020-03-30 to 2020-03-30)" in text
+    assert "rescheduled (Tue 24 Mar 2020 → Mon 30 Mar 2020)" in text
     assert "new date agreed" in text
     assert "02 Mar 2020 10:00" in text  # office time
     assert "A2" not in text  # 2020-21, another year
