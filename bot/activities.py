@@ -115,17 +115,31 @@ def _when(activity: Activity) -> When:
     return When(activity.start_date, activity.end_date, activity.start_time)
 
 
+# What each move is called, the status it leads to, and the statuses it may start from.
+_OPEN = (ActivityStatus.SCHEDULED, ActivityStatus.POSTPONED)
+MOVES: dict[str, tuple[str, ActivityStatus, tuple[ActivityStatus, ...]]] = {
+    "reschedule": ("rescheduled", ActivityStatus.SCHEDULED, _OPEN),
+    "postpone": ("postponed", ActivityStatus.POSTPONED, (ActivityStatus.SCHEDULED,)),
+    "cancel": ("cancelled", ActivityStatus.CANCELLED, _OPEN),
+    "complete": ("completed", ActivityStatus.COMPLETED, _OPEN),
+}
+
+
 def _move(
     session: Session,
     activity: Activity,
+    verb: str,
     *,
-    action: str,
-    status: ActivityStatus,
     actor: str,
     now: dt.datetime,
     reason: str | None,
     when: When | None = None,
 ) -> Move:
+    action, status, allowed = MOVES[verb]
+    if activity.status not in allowed:
+        raise UserError(
+            "cannot_move", ref=f"A{activity.id}", status=activity.status.value, action=verb
+        )
     move = Move(activity, action, _when(activity), activity.status, reason)
     changes: dict[str, str] = {"status": f"{activity.status.value} -> {status.value}"}
     if when is not None:
@@ -153,9 +167,6 @@ def _move(
     return move
 
 
-_OPEN = (ActivityStatus.SCHEDULED, ActivityStatus.POSTPONED)
-
-
 def reschedule(
     session: Session,
     activity: Activity,
@@ -167,77 +178,28 @@ def reschedule(
     now: dt.datetime,
 ) -> Move:
     """Give a scheduled or postponed activity new dates; it is scheduled again."""
-    if activity.status not in _OPEN:
-        raise UserError(
-            "cannot_move", ref=f"A{activity.id}", status=activity.status.value, action="reschedule"
-        )
-    if when.start < today:
+    if activity.status in _OPEN and when.start < today:
         raise UserError("reschedule_in_past", start=when.start)
-    return _move(
-        session,
-        activity,
-        action="rescheduled",
-        status=ActivityStatus.SCHEDULED,
-        actor=actor,
-        now=now,
-        reason=reason,
-        when=when,
-    )
+    return _move(session, activity, "reschedule", actor=actor, now=now, reason=reason, when=when)
 
 
 def postpone(
     session: Session, activity: Activity, *, reason: str | None, actor: str, now: dt.datetime
 ) -> Move:
     """Postpone a scheduled activity with no new date yet."""
-    if activity.status is not ActivityStatus.SCHEDULED:
-        raise UserError(
-            "cannot_move", ref=f"A{activity.id}", status=activity.status.value, action="postpone"
-        )
-    return _move(
-        session,
-        activity,
-        action="postponed",
-        status=ActivityStatus.POSTPONED,
-        actor=actor,
-        now=now,
-        reason=reason,
-    )
+    return _move(session, activity, "postpone", actor=actor, now=now, reason=reason)
 
 
 def cancel(
     session: Session, activity: Activity, *, reason: str | None, actor: str, now: dt.datetime
 ) -> Move:
     """Cancel a scheduled or postponed activity."""
-    if activity.status not in _OPEN:
-        raise UserError(
-            "cannot_move", ref=f"A{activity.id}", status=activity.status.value, action="cancel"
-        )
-    return _move(
-        session,
-        activity,
-        action="cancelled",
-        status=ActivityStatus.CANCELLED,
-        actor=actor,
-        now=now,
-        reason=reason,
-    )
+    return _move(session, activity, "cancel", actor=actor, now=now, reason=reason)
 
 
 def complete(session: Session, activity: Activity, *, actor: str, now: dt.datetime) -> Move:
     """Mark a scheduled or postponed activity as done."""
-    if activity.status not in _OPEN:
-        raise UserError(
-            "cannot_move", ref=f"A{activity.id}", status=activity.status.value, action="complete"
-        )
-    return _move(
-        session,
-        activity,
-        action="completed",
-        status=ActivityStatus.COMPLETED,
-        actor=actor,
-        now=now,
-        reason=None,
-    )
+    return _move(session, activity, "complete", actor=actor, now=now, reason=None)
 
 
 def remove(session: Session, activity: Activity, *, actor: str, now: dt.datetime) -> None:

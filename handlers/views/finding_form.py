@@ -11,13 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
-from bot import dates, deliveries, grammar, ids
+from bot import dates, grammar, ids
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.runtime import Runtime
-from db.models import Role
-from handlers import permissions
 from handlers.views import form_kit as kit
 
 if TYPE_CHECKING:  # handlers.commands imports this module: no import back at run time
@@ -156,28 +155,23 @@ def submit(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> N
     """Validate and record the submission; field errors go back into the modal."""
     from handlers.commands import log_finding  # the command module imports this one
 
-    runtime: Runtime = context["ciw"]
-    form = body["view"]
-    user_id = body["user"]["id"]
-    channel_id = kit.metadata(form).get("channel_id") or None
-    errors = kit.FieldErrors(runtime)
-    reply = None
-    try:
-        with runtime.transaction() as session:
-            permissions.require(runtime, session, user_id, Role.INSPECTOR, log_finding.NAME)
-            parsed = parse(kit.submitted(form), errors)
-            if parsed is not None:
-                reply = log_finding.record(
-                    session, parsed, actor=user_id, today=runtime.today(), now=runtime.now()
-                )
-    except UserError as error:
-        errors.add(block_of(error), error)
-    if errors or reply is None:
-        ack(response_action="errors", errors=errors.errors)
-        return
-    ack()
-    kit.confirm(runtime, client, user_id=user_id, channel_id=channel_id, reply=reply)
-    deliveries.send_pending(runtime)
+    def record(
+        runtime: Runtime, session: Session, parsed: Any, user_id: str, channel_id: str | None
+    ) -> Any:
+        return log_finding.record(
+            session, parsed, actor=user_id, today=runtime.today(), now=runtime.now()
+        )
+
+    kit.submit(
+        ack,
+        body,
+        client,
+        context["ciw"],
+        action=log_finding.NAME,
+        parse=parse,
+        record=record,
+        block_of=block_of,
+    )
 
 
 def register(app: App) -> None:

@@ -16,10 +16,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot import authorities
+from bot import authorities, deliveries
 from bot.errors import UserError
 from bot.runtime import Runtime
 from bot.slack_text import visible
+from db.models import Role
+from handlers import permissions
 
 if TYPE_CHECKING:  # handlers.commands imports the forms: no import back at run time
     from handlers.commands.base import Reply
@@ -204,3 +206,42 @@ def confirm(
             if error.response.get("error") not in _NOT_THERE:
                 raise
     client.chat_postMessage(channel=user_id, text=text)
+
+
+# parse(submitted values, errors) -> what the command's grammar would give, or None
+Parse = Callable[[dict[str, Any], FieldErrors], Any]
+# record(runtime, session, parsed, user_id, channel_id) -> the command's reply
+Record = Callable[[Runtime, Session, Any, str, str | None], "Reply"]
+
+
+def submit(
+    ack: Any,
+    body: dict[str, Any],
+    client: WebClient,
+    runtime: Runtime,
+    *,
+    action: str,
+    parse: Parse,
+    record: Record,
+    block_of: Callable[[UserError], str],
+) -> None:
+    """Record a form's submission as its command would; field errors go back into the modal."""
+    form = body["view"]
+    user_id = body["user"]["id"]
+    channel_id = metadata(form).get("channel_id") or None
+    errors = FieldErrors(runtime)
+    reply = None
+    try:
+        with runtime.transaction() as session:
+            permissions.require(runtime, session, user_id, Role.INSPECTOR, action)
+            parsed = parse(submitted(form), errors)
+            if parsed is not None:
+                reply = record(runtime, session, parsed, user_id, channel_id)
+    except UserError as error:
+        errors.add(block_of(error), error)
+    if errors or reply is None:
+        ack(response_action="errors", errors=errors.errors)
+        return
+    ack()
+    confirm(runtime, client, user_id=user_id, channel_id=channel_id, reply=reply)
+    deliveries.send_pending(runtime)

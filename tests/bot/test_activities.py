@@ -119,7 +119,9 @@ def test_lifecycle_keeps_who_when_why(session):
         ("rescheduled", "U0BEA", "new date agreed"),
         ("completed", "U0ME", None),
     ]
-    assert entries[2].changes["dates"] == "Mon 20 Apr 2020 10:00 -> Mon 14 Sep 2020 to Tue 15 Sep 2020"
+    assert (
+        entries[2].changes["dates"] == "Mon 20 Apr 2020 10:00 -> Mon 14 Sep 2020 to Tue 15 Sep 2020"
+    )
 
 
 def test_what_cannot_move(session):
