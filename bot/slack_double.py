@@ -51,6 +51,7 @@ class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    socket_mode_url: str | None = None  # what apps.connections.open hands out
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -273,6 +274,10 @@ class FakeSlack:
                 "ok": True,
                 "view": {"id": "V" + str(next(self._ts)), **(params.get("view") or {})},
             }
+        if method == "apps.connections.open":
+            if self.socket_mode_url is None:
+                return {"ok": False, "error": "socket_mode_not_enabled"}
+            return {"ok": True, "url": self.socket_mode_url}
         if method == "users.info":
             return {"ok": True, "user": self.user(params.get("user", ""))}
         if method == "conversations.info":
