@@ -177,3 +177,61 @@ def test_draft_letter_without_slack(base_env, tmp_path):
     refused = run(["draft-letter", "wrexham", "--year", "2019-21"], base_env)
     assert refused.returncode == 2
     assert "2019-20" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_serve_with_clock_sends_what_is_due(base_env, slack, tmp_path):
+    """`serve --with-clock`: the reminder clock runs in the serving process."""
+    import datetime as dt
+
+    from bot import activities
+    from bot.app import build_runtime
+    from bot.dates import When
+    from bot.settings import Settings
+    from db.models import Authority, Service
+
+    real_now = dt.datetime.now(dt.UTC)
+    settings = Settings.from_env({"DATABASE_URL": base_env["DATABASE_URL"]})
+    runtime = build_runtime(settings, clock=lambda: real_now - dt.timedelta(days=30))
+    with runtime.transaction() as session:
+        wrexham = session.query(Authority).filter_by(slug="wrexham").one()
+        start = (real_now + dt.timedelta(days=60)).date()
+        activity = activities.log_activity(
+            session,
+            authority=wrexham,
+            service=Service.ADULTS,
+            when=When(start, start),
+            title="performance review meeting",
+            details=None,
+            inspectors=["U0ALEX"],
+            actor="U0INSPECT",
+            channel_id="G0REVIEW",
+            today=runtime.today(),
+            now=runtime.now(),
+        )
+        # Postponed a month ago: its "still postponed" raise fell due two weeks ago.
+        activities.postpone(
+            session, activity, reason="council elections", actor="U0INSPECT", now=runtime.now()
+        )
+    runtime.engine.dispose()
+    port = _free_port()
+    env = {
+        **base_env,
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s3cret-value",
+        "SLACK_API_URL": slack.api_url,
+    }
+    process = subprocess.Popen(
+        [*PROGRAM, "serve", "--host", "127.0.0.1", "--port", str(port), "--with-clock"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        posts = slack.wait_for(
+            lambda s: [c for c in s.of("chat.postMessage") if c.get("channel") == "G0REVIEW"],
+            timeout=30,
+        )
+        assert any("performance review meeting" in (c.get("text") or "") for c in posts)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
