@@ -40,6 +40,7 @@ def create_app(
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=False,
+        listener_executor=runtime.listener_threads,
         request_verification_enabled=bool(settings.slack_signing_secret),
         ignoring_self_events_enabled=True,
         # Unmatched requests reach the error handler, which answers 200 so Slack never retries.

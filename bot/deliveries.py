@@ -219,6 +219,11 @@ def _failed(
         log.warning("delivery failed, will retry next tick: %s", detail, extra={"key": key})
 
 
+def queued(session: Session) -> bool:
+    """Whether this session queued announcements, to send with `send_pending` once committed."""
+    return bool(session.info.get(reminders.ANNOUNCEMENTS_QUEUED))
+
+
 def send_pending(runtime: Runtime) -> int:
     """Send the deliveries that are due now (announcements just made); how many were sent."""
     return send_due(runtime, kinds=IMMEDIATE_KINDS).sent

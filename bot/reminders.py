@@ -57,6 +57,7 @@ ANNOUNCED = ("rescheduled", "postponed", "cancelled")
 
 REMINDER = "reminder"
 ANNOUNCE = "announce"
+ANNOUNCEMENTS_QUEUED = "announcements_queued"  # Session.info key
 POSTPONED = "postponed"
 DRAFT_NUDGE = "draft-nudge"
 # Planned follow-ups of an activity: cancelled whenever the activity moves or goes.
@@ -111,6 +112,9 @@ def plan(
     payload: dict[str, Any] | None = None,
 ) -> Delivery:
     """Add a delivery, or revive the one with this key if it was cancelled (not if sent)."""
+    if kind == ANNOUNCE:
+        # Tells the caller, once committed, to send it at once (`deliveries.queued`).
+        session.info[ANNOUNCEMENTS_QUEUED] = True
     existing = session.scalar(select(Delivery).where(Delivery.key == key))
     if existing is not None:
         if existing.sent_at is None:

@@ -45,6 +45,7 @@ class Runtime:
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self.sessions.configure(info={OFFICE_TZ_KEY: self.settings.tz})
         self._after_ack: ThreadPoolExecutor | None = None
+        self._listeners: ThreadPoolExecutor | None = None
 
     @property
     def after_ack(self) -> ThreadPoolExecutor:
@@ -58,6 +59,19 @@ class Runtime:
                 max_workers=AFTER_ACK_THREADS, thread_name_prefix="ciw-work"
             )
         return self._after_ack
+
+    @property
+    def listener_threads(self) -> ThreadPoolExecutor:
+        """The threads Bolt runs listeners on (acks, buttons, forms, events)."""
+        if self._listeners is None:
+            self._listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="ciw-listener")
+        return self._listeners
+
+    def shutdown(self) -> None:
+        """Let the listeners and the work after their acks finish (tests, orderly exits)."""
+        for pool in (self._listeners, self._after_ack):
+            if pool is not None:
+                pool.shutdown(wait=True)
 
     def now(self) -> dt.datetime:
         """Now, UTC."""

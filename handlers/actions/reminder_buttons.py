@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import activities, deliveries, reminders, roles
+from bot import activities, reminders, roles
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.runtime import Runtime
@@ -75,7 +75,6 @@ def on_done(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> N
         _answer(runtime, respond, f"errors/{error.template}", error.data)
         return
     _answer(runtime, respond, "reminder_done", data)
-    deliveries.send_pending(runtime)
 
 
 def on_snooze(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot import deliveries, roles
 from bot.errors import UserError
@@ -87,8 +88,11 @@ def run_command(
     name, args = [*text.split(None, 1), "", ""][:2]
     name = name.lower() or "help"
     outcome = "ok"
+    announced = False
     try:
-        reply = dispatch(runtime, client, body, name, args.strip())
+        with runtime.transaction() as session:
+            reply = dispatch(runtime, session, client, body, name, args.strip())
+            announced = deliveries.queued(session)
     except UserError as error:
         outcome = f"refused:{error.template}"
         reply = Reply(f"errors/{error.template}", error.data)
@@ -103,47 +107,52 @@ def run_command(
             },
         )
     send(runtime, respond, reply)
-    # Announcements the subcommand queued go out now that its transaction has committed.
-    deliveries.send_pending(runtime)
+    if announced:
+        # Announcements the subcommand queued go out now that its transaction has committed.
+        deliveries.send_pending(runtime)
 
 
 def dispatch(
-    runtime: Runtime, client: WebClient, body: dict[str, Any], name: str, args: str
+    runtime: Runtime,
+    session: Session,
+    client: WebClient,
+    body: dict[str, Any],
+    name: str,
+    args: str,
 ) -> Reply:
-    """Run one subcommand in its own transaction; a UserError rolls everything back."""
+    """Run one subcommand in the caller's transaction; a UserError rolls everything back."""
     table = subcommands()
     module = table.get(name)
     if module is None:
         raise UserError("unknown_subcommand", name=name, names=sorted(table))
-    with runtime.transaction() as session:
-        command = Command(
-            runtime=runtime,
-            session=session,
-            client=client,
-            user_id=body["user_id"],
-            channel_id=body.get("channel_id", ""),
-            channel_name=body.get("channel_name", ""),
-            args=args,
-            trigger_id=body.get("trigger_id"),
-            team_id=body.get("team_id"),
-        )
-        roles.check(
+    command = Command(
+        runtime=runtime,
+        session=session,
+        client=client,
+        user_id=body["user_id"],
+        channel_id=body.get("channel_id", ""),
+        channel_name=body.get("channel_name", ""),
+        args=args,
+        trigger_id=body.get("trigger_id"),
+        team_id=body.get("team_id"),
+    )
+    roles.check(
+        session,
+        user_id=command.user_id,
+        needed=roles.required_role(
             session,
-            user_id=command.user_id,
-            needed=roles.required_role(
-                session,
-                subcommand=name,
-                args=args,
-                user_id=command.user_id,
-                declared=getattr(module, "ROLE", None),
-            ),
             subcommand=name,
-            admins=runtime.settings.admins,
-            now=command.now,
-        )
-        if getattr(module, "NAMES", None):
-            return module.run(command, name)
-        return module.run(command)
+            args=args,
+            user_id=command.user_id,
+            declared=getattr(module, "ROLE", None),
+        ),
+        subcommand=name,
+        admins=runtime.settings.admins,
+        now=command.now,
+    )
+    if getattr(module, "NAMES", None):
+        return module.run(command, name)
+    return module.run(command)
 
 
 def send(runtime: Runtime, respond: Respond, reply: Reply | None) -> None:

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot import authorities, deliveries
+from bot import authorities
 from bot.errors import UserError
 from bot.runtime import Runtime
 from bot.slack_text import visible
@@ -244,4 +244,3 @@ def submit(
         return
     ack()
     confirm(runtime, client, user_id=user_id, channel_id=channel_id, reply=reply)
-    deliveries.send_pending(runtime)
