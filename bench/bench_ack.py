@@ -7,7 +7,7 @@ resident memory after the load. Goal: ciw-bot's p99 under 2x the bare app's, far
 Slack's 3 s.
 
     python bench/bench_ack.py            # 2,000 requests at 20 concurrent
-    python bench/bench_ack.py --quick    # 200 requests (CI)
+    python bench/bench_ack.py --quick    # 1,000 requests (CI): enough samples for a steady p99
     DATABASE_URL=postgresql://… python bench/bench_ack.py   # on PostgreSQL (at head)
 """
 
@@ -135,11 +135,11 @@ def percentile(values: list[float], p: float) -> float:
 def main() -> int:
     """Run both servers, load both, print the table; non-zero exit on errors or a missed goal."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="200 requests (for CI)")
+    parser.add_argument("--quick", action="store_true", help="1,000 requests (for CI)")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
-    total = 200 if args.quick else args.requests
+    total = 1000 if args.quick else args.requests
 
     slack = FakeSlack().start()
     tmp = tempfile.mkdtemp(prefix="bench-ack-")
