@@ -134,7 +134,6 @@ def dispatch(
         channel_name=body.get("channel_name", ""),
         args=args,
         trigger_id=body.get("trigger_id"),
-        team_id=body.get("team_id"),
     )
     roles.check(
         session,
@@ -156,13 +155,12 @@ def dispatch(
 
 
 def send(runtime: Runtime, respond: Respond, reply: Reply | None) -> None:
-    """Post a reply through the command's response_url."""
+    """Post a reply, ephemerally, through the command's response_url."""
     if reply is None:
         return
     text = runtime.templates.message(reply.template, **reply.data)
     respond(
         text=text,
-        blocks=reply.blocks,
-        response_type="in_channel" if reply.in_channel else "ephemeral",
+        response_type="ephemeral",
         replace_original=False,
     )

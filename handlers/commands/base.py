@@ -23,7 +23,6 @@ class Command:
     channel_name: str
     args: str
     trigger_id: str | None = None
-    team_id: str | None = None
 
     @property
     def now(self):
@@ -36,13 +35,8 @@ class Command:
 
 @dataclass
 class Reply:
-    """A subcommand's answer: a named template under `templates/messages/` and its data.
-
-    Ephemeral to the person who typed unless `in_channel`. `blocks`, when given, are
-    posted as they are with the rendered text as their notification fallback.
-    """
+    """A subcommand's answer to the person who typed it (ephemeral, as every reply is):
+    a named template under `templates/messages/` and its data."""
 
     template: str
     data: dict[str, Any] = field(default_factory=dict)
-    in_channel: bool = False
-    blocks: list[dict[str, Any]] | None = None
