@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -25,6 +26,19 @@ def _user_ids(value: str | None) -> frozenset[str]:
     )
 
 
+def _public_url(value: str | None) -> str | None:
+    """PUBLIC_URL without its trailing "/"; SettingsError unless it is an http(s) address."""
+    if value is None:
+        return None
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+        raise SettingsError(
+            f"PUBLIC_URL must be the http(s) address people reach the bot at "
+            f"(e.g. https://ciw-bot.example.org), not {value!r}"
+        )
+    return value.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the program reads from its environment."""
@@ -42,6 +56,7 @@ class Settings:
     signatory_name: str = "Lou Bushell-Bauers"
     signatory_title: str = "Head of Local Authority Inspection Team"
     letter_cc: tuple[str, ...] = ("Audit Wales", "HIW", "Estyn")
+    public_url: str | None = None  # where people reach `serve`, without a trailing "/"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -80,6 +95,7 @@ class Settings:
         if not api_url.endswith("/"):
             api_url += "/"
         cc = text("CIW_LETTER_CC")
+        public_url = _public_url(text("PUBLIC_URL"))
         return cls(
             slack_bot_token=text("SLACK_BOT_TOKEN"),
             slack_signing_secret=text("SLACK_SIGNING_SECRET"),
@@ -94,6 +110,7 @@ class Settings:
             signatory_name=text("CIW_SIGNATORY_NAME") or cls.signatory_name,
             signatory_title=text("CIW_SIGNATORY_TITLE") or cls.signatory_title,
             letter_cc=tuple(p.strip() for p in cc.split(";") if p.strip()) if cc else cls.letter_cc,
+            public_url=public_url,
         )
 
     def require(self, *names: str) -> None:

@@ -145,6 +145,9 @@ class Activity(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     removed_by: Mapped[str | None] = mapped_column(String(40))
+    # Raised by bot.calendar_feed.touched on every change: the feed's SEQUENCE and DTSTAMP.
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    revised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     authority: Mapped[Authority] = relationship(lazy="joined", innerjoin=True)
     inspectors: Mapped[list[ActivityInspector]] = relationship(
@@ -161,6 +164,8 @@ class ActivityInspector(Base):
     """An inspector (Slack user) taking part in an activity."""
 
     __tablename__ = "activity_inspectors"
+    # A person's activities (calendar feeds) are found by user id, the key's second column.
+    __table_args__ = (Index("ix_activity_inspectors_user", "user_id"),)
 
     activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id"), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -318,3 +323,14 @@ class RoleGrant(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
     granted_by: Mapped[str] = mapped_column(String(40))
     granted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarFeed(Base):
+    """A person's calendar feed: only the SHA-256 of its secret token is kept."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(10), default="slack", server_default="slack")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -11,6 +11,7 @@ def test_defaults_follow_the_spec():
     assert settings.allow_public_drafts is False
     assert settings.slack_api_url == "https://slack.com/api/"
     assert settings.required_approvals == 1
+    assert settings.public_url is None
 
 
 def test_values_are_read_and_normalised():
@@ -21,8 +22,10 @@ def test_values_are_read_and_normalised():
             "PORT": "8080",
             "CIW_ADMINS": "U1, U2",
             "CIW_LETTER_CC": "Audit Wales; Estyn",
+            "PUBLIC_URL": "https://ciw-bot.example.org/",
         }
     )
+    assert settings.public_url == "https://ciw-bot.example.org"
     assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
     assert settings.allow_public_drafts is True
     assert settings.port == 8080
@@ -36,6 +39,9 @@ def test_values_are_read_and_normalised():
         ({"PORT": "eighty"}, "PORT"),
         ({"CIW_TIMEZONE": "Mars/Olympus"}, "CIW_TIMEZONE"),
         ({"CIW_REQUIRED_APPROVALS": "0"}, "CIW_REQUIRED_APPROVALS"),
+        ({"PUBLIC_URL": "ciw-bot.example.org"}, "PUBLIC_URL"),
+        ({"PUBLIC_URL": "ftp://ciw-bot.example.org"}, "PUBLIC_URL"),
+        ({"PUBLIC_URL": "https://"}, "PUBLIC_URL"),
     ],
 )
 def test_malformed_setting_is_named(env, named):
