@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import history, reminders
+from bot import calendar_feed, history, reminders
 from bot.dates import ReviewYear, When, letter_dates, short_dates
 from bot.errors import UserError
 from db.models import Activity, ActivityInspector, ActivityStatus, Authority, Service
@@ -70,6 +70,7 @@ def log_activity(
         channel_id=channel_id,
         logged_by=actor,
         created_at=now,
+        revised_at=now,
         inspectors=[ActivityInspector(user_id=u) for u in people],
     )
     session.add(activity)
@@ -152,6 +153,7 @@ def _move(
         )
     activity.status = status
     activity.status_reason = reason
+    calendar_feed.touched(activity, now=now)
     history.record(
         session,
         actor=actor,
@@ -205,6 +207,7 @@ def complete(session: Session, activity: Activity, *, actor: str, now: dt.dateti
 def remove(session: Session, activity: Activity, *, actor: str, now: dt.datetime) -> None:
     """Take an activity out of lists and letters; the history keeps it."""
     activity.removed_at, activity.removed_by = now, actor
+    calendar_feed.touched(activity, now=now)
     history.record(
         session, actor=actor, subject="activity", subject_id=activity.id, action="removed", at=now
     )

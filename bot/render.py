@@ -75,13 +75,26 @@ def _letter_environment(root: Path) -> Environment:
     return _common(env)
 
 
+def _calendar_environment(root: Path) -> Environment:
+    # Plain text: icalendar escapes what RFC 5545 needs escaped.
+    env = Environment(
+        loader=FileSystemLoader(root / "calendar"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    return _common(env)
+
+
 class Templates:
-    """Renders the named templates under `templates/` (messages and letters)."""
+    """Renders the named templates under `templates/` (messages, letters, calendar feeds)."""
 
     def __init__(self, root: Path = TEMPLATES) -> None:
         self.root = root
         self.messages = _message_environment(root)
         self.letters = _letter_environment(root)
+        self.calendars = _calendar_environment(root)
 
     def message(self, name: str, /, **data: Any) -> str:
         """Render `templates/messages/<name>.j2` as Slack mrkdwn; user text comes out escaped."""
@@ -90,3 +103,7 @@ class Templates:
     def letter(self, name: str, /, **data: Any) -> str:
         """Render `templates/letters/<name>.j2` as plain text."""
         return self.letters.get_template(f"{name}.j2").render(**data)
+
+    def calendar(self, name: str, /, **data: Any) -> str:
+        """Render `templates/calendar/<name>.j2` as plain text (a feed's name, summaries)."""
+        return self.calendars.get_template(f"{name}.j2").render(**data)

@@ -19,6 +19,8 @@ from db.session import session_factory, transaction
 # Session.info key: domain hooks that get only a Session (reminder planning) read the
 # office time zone from it.
 OFFICE_TZ_KEY = "office_tz"
+# Session.info key: the runtime's clock, for hooks that stamp changes (calendar_feed).
+CLOCK_KEY = "clock"
 
 # Few threads on purpose: they share one interpreter lock with the threads that ack new
 # requests, and more of them slow every ack (bench/bench_ack.py: p99 1.7x a bare Bolt app's
@@ -43,7 +45,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
-        self.sessions.configure(info={OFFICE_TZ_KEY: self.settings.tz})
+        self.sessions.configure(info={OFFICE_TZ_KEY: self.settings.tz, CLOCK_KEY: self.clock})
         self._after_ack: ThreadPoolExecutor | None = None
         self._listeners: ThreadPoolExecutor | None = None
 

@@ -1,4 +1,5 @@
-"""HTTP serving: Bolt behind a production WSGI server (waitress), plus /healthz."""
+"""HTTP serving: Bolt behind a production WSGI server (waitress), plus /healthz and the
+calendar feeds."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
+
+from bot import calendar_http
 
 log = logging.getLogger("ciw.http")
 
@@ -29,8 +32,13 @@ def database_state(engine: Engine) -> dict[str, Any]:
 
 
 def wsgi_app(app: App, engine: Engine) -> WSGIApp:
-    """The WSGI application: `POST /slack/events` to Bolt, `GET /healthz` for probes."""
+    """The WSGI application: `POST /slack/events` to Bolt, `GET /healthz` for probes,
+    `GET /calendar/<token>.ics` for calendar feeds."""
+    from bot.app import runtime_of  # the app module builds on this one's callers
+
     slack = SlackRequestHandler(app, path="/slack/events")
+    runtime = runtime_of(app)
+    calendar = calendar_http.endpoint(runtime, calendar_http.slack_member_check(runtime.client))
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -42,6 +50,22 @@ def wsgi_app(app: App, engine: Engine) -> WSGIApp:
             start_response(status, [("Content-Type", "application/json")])
             return [body.encode()]
         captured: dict[str, str] = {}
+        if path.startswith(calendar_http.PREFIX):
+
+            def calendar_start_response(status: str, headers: list, *args: Any) -> Any:
+                captured["status"] = status
+                return start_response(status, headers, *args)
+
+            result = calendar(environ, calendar_start_response)
+            log.info(
+                "request",
+                extra={
+                    "path": calendar_http.REDACTED,
+                    "status": captured.get("status", "").split(" ")[0],
+                    "ms": round((time.monotonic() - started) * 1000, 1),
+                },
+            )
+            return result
 
         def recording_start_response(status: str, headers: list, *args: Any) -> Any:
             captured["status"] = status

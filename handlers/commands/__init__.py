@@ -22,6 +22,7 @@ from bot.runtime import Runtime
 from handlers import failures
 from handlers.commands import (
     authority,
+    calendar,
     draft_letter,
     edit,
     help,
@@ -48,6 +49,7 @@ MODULES: list[ModuleType] = [
     remove,
     authority,
     draft_letter,
+    calendar,
     role,
 ]
 

@@ -8,7 +8,6 @@ Create Date: 2026-11-26 01:30:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -26,9 +25,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash"),
     )
     with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("sequence", sa.Integer(), server_default="0", nullable=False)
-        )
+        batch_op.add_column(sa.Column("sequence", sa.Integer(), server_default="0", nullable=False))
         batch_op.add_column(sa.Column("revised_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("activity_inspectors", schema=None) as batch_op:
         batch_op.create_index("ix_activity_inspectors_user", ["user_id"], unique=False)

@@ -1,0 +1,279 @@
+"""Calendar feeds: each person's secret feed address and the iCalendar (RFC 5545) feed of
+the activities they are an inspector of.
+
+Only the SHA-256 of a token is stored, so the address is shown once, when it is made; a
+fetch looks the hash up (a unique index) in the same query that reads the activities.
+Every change to an activity raises its `sequence` (`touched`), which calendar clients
+read as SEQUENCE to know an event moved. Findings, notes and drafts never reach a feed:
+the query reads activity columns only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event, Timezone, vDuration
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.orm import Session
+
+from bot import roles
+from bot.render import Templates
+from bot.runtime import CLOCK_KEY
+from db.models import (
+    Activity,
+    ActivityInspector,
+    ActivityStatus,
+    Authority,
+    CalendarFeed,
+    Role,
+    RoleGrant,
+    Service,
+    utcnow,
+)
+
+TOKEN_BYTES = 32  # 256 bits from secrets.token_urlsafe: 43 URL-safe characters
+SHOWN = (ActivityStatus.SCHEDULED, ActivityStatus.POSTPONED, ActivityStatus.CANCELLED)
+REFRESH = dt.timedelta(hours=1)
+# An activity has a start time but no end: one on a single day is shown for an hour, one
+# over several days until the office day ends on its last day.
+TIMED_LENGTH = dt.timedelta(hours=1)
+OFFICE_DAY_ENDS = dt.time(17, 0)
+PRODID = "-//Care Inspectorate Wales//ciw-bot//EN"
+# Raised whenever the feed's layout changes, so clients holding an old ETag fetch again.
+FORMAT = "1"
+# Columns whose change moves or alters an event in someone's calendar.
+_SHOWN_FIELDS = (
+    "title",
+    "service",
+    "authority_id",
+    "start_date",
+    "end_date",
+    "start_time",
+    "status",
+    "removed_at",
+)
+
+
+def new_token() -> str:
+    """A fresh, unguessable feed token (256 bits)."""
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> str:
+    """What is stored and looked up for a token: its SHA-256, hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def feed_of(session: Session, user_id: str) -> CalendarFeed | None:
+    """The person's feed, if they have one."""
+    return session.get(CalendarFeed, user_id)
+
+
+def issue(session: Session, *, user_id: str, platform: str, now: dt.datetime) -> str:
+    """Give the person a new feed token, replacing any old one (which stops working at once)."""
+    token = new_token()
+    feed = session.get(CalendarFeed, user_id)
+    if feed is None:
+        session.add(
+            CalendarFeed(
+                user_id=user_id, platform=platform, token_hash=token_hash(token), created_at=now
+            )
+        )
+    else:
+        feed.platform, feed.token_hash, feed.created_at = platform, token_hash(token), now
+    session.flush()
+    return token
+
+
+def address(public_url: str, token: str) -> str:
+    """The feed's address under PUBLIC_URL."""
+    return f"{public_url}/calendar/{token}.ics"
+
+
+def touched(activity: Activity, *, now: dt.datetime) -> None:
+    """Record that an activity changed: its feed event's SEQUENCE rises and DTSTAMP moves.
+
+    Every change to an activity's title, service, authority, dates, time or status calls
+    this (a flush that changes one of those without it calls it itself, see below).
+    """
+    activity.sequence = (activity.sequence or 0) + 1
+    activity.revised_at = now
+
+
+@event.listens_for(Session, "before_flush")
+def _raise_forgotten_sequences(session: Session, _context: object, _instances: object) -> None:
+    # A safety net: whatever changes an activity's shown fields without calling `touched`
+    # still raises its sequence, so a calendar never keeps a stale copy of it.
+    for instance in session.dirty:
+        if not isinstance(instance, Activity):
+            continue
+        state = inspect(instance)
+        if state.attrs.sequence.history.has_changes():
+            continue
+        if any(state.attrs[name].history.has_changes() for name in _SHOWN_FIELDS):
+            clock: Callable[[], dt.datetime] = session.info.get(CLOCK_KEY, utcnow)
+            touched(instance, now=clock())
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One activity as a feed shows it: nothing else of the activity is read."""
+
+    id: int
+    title: str
+    authority: str
+    service: Service
+    start: dt.date
+    end: dt.date
+    time: dt.time | None
+    status: ActivityStatus
+    sequence: int
+    revised_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A token's owner and the activities their feed shows, in date order."""
+
+    user_id: str
+    platform: str
+    role: Role | None
+    entries: list[Entry]
+
+
+def load(session: Session, token: str) -> Feed | None:
+    """The feed for a token, in one indexed query; None for an unknown (or replaced) token."""
+    listed = (
+        select(
+            ActivityInspector.user_id.label("inspector"),
+            Activity.id,
+            Activity.title,
+            Authority.english_name.label("authority"),
+            Activity.service,
+            Activity.start_date,
+            Activity.end_date,
+            Activity.start_time,
+            Activity.status,
+            Activity.sequence,
+            func.coalesce(Activity.revised_at, Activity.created_at).label("revised_at"),
+        )
+        .join(Activity, Activity.id == ActivityInspector.activity_id)
+        .join(Authority, Authority.id == Activity.authority_id)
+        .where(Activity.status.in_(SHOWN), Activity.removed_at.is_(None))
+        .subquery()
+    )
+    rows = session.execute(
+        select(CalendarFeed.user_id, CalendarFeed.platform, RoleGrant.role, listed)
+        .outerjoin(RoleGrant, RoleGrant.user_id == CalendarFeed.user_id)
+        .outerjoin(listed, listed.c.inspector == CalendarFeed.user_id)
+        .where(CalendarFeed.token_hash == token_hash(token))
+        .order_by(listed.c.start_date, listed.c.start_time, listed.c.id)
+    ).all()
+    if not rows:
+        return None
+    first = rows[0]
+    entries = [
+        Entry(
+            id=row.id,
+            title=row.title,
+            authority=row.authority,
+            service=Service(row.service),
+            start=row.start_date,
+            end=row.end_date,
+            time=row.start_time,
+            status=ActivityStatus(row.status),
+            sequence=row.sequence,
+            # SQLite hands back the coalesced time as text, without the column's type.
+            revised_at=_utc(row.revised_at),
+        )
+        for row in rows
+        if row.id is not None
+    ]
+    return Feed(first.user_id, first.platform, first.role, entries)
+
+
+def _utc(value: dt.datetime | str) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def may_see(session: Session, feed: Feed, admins: frozenset[str]) -> bool:
+    """Whether the owner may still have a feed: any role, or no roles enforced yet."""
+    if feed.role is not None or feed.user_id in admins:
+        return True
+    return not roles.enforced(session)
+
+
+def etag(feed: Feed, zone: ZoneInfo) -> str:
+    """A strong ETag computed from exactly what the feed's text is made of."""
+    digest = hashlib.sha256(f"{FORMAT}|{zone.key}".encode())
+    for entry in feed.entries:
+        digest.update(repr(entry).encode("utf-8"))
+    return f'"{digest.hexdigest()[:32]}"'
+
+
+def _times(entry: Entry, zone: ZoneInfo) -> tuple[dt.date | dt.datetime, dt.date | dt.datetime]:
+    if entry.time is None:
+        # All-day events end on the day after their last (DTEND is exclusive).
+        return entry.start, entry.end + dt.timedelta(days=1)
+    start = dt.datetime.combine(entry.start, entry.time, tzinfo=zone)
+    end = dt.datetime.combine(entry.end, OFFICE_DAY_ENDS, tzinfo=zone)
+    if entry.end == entry.start or end <= start:
+        end = start + TIMED_LENGTH
+    return start, end
+
+
+_STATUS = {
+    ActivityStatus.SCHEDULED: ("CONFIRMED", "OPAQUE"),
+    # The old dates are kept, marked, and no longer block the time until a new date is set.
+    ActivityStatus.POSTPONED: ("TENTATIVE", "TRANSPARENT"),
+    ActivityStatus.CANCELLED: ("CANCELLED", "TRANSPARENT"),
+}
+
+
+def render(feed: Feed, zone: ZoneInfo, templates: Templates) -> bytes:
+    """The feed as an iCalendar object: one VEVENT per activity, with the office's VTIMEZONE."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    name = templates.calendar("name").strip()
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", name)
+    calendar.add("x-wr-timezone", zone.key)
+    calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
+    # An X- property is untyped to icalendar: the duration must be typed to read PT1H.
+    calendar.add("x-published-ttl", vDuration(REFRESH))
+    if any(entry.time is not None for entry in feed.entries):
+        years = [e.start.year for e in feed.entries] + [e.end.year for e in feed.entries]
+        calendar.add_component(
+            Timezone.from_tzid(
+                zone.key,
+                first_date=dt.date(min(years) - 1, 1, 1),
+                last_date=dt.date(max(years) + 2, 1, 1),
+            )
+        )
+    for entry in feed.entries:
+        start, end = _times(entry, zone)
+        status, transparency = _STATUS[entry.status]
+        data = {"entry": entry, "ref": f"A{entry.id}"}
+        vevent = Event()
+        vevent.add("uid", f"activity-{entry.id}@ciw-bot")
+        vevent.add("dtstamp", entry.revised_at)
+        vevent.add("last-modified", entry.revised_at)
+        vevent.add("sequence", entry.sequence)
+        vevent.add("dtstart", start)
+        vevent.add("dtend", end)
+        vevent.add("summary", templates.calendar("summary", **data).strip())
+        vevent.add("description", templates.calendar("description", **data).strip())
+        vevent.add("status", status)
+        vevent.add("transp", transparency)
+        vevent.add("class", "PRIVATE")
+        calendar.add_component(vevent)
+    return calendar.to_ical()

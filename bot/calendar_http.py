@@ -1,0 +1,166 @@
+"""`GET /calendar/<token>.ics`: a person's calendar feed over HTTP.
+
+Unknown, replaced and refused tokens all get the same 404, so an answer never tells
+whether a token ever existed. The feed's owner must still be a full member (asked of the
+platform after the database transaction has ended) and, once roles are enforced, hold one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError
+
+from bot import calendar_feed
+from bot.runtime import Runtime
+
+log = logging.getLogger("ciw.calendar")
+
+PREFIX = "/calendar/"
+# Shown in logs instead of the path: a token in a log line would be a working address.
+REDACTED = "/calendar/…ics"
+_PATH = re.compile(r"^/calendar/([A-Za-z0-9_-]{20,200})\.ics$")
+_NOT_FOUND = b"Not found\n"
+
+# platform, user id -> whether that person is still a full member; raises if it cannot tell.
+MemberCheck = Callable[[str, str], bool]
+
+
+class MemberUnknown(Exception):
+    """The platform could not say who the feed's owner is right now."""
+
+
+def slack_member_check(client: WebClient) -> MemberCheck:
+    """Ask Slack (users.info) whether a feed's owner is a full, active member.
+
+    Guests (`is_restricted`, `is_ultra_restricted`), deactivated accounts (`deleted`) and bots
+    get no feed: https://api.slack.com/methods/users.info and
+    https://api.slack.com/types/user. Feeds of other platforms are theirs to check.
+    """
+
+    def check(platform: str, user_id: str) -> bool:
+        if platform != "slack":
+            return True
+        try:
+            user = client.users_info(user=user_id)["user"]
+        except SlackApiError as error:
+            if error.response.get("error") == "user_not_found":
+                return False
+            raise MemberUnknown(str(error.response.get("error"))) from error
+        except OSError as error:  # Slack unreachable: say "later", never "gone"
+            raise MemberUnknown(type(error).__name__) from error
+        return not (
+            user.get("deleted")
+            or user.get("is_restricted")
+            or user.get("is_ultra_restricted")
+            or user.get("is_bot")
+        )
+
+    return check
+
+
+def _matches(if_none_match: str | None, tag: str) -> bool:
+    # RFC 9110 13.1.2: a list of entity tags or "*", compared weakly for GET.
+    if not if_none_match:
+        return False
+    wanted = tag.removeprefix("W/")
+    for candidate in if_none_match.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == wanted:
+            return True
+    return False
+
+
+def endpoint(runtime: Runtime, is_member: MemberCheck) -> Callable[..., Iterable[bytes]]:
+    """The WSGI handler for paths under /calendar/; it answers with the status it sent."""
+
+    def answer(
+        start_response: Callable[..., Any],
+        status: str,
+        body: bytes,
+        headers: list[tuple[str, str]] | None = None,
+        head: bool = False,
+    ) -> list[bytes]:
+        base = [("Content-Length", str(len(body)))] if body else []
+        start_response(status, [*(headers or []), *base])
+        return [] if head else [body]
+
+    def not_found(start_response: Callable[..., Any], head: bool) -> list[bytes]:
+        return answer(
+            start_response,
+            "404 Not Found",
+            _NOT_FOUND,
+            [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")],
+            head,
+        )
+
+    def unavailable(start_response: Callable[..., Any], head: bool) -> list[bytes]:
+        # Calendar clients keep their last copy and ask again later.
+        return answer(
+            start_response,
+            "503 Service Unavailable",
+            b"Try again later\n",
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Retry-After", "600"),
+                ("Cache-Control", "no-store"),
+            ],
+            head,
+        )
+
+    def handle(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        head = method == "HEAD"
+        if method not in {"GET", "HEAD"}:
+            return answer(
+                start_response,
+                "405 Method Not Allowed",
+                b"",
+                [("Allow", "GET, HEAD"), ("Content-Length", "0")],
+            )
+        found = _PATH.match(environ.get("PATH_INFO", ""))
+        if found is None:
+            return not_found(start_response, head)
+        settings = runtime.settings
+        try:
+            with runtime.transaction() as session:
+                feed = calendar_feed.load(session, found.group(1))
+                allowed = feed is not None and calendar_feed.may_see(session, feed, settings.admins)
+        except DBAPIError:
+            log.warning("calendar feed unavailable: database", extra={"outcome": "unavailable"})
+            return unavailable(start_response, head)
+        if feed is None or not allowed:
+            return not_found(start_response, head)
+        try:
+            member = is_member(feed.platform, feed.user_id)
+        except MemberUnknown:
+            log.warning(
+                "calendar feed unavailable: membership unknown",
+                extra={"user": feed.user_id, "outcome": "unavailable"},
+                exc_info=True,
+            )
+            return unavailable(start_response, head)
+        if not member:
+            return not_found(start_response, head)
+        tag = calendar_feed.etag(feed, settings.tz)
+        headers = [
+            ("ETag", tag),
+            ("Cache-Control", "private, no-cache"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+        ]
+        if _matches(environ.get("HTTP_IF_NONE_MATCH"), tag):
+            return answer(start_response, "304 Not Modified", b"", headers, head=True)
+        body = calendar_feed.render(feed, settings.tz, runtime.templates)
+        headers += [
+            ("Content-Type", "text/calendar; charset=utf-8"),
+            ("Content-Disposition", 'inline; filename="ciw-activities.ics"'),
+        ]
+        return answer(start_response, "200 OK", body, headers, head)
+
+    return handle

@@ -1,0 +1,45 @@
+"""`calendar [reset]`: your own calendar feed address, to subscribe to in Outlook, Google or Apple Calendar; `reset` replaces it.
+Example: `/ciw calendar`
+"""
+
+from __future__ import annotations
+
+from bot import calendar_feed
+from bot.errors import UserError
+from db.models import Role
+from handlers.commands.base import Command, Reply
+
+NAME = "calendar"
+ROLE = Role.INSPECTOR
+PLATFORM = "slack"
+
+
+def run(command: Command) -> Reply:
+    """Make the person's feed address, or say they have one; `reset` makes a new one."""
+    word = command.args.strip().lower()
+    if word not in {"", "reset"}:
+        raise UserError("usage", subcommand=NAME)
+    public_url = command.runtime.settings.public_url
+    if public_url is None:
+        return Reply("calendar_unavailable")
+    existing = calendar_feed.feed_of(command.session, command.user_id)
+    if existing is not None and word != "reset":
+        # Only the token's hash is kept, so an address cannot be shown twice.
+        return Reply(
+            "calendar_exists",
+            {"since": existing.created_at.astimezone(command.runtime.settings.tz).date()},
+        )
+    token = calendar_feed.issue(
+        command.session, user_id=command.user_id, platform=PLATFORM, now=command.now
+    )
+    return Reply(
+        "calendar",
+        {
+            # Copied as it is shown: no zero-width spaces after its `_`s, only entities.
+            "address": calendar_feed.address(public_url, token)
+            .replace("&", "&amp;")
+            .replace("<", "&lt;")
+            .replace(">", "&gt;"),
+            "replaced": existing is not None,
+        },
+    )
