@@ -130,7 +130,7 @@ def endpoint(runtime: Runtime, is_member: MemberCheck) -> Callable[..., Iterable
         try:
             with runtime.transaction() as session:
                 feed = calendar_feed.load(session, found.group(1))
-                allowed = feed is not None and calendar_feed.may_see(session, feed, settings.admins)
+                allowed = feed is not None and calendar_feed.may_see(feed, settings.admins)
         except DBAPIError:
             log.warning("calendar feed unavailable: database", extra={"outcome": "unavailable"})
             return unavailable(start_response, head)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import event, exists, select
+from sqlalchemy import ColumnElement, event, exists, or_, select
 from sqlalchemy.orm import Session
 
 from bot import history
@@ -27,15 +27,17 @@ RANK = {Role.INSPECTOR: 1, Role.REVIEWER: 2, Role.ADMIN: 3}
 SUBJECT = "role"  # history entries about roles: subject "role", subject_id the user
 
 
+def enforced_clause() -> ColumnElement[bool]:
+    """SQL that is true once any role has been granted (for queries that need it inline)."""
+    return or_(
+        exists().where(RoleGrant.user_id.is_not(None)),
+        exists().where(HistoryEntry.subject == SUBJECT, HistoryEntry.action == "grant"),
+    )
+
+
 def enforced(session: Session) -> bool:
     """True once any role has been granted (grants since revoked still count)."""
-    if session.scalar(select(RoleGrant.user_id).limit(1)) is not None:
-        return True
-    return bool(
-        session.scalar(
-            select(exists().where(HistoryEntry.subject == SUBJECT, HistoryEntry.action == "grant"))
-        )
-    )
+    return bool(session.scalar(select(enforced_clause())))
 
 
 def role_of(session: Session, user_id: str, admins: frozenset[str]) -> Role | None:

@@ -1,0 +1,136 @@
+"""Calendar feeds on the domain: tokens, sequences, the one query, and the events' times."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import icalendar
+import pytest
+from sqlalchemy import event, select
+
+from bot import activities, authorities, calendar_feed
+from bot.dates import When
+from bot.render import Templates
+from db.models import Activity, CalendarFeed, Service
+from db.session import session_factory, transaction
+
+LONDON = ZoneInfo("Europe/London")
+NOW = dt.datetime(2020, 3, 2, 10, 0, tzinfo=dt.UTC)
+TODAY = dt.date(2020, 3, 2)
+
+
+@pytest.fixture
+def session(engine):
+    with transaction(session_factory(engine)) as session:
+        yield session
+
+
+def log(session, when: When, title: str = "meeting", inspectors=("U0ME",)) -> Activity:
+    return activities.log_activity(
+        session,
+        authority=authorities.resolve(session, "wrexham"),
+        service=Service.ADULTS,
+        when=when,
+        title=title,
+        details="private details",
+        inspectors=list(inspectors),
+        actor=inspectors[0],
+        channel_id="G0REVIEW",
+        today=TODAY,
+        now=NOW,
+    )
+
+
+def feed_events(session, token: str) -> list[icalendar.Event]:
+    feed = calendar_feed.load(session, token)
+    body = calendar_feed.render(feed, LONDON, Templates())
+    return icalendar.Calendar.from_ical(body).walk("VEVENT")
+
+
+def test_a_token_is_random_long_and_stored_only_as_its_hash(session):
+    token = calendar_feed.issue(session, user_id="U0ME", platform="slack", now=NOW)
+    again = calendar_feed.issue(session, user_id="U0ME", platform="slack", now=NOW)
+    assert token != again and min(len(token), len(again)) >= 43
+    [row] = session.scalars(select(CalendarFeed)).all()
+    assert row.token_hash == calendar_feed.token_hash(again) != again
+    assert calendar_feed.load(session, token) is None
+    assert calendar_feed.load(session, again).user_id == "U0ME"
+
+
+def test_a_feed_is_one_query_however_many_activities(session, engine):
+    token = calendar_feed.issue(session, user_id="U0ME", platform="slack", now=NOW)
+    for day in range(1, 29):
+        log(session, When(dt.date(2020, 4, day), dt.date(2020, 4, day), None), f"visit {day}")
+    session.flush()
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        feed = calendar_feed.load(session, token)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(feed.entries) == 28 and len(statements) == 1
+    assert "findings" not in statements[0] and "details" not in statements[0]
+
+
+def test_any_change_to_what_a_feed_shows_raises_the_sequence(session):
+    activity = log(session, When(dt.date(2020, 4, 20), dt.date(2020, 4, 20), None))
+    session.flush()
+    start = activity.sequence
+    # Code that changes an activity without calling touched (an edit, say) still raises it.
+    activity.title = "meeting with the director"
+    session.flush()
+    assert activity.sequence == start + 1
+    # An explicit touched() in the same change raises it once, not twice.
+    activity.start_date = activity.end_date = dt.date(2020, 4, 21)
+    calendar_feed.touched(activity, now=NOW)
+    session.flush()
+    assert activity.sequence == start + 2
+    # What no feed shows changes nothing.
+    activity.details = "new details"
+    session.flush()
+    assert activity.sequence == start + 2
+
+
+def test_events_times_all_day_ranges_and_timed(session):
+    token = calendar_feed.issue(session, user_id="U0ME", platform="slack", now=NOW)
+    log(session, When(dt.date(2020, 3, 30), dt.date(2020, 4, 1), None), "three days")
+    log(session, When(dt.date(2020, 4, 20), dt.date(2020, 4, 20), dt.time(10, 0)), "at ten")
+    log(
+        session,
+        When(dt.date(2020, 10, 24), dt.date(2020, 10, 26), dt.time(9, 0)),
+        "over the change",
+    )
+    log(session, When(dt.date(2020, 5, 1), dt.date(2020, 5, 1), None), "not mine", ("U0BEA",))
+    session.flush()
+    found = {str(e["SUMMARY"]).split(" — ")[0]: e for e in feed_events(session, token)}
+    assert set(found) == {"three days", "at ten", "over the change"}
+    days = found["three days"]
+    assert (days.start, days.end) == (dt.date(2020, 3, 30), dt.date(2020, 4, 2))
+    ten = found["at ten"]
+    assert (ten.start, ten.end) == (
+        dt.datetime(2020, 4, 20, 10, tzinfo=LONDON),
+        dt.datetime(2020, 4, 20, 11, tzinfo=LONDON),
+    )
+    # Starts in BST, ends in GMT at the end of the office day on its last day.
+    over = found["over the change"]
+    assert over.start.astimezone(dt.UTC).hour == 8 and over.end.astimezone(dt.UTC).hour == 17
+    assert all(str(e["DTSTAMP"].dt.tzinfo) == "UTC" for e in found.values())
+
+
+def test_the_etag_changes_with_what_the_feed_shows(session):
+    token = calendar_feed.issue(session, user_id="U0ME", platform="slack", now=NOW)
+    activity = log(session, When(dt.date(2020, 4, 20), dt.date(2020, 4, 20), None))
+    session.flush()
+    first = calendar_feed.etag(calendar_feed.load(session, token), LONDON)
+    assert calendar_feed.etag(calendar_feed.load(session, token), LONDON) == first
+    assert (
+        calendar_feed.etag(calendar_feed.load(session, token), ZoneInfo("Europe/Dublin")) != first
+    )
+    activity.details = "what no feed shows"
+    session.flush()
+    assert calendar_feed.etag(calendar_feed.load(session, token), LONDON) == first
+    activity.title = "renamed"
+    session.flush()
+    assert calendar_feed.etag(calendar_feed.load(session, token), LONDON) != first
