@@ -9,7 +9,7 @@ of 500 activities under 50 ms (p50), one SQL statement per fetch.
 
     python bench/bench_calendar.py            # 200 fetches each
     python bench/bench_calendar.py --quick    # 50 fetches each (CI)
-    DATABASE_URL=postgresql://… python bench/bench_calendar.py   # on PostgreSQL (emptied!)
+    CIW_BENCH_DATABASE_URL=postgresql://… python bench/bench_calendar.py   # PostgreSQL: EMPTIED
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ def main() -> int:
     args = parser.parse_args()
     fetches = 50 if args.quick else 200
     with tempfile.TemporaryDirectory() as tmp:
-        url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
+        # Its own variable, never DATABASE_URL: the database named is emptied first.
+        url = os.environ.get("CIW_BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench.db"
         engine = make_engine(url)
         if engine.dialect.name == "postgresql":
             metadata = MetaData()
