@@ -27,8 +27,9 @@ REDACTED = "/calendar/…ics"
 _PATH = re.compile(r"^/calendar/([A-Za-z0-9_-]{20,200})\.ics$")
 _NOT_FOUND = b"Not found\n"
 
-# platform, user id -> whether that person is still a full member; raises if it cannot tell.
-MemberCheck = Callable[[str, str], bool]
+# user id -> whether that person is still a full member of their platform; raises
+# MemberUnknown if the platform cannot tell right now. One per platform a feed may belong to.
+MemberCheck = Callable[[str], bool]
 
 
 class MemberUnknown(Exception):
@@ -40,12 +41,10 @@ def slack_member_check(client: WebClient) -> MemberCheck:
 
     Guests (`is_restricted`, `is_ultra_restricted`), deactivated accounts (`deleted`) and bots
     get no feed: https://api.slack.com/methods/users.info and
-    https://api.slack.com/types/user. Feeds of other platforms are theirs to check.
+    https://api.slack.com/types/user.
     """
 
-    def check(platform: str, user_id: str) -> bool:
-        if platform != "slack":
-            return True
+    def check(user_id: str) -> bool:
         try:
             user = client.users_info(user=user_id)["user"]
         except SlackApiError as error:
@@ -76,8 +75,12 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
     return False
 
 
-def endpoint(runtime: Runtime, is_member: MemberCheck) -> Callable[..., Iterable[bytes]]:
-    """The WSGI handler for paths under /calendar/; it answers with the status it sent."""
+def endpoint(runtime: Runtime, members: dict[str, MemberCheck]) -> Callable[..., Iterable[bytes]]:
+    """The WSGI handler for paths under /calendar/.
+
+    `members` holds a membership check per platform ("slack"); a feed of a platform with
+    no check here is not served.
+    """
 
     def answer(
         start_response: Callable[..., Any],
@@ -137,7 +140,8 @@ def endpoint(runtime: Runtime, is_member: MemberCheck) -> Callable[..., Iterable
         if feed is None or not allowed:
             return not_found(start_response, head)
         try:
-            member = is_member(feed.platform, feed.user_id)
+            is_member = members.get(feed.platform)
+            member = is_member is not None and is_member(feed.user_id)
         except MemberUnknown:
             log.warning(
                 "calendar feed unavailable: membership unknown",

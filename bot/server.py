@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -38,7 +39,9 @@ def wsgi_app(app: App, engine: Engine) -> WSGIApp:
 
     slack = SlackRequestHandler(app, path="/slack/events")
     runtime = runtime_of(app)
-    calendar = calendar_http.endpoint(runtime, calendar_http.slack_member_check(runtime.client))
+    calendar = calendar_http.endpoint(
+        runtime, {"slack": calendar_http.slack_member_check(runtime.client)}
+    )
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -56,7 +59,18 @@ def wsgi_app(app: App, engine: Engine) -> WSGIApp:
                 captured["status"] = status
                 return start_response(status, headers, *args)
 
-            result = calendar(environ, calendar_start_response)
+            try:
+                result = calendar(environ, calendar_start_response)
+            except Exception:
+                # Logged here, not by waitress: its line would carry the token in the path.
+                log.exception("calendar feed failed", extra={"path": calendar_http.REDACTED})
+                captured["status"] = "500"
+                start_response(
+                    "500 Internal Server Error",
+                    [("Content-Type", "text/plain; charset=utf-8")],
+                    sys.exc_info(),
+                )
+                result = [b"Internal error\n"]
             log.info(
                 "request",
                 extra={

@@ -301,3 +301,17 @@ def test_tokens_never_reach_the_logs(workspace, json_logs):
         line.get("path") == "/calendar/…ics" and line.get("status") == "200" for line in lines
     )
     assert token not in json.dumps(lines)
+
+
+def test_a_failing_feed_is_a_500_whose_log_keeps_the_token_out(workspace, json_logs, monkeypatch):
+    path = subscribe(workspace)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("bot.calendar_feed.render", broken)
+    assert fetch(workspace, path).status == 500
+    token = path.removeprefix("/calendar/").removesuffix(".ics")
+    lines = json_logs()
+    assert any(line.get("msg") == "calendar feed failed" for line in lines)
+    assert token not in json.dumps(lines)
