@@ -158,7 +158,10 @@ def replies(slack):
     capture = Replies(slack)
     logger, command_log = logging.getLogger(), logging.getLogger("ciw.command")
     logger.addHandler(capture.handler)
-    level, command_log.level = command_log.level, logging.INFO
+    # setLevel, not the attribute: it also clears logging's per-logger cache of enabled
+    # levels, which an earlier test may have filled while INFO was off.
+    level = command_log.level
+    command_log.setLevel(logging.INFO)
     yield capture
     logger.removeHandler(capture.handler)
     command_log.setLevel(level)
