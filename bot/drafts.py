@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import history, reminders
+from bot import history, reminders, translation
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.letters import assemble, blocks, render
@@ -289,6 +289,8 @@ def _context(
         "status": state.status,
         "welsh": draft.authority.language in (Language.CY, Language.BOTH),
         "language": draft.authority.language.value,
+        # Welsh-workflow hook (bot.translation): the Welsh line, and the status awaiting Welsh.
+        **translation.context(runtime, session, draft, version, state.approved),
     }
 
 
@@ -545,6 +547,8 @@ def _after_decision(
             at=now,
             changes={"version": version.number},
         )
+        # Welsh-workflow hook (bot.translation): a Welsh-language letter now owes its Welsh.
+        translation.english_approved(session, draft, version, now=now, actor=actor)
     elif not state.approved:
         version.approved_at = None
     reminders.draft_decided(session, draft, now=now)
@@ -600,6 +604,8 @@ def announce(runtime: Runtime, version_id: int, *, actor: str, reason: str | Non
                 )
         except SLACK_FAILURES as error:
             log.warning("draft %s: Slack not updated after a decision: %s", draft.id, error)
+    # Welsh-workflow hook (bot.translation): the translation pack, once, after the decision.
+    translation.publish_pack(runtime, version_id)
 
 
 def approve(runtime: Runtime, session: Session, version_id: int, *, user_id: str) -> Tally:
