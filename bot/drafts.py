@@ -136,7 +136,12 @@ def summaries(
         reviews[review.version_id].append(review)
     return [
         DraftSummary(
-            current(d).number, _tally_of(reviews[current(d).id], required).status, d.channel_id
+            current(d).number,
+            # Welsh-workflow hook (bot.translation): approved only once the Welsh is.
+            translation.overall_status(
+                session, current(d), _tally_of(reviews[current(d).id], required).status
+            ),
+            d.channel_id,
         )
         for d in drafts
     ]

@@ -129,6 +129,14 @@ def awaiting(session: Session, channel_id: str, thread_ts: str) -> Translation |
     return translation
 
 
+def overall_status(session: Session, version: DraftVersion, english_status: str) -> str:
+    """A version's status counting its Welsh text: approved in English alone is not final."""
+    if english_status != APPROVED:
+        return english_status
+    owed = for_version(session, version.id)
+    return english_status if owed is None or is_final(owed) else AWAITING_WELSH
+
+
 # -- the English approval's hook ---------------------------------------------------------
 def english_approved(
     session: Session, draft: Draft, version: DraftVersion, *, now: dt.datetime, actor: str

@@ -18,6 +18,7 @@ import urllib.request
 from typing import Any
 
 from slack_bolt import App
+from sqlalchemy.exc import IntegrityError
 
 from bot import drafts, translation
 from bot.errors import UserError
@@ -103,6 +104,20 @@ def _allowed_url(runtime: Runtime, url: str) -> bool:
     )
 
 
+class _SlackOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows Slack's redirects, but never carries the bot token to a host not Slack's."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__()
+        self.runtime = runtime
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # type: ignore[no-untyped-def]
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and not _allowed_url(self.runtime, new.full_url):
+            new.remove_header("Authorization")
+        return new
+
+
 def download(runtime: Runtime, url: str) -> bytes:
     """The file's bytes, fetched with the bot token; DownloadFailed if Slack gave none.
 
@@ -115,7 +130,8 @@ def download(runtime: Runtime, url: str) -> bytes:
         url, headers={"Authorization": f"Bearer {runtime.settings.slack_bot_token}"}
     )
     try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as answer:
+        opener = urllib.request.build_opener(_SlackOnlyRedirects(runtime))
+        with opener.open(request, timeout=DOWNLOAD_TIMEOUT) as answer:
             if "text/html" in (answer.headers.get("Content-Type") or ""):
                 raise DownloadFailed("Slack answered with a page, not the file")
             data = answer.read(MAX_BYTES + 1)
@@ -179,32 +195,55 @@ def on_upload(event: dict[str, Any], client: Any, context: Any) -> None:
         tell("welsh_unreadable", reason=error.reason, **error.data)
         return
 
-    try:
-        with runtime.transaction() as session:
-            owed = translation.awaiting(session, channel, thread)
-            if owed is None:
-                return
-            text = translation.record_upload(
-                session,
-                owed,
-                document,
-                file_id=str(file["id"]),
-                file_name=name,
-                message_ts=ts,
-                user_id=user,
-                now=runtime.now(),
-            )
-            if text is None:
-                return
-            text_id = text.id
-    except UserError as error:
-        tell(error.template, **error.data)
+    text_id = None
+    for _attempt in range(3):
+        try:
+            text_id = _record(runtime, channel, thread, ts, user, name, file, document)
+            break
+        except UserError as error:
+            tell(error.template, **error.data)
+            return
+        except IntegrityError:
+            # Another process recorded an upload at the same moment: this very message (a
+            # repeated event: done) or another one (take the next revision number).
+            with runtime.transaction() as session:
+                owed = translation.awaiting(session, channel, thread)
+                if owed is None or translation.seen(session, owed.id, ts):
+                    return
+    if text_id is None:
         return
     welsh_review.acknowledge(runtime, text_id, empty_rows=document.empty_rows)
     with runtime.transaction() as session:
         draft = drafts.by_thread(session, channel, thread)
         if draft is not None:
             drafts.refresh_parent(runtime, session, draft)
+
+
+def _record(
+    runtime: Runtime,
+    channel: str,
+    thread: str,
+    ts: str,
+    user: str,
+    name: str,
+    file: dict[str, Any],
+    document: Any,
+) -> int | None:
+    with runtime.transaction() as session:
+        owed = translation.awaiting(session, channel, thread)
+        if owed is None:
+            return None
+        text = translation.record_upload(
+            session,
+            owed,
+            document,
+            file_id=str(file["id"]),
+            file_name=name,
+            message_ts=ts,
+            user_id=user,
+            now=runtime.now(),
+        )
+        return None if text is None else text.id
 
 
 def register(app: App) -> None:

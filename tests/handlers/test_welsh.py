@@ -466,3 +466,48 @@ def test_language_en_posts_no_pack_and_takes_no_welsh(workspace, slack, runtime,
     names = [c.get("filename") for c in slack.of("files.getUploadURLExternal")]
     assert not any(n.endswith("-cyfieithu.docx") for n in names)
     assert not slack.of("file_download") and not slack.of("chat.postEphemeral")
+
+
+def test_list_shows_the_letter_awaiting_its_welsh(workspace, slack, runtime, clock):
+    approved_in_english(workspace, slack, runtime, clock)
+    reply = visible(workspace.command("list wrexham 2019-20").get("text"))
+    assert "version 1 — approved (English), awaiting Welsh" in reply
+
+
+def test_a_picture_in_the_thread_is_not_taken_for_the_welsh_text(workspace, slack, runtime, clock):
+    approved_in_english(workspace, slack, runtime, clock)
+    share(workspace, slack, runtime, "screenshot.png", b"\x89PNG\r\n", "1597050000.001000")
+    workspace.event(
+        {
+            "type": "message",
+            "channel": CHANNEL,
+            "user": REVIEWER,
+            "text": "See the picture",
+            "ts": "1597050001.001000",
+            "thread_ts": thread_of(runtime),
+        },
+        event_id="Ev0PICTURE",
+    )
+    slack.wait_calls("reactions.add")
+    assert count(runtime, WelshText) == 0
+    assert not slack.of("chat.postEphemeral") and not slack.of("file_download")
+
+
+def test_the_file_is_fetched_only_from_slack_and_only_with_the_bot_token(runtime, slack, settings):
+    import dataclasses
+
+    from handlers.events.welsh_upload import DownloadFailed, download
+
+    file = slack.share_file("pecyn.docx", b"PK\x03\x04 content")
+    assert download(runtime, file["url_private_download"]) == b"PK\x03\x04 content"
+    assert [c.get("file") for c in slack.of("file_download")] == [file["id"]]
+
+    # Without the right token Slack answers with its sign-in page: no file.
+    runtime.settings = dataclasses.replace(settings, slack_bot_token="xoxb-other")
+    with pytest.raises(DownloadFailed, match="page"):
+        download(runtime, file["url_private_download"])
+    assert slack.of("file_download_refused")
+
+    # The token is never sent to a host that is not Slack's.
+    with pytest.raises(DownloadFailed, match="not a Slack file address"):
+        download(runtime, "https://example.org/files-pri/T0CIW-F1/download/pecyn.docx")
