@@ -758,4 +758,5 @@ def post_pending(runtime: Runtime) -> int:
                 continue  # an older version is superseded: only the current one is posted
             if publish(runtime, session, draft, version):
                 sent += 1
-    return sent
+    # Welsh-workflow hook (bot.translation): translation packs Slack did not take.
+    return sent + translation.post_pending_packs(runtime)

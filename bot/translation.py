@@ -306,6 +306,26 @@ def publish_pack(runtime: Runtime, version_id: int) -> bool:
     return True
 
 
+def post_pending_packs(runtime: Runtime) -> int:
+    """Post the packs Slack could not take when their versions were approved; how many went.
+
+    Only packs of versions still current and approved in English, owed for a while (a live
+    request may be posting a fresh one).
+    """
+    cutoff = runtime.now() - PACK_CLAIM_LAPSES
+    with runtime.transaction() as session:
+        waiting = [
+            t.version_id
+            for t in session.scalars(
+                select(Translation).where(
+                    Translation.pack_file_id.is_(None), Translation.requested_at <= cutoff
+                )
+            )
+            if t.version.approved_at is not None and t.version.draft.versions[-1].id == t.version_id
+        ]
+    return sum(1 for version_id in waiting if publish_pack(runtime, version_id))
+
+
 # -- uploads -------------------------------------------------------------------------------
 def seen(session: Session, translation_id: int, message_ts: str) -> bool:
     """Whether this message's upload is recorded already (a repeated event)."""

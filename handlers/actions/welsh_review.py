@@ -17,7 +17,7 @@ from bot.errors import UserError
 from bot.letters import blocks
 from bot.runtime import Runtime
 from bot.slack_text import visible
-from db.models import Role
+from db.models import Draft, Role
 from handlers import permissions
 
 CALLBACK_ID = "welsh_change_request"
@@ -29,10 +29,13 @@ def _labels(runtime: Runtime) -> Any:
     return runtime.templates.messages.get_template("welsh_labels.j2").module.labels
 
 
-def _post(runtime: Runtime, draft: Any, text: str, extra: list[dict] | None = None) -> None:
+def _post(
+    runtime: Runtime, where: tuple[str, str], text: str, extra: list[dict] | None = None
+) -> None:
+    channel, thread = where
     runtime.client.chat_postMessage(
-        channel=draft.channel_id,
-        thread_ts=draft.thread_ts,
+        channel=channel,
+        thread_ts=thread,
         text=text,
         blocks=[*(blocks.section(p) for p in blocks.split_text(text)), *(extra or [])],
         unfurl_links=False,
@@ -40,8 +43,21 @@ def _post(runtime: Runtime, draft: Any, text: str, extra: list[dict] | None = No
     )
 
 
+def refresh_parent(runtime: Runtime, draft_id: int) -> None:
+    """Show the draft's current status (and Welsh line) on its parent message."""
+    with runtime.transaction() as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None or draft.thread_ts is None:
+            return
+        text, parent, _ = drafts.parent_message(runtime, session, draft)
+        channel, ts = draft.channel_id, draft.thread_ts
+    # Slack is called once the reading transaction is over.
+    runtime.client.chat_update(channel=channel, ts=ts, text=text, blocks=parent)
+
+
 def acknowledge(runtime: Runtime, text_id: int, *, empty_rows: list[int]) -> None:
-    """Post the recorded upload in the thread, with the buttons that review it."""
+    """Post the recorded upload in the thread, with the buttons that review it, and show
+    the new Welsh state on the parent message."""
     labels = _labels(runtime)
     with runtime.transaction() as session:
         text = translation.get_text(session, text_id)
@@ -54,53 +70,51 @@ def acknowledge(runtime: Runtime, text_id: int, *, empty_rows: list[int]) -> Non
             replaced=text.revision - 1 if text.revision > 1 else None,
             empty_rows=empty_rows[:50],
         )
-        buttons = {
-            "type": "actions",
-            "block_id": "welsh_review",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": translation.APPROVE,
-                    "style": "primary",
-                    "text": {"type": "plain_text", "text": labels["approve"]},
-                    "value": str(text.id),
-                },
-                {
-                    "type": "button",
-                    "action_id": translation.REQUEST_CHANGES,
-                    "text": {"type": "plain_text", "text": labels["request_changes"]},
-                    "value": str(text.id),
-                },
-            ],
-        }
-        _post(runtime, draft, message, [buttons])
+        where, draft_id = (draft.channel_id, draft.thread_ts), draft.id
+    buttons = {
+        "type": "actions",
+        "block_id": "welsh_review",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": translation.APPROVE,
+                "style": "primary",
+                "text": {"type": "plain_text", "text": labels["approve"]},
+                "value": str(text_id),
+            },
+            {
+                "type": "button",
+                "action_id": translation.REQUEST_CHANGES,
+                "text": {"type": "plain_text", "text": labels["request_changes"]},
+                "value": str(text_id),
+            },
+        ],
+    }
+    _post(runtime, where, message, [buttons])
+    refresh_parent(runtime, draft_id)
 
 
 def announce(runtime: Runtime, text_id: int, *, actor: str, reason: str | None = None) -> None:
     """Show a recorded Welsh decision: the reason or the approval in the thread, the parent
     message's status."""
+    message = None
     with runtime.transaction() as session:
         text = translation.get_text(session, text_id)
         version = text.translation.version
         draft = version.draft
         tally = translation.welsh_tally(session, text, runtime.settings.required_approvals)
         if reason is not None:
-            _post(
-                runtime,
-                draft,
-                runtime.templates.message(
-                    "welsh_change_request", user=actor, reason=reason, text=text
-                ),
+            message = runtime.templates.message(
+                "welsh_change_request", user=actor, reason=reason, text=text
             )
         elif tally.approved:
-            _post(
-                runtime,
-                draft,
-                runtime.templates.message(
-                    "welsh_approved", text=text, version=version, tally=tally
-                ),
+            message = runtime.templates.message(
+                "welsh_approved", text=text, version=version, tally=tally
             )
-        drafts.refresh_parent(runtime, session, draft)
+        where, draft_id = (draft.channel_id, draft.thread_ts), draft.id
+    if message is not None:
+        _post(runtime, where, message)
+    refresh_parent(runtime, draft_id)
 
 
 def _refuse(runtime: Runtime, respond: Respond, error: UserError) -> None:

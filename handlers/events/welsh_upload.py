@@ -20,7 +20,7 @@ from typing import Any
 from slack_bolt import App
 from sqlalchemy.exc import IntegrityError
 
-from bot import drafts, translation
+from bot import translation
 from bot.errors import UserError
 from bot.letters.translation_pack import UnreadableWelsh, read_welsh
 from bot.runtime import Runtime
@@ -213,10 +213,6 @@ def on_upload(event: dict[str, Any], client: Any, context: Any) -> None:
     if text_id is None:
         return
     welsh_review.acknowledge(runtime, text_id, empty_rows=document.empty_rows)
-    with runtime.transaction() as session:
-        draft = drafts.by_thread(session, channel, thread)
-        if draft is not None:
-            drafts.refresh_parent(runtime, session, draft)
 
 
 def _record(

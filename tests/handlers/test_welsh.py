@@ -511,3 +511,30 @@ def test_the_file_is_fetched_only_from_slack_and_only_with_the_bot_token(runtime
     # The token is never sent to a host that is not Slack's.
     with pytest.raises(DownloadFailed, match="not a Slack file address"):
         download(runtime, "https://example.org/files-pri/T0CIW-F1/download/pecyn.docx")
+
+
+def test_a_pack_slack_did_not_take_is_posted_by_the_clock(workspace, slack, runtime, clock):
+    from bot import clock as ciw_clock
+
+    version_id = welsh_setup(workspace, slack, runtime, clock)
+    # Slack refuses the next uploads (the approved .docx, then the pack), as it does:
+    # HTTP 200 with ok false (https://docs.slack.dev/apis/web-api/#responses).
+    slack.fail(
+        "files.getUploadURLExternal", 200, times=2, body={"ok": False, "error": "fatal_error"}
+    )
+    click(workspace, drafts.APPROVE, version_id)
+    slack.wait_calls("failed:files.getUploadURLExternal", 2)
+    settled(slack, runtime, lambda s: s.scalars(select(Translation)).first())
+    runtime.shutdown()  # the decision's work is over: nothing else is posting the pack
+    with runtime.transaction() as session:
+        assert session.scalars(select(Translation.pack_file_id)).one() is None
+
+    assert ciw_clock.run_once(runtime).drafts_posted == 0  # too fresh: a request may post it
+    clock.set("2020-08-03T10:05:00")
+    assert ciw_clock.run_once(runtime).drafts_posted == 1
+    call, pack = pack_of(slack)
+    assert (
+        call.get("thread_ts") == thread_of(runtime)
+        and pack.tables[0].rows[0].cells[1].text == CYMRAEG
+    )
+    assert ciw_clock.run_once(runtime).drafts_posted == 0  # posted once
