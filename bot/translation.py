@@ -255,7 +255,12 @@ def publish_pack(runtime: Runtime, version_id: int) -> bool:
         version = translation.version
         draft = version.draft
         if draft.thread_ts is None:
-            translation.pack_claimed_at = None
+            # Not posted yet (no thread): the claim is given back for a later attempt.
+            session.execute(
+                update(Translation)
+                .where(Translation.id == translation.id)
+                .values(pack_claimed_at=None)
+            )
             return False
         content = pack_document(runtime, draft, version)
         title, filename = _pack_names(runtime, draft, version)

@@ -116,7 +116,6 @@ def build(elements: list[Element], *, title: str, intro: list[str], pack_identif
     properties.identifier = pack_identifier
     properties.author = "Care Inspectorate Wales"
     properties.language = ENGLISH_LANG
-    properties.comments = ""
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
