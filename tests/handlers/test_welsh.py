@@ -364,7 +364,7 @@ def test_a_change_request_then_a_new_upload_makes_revision_two(workspace, slack,
 @pytest.mark.parametrize(
     ("name", "content", "reply"),
     [
-        ("cyfieithiad.pdf", b"%PDF-1.7 ...", "it is a PDF, not a Word .docx"),
+        ("<!here> cyfieithiad.pdf", b"%PDF-1.7 ...", "it is a PDF, not a Word .docx"),
         ("hen.doc", b"\xd0\xcf\x11\xe0", "not a Word .docx"),
         ("broken.docx", b"this is not a zip at all", "not a Word document inside"),
         ("huge.docx", b"\0" * (MAX_BYTES + 1), "must be at most 10 MB"),
@@ -377,7 +377,7 @@ def test_a_file_that_cannot_be_the_welsh_text_is_answered_and_nothing_recorded(
     share(workspace, slack, runtime, name, content, "1597050000.000400")
     answer = ephemeral(slack, reply)
     assert answer.get("user") == TRANSLATOR and answer.get("thread_ts") == thread_of(runtime)
-    assert name in visible(answer.get("text"))
+    assert name in visible(answer.get("text")) and "<!here>" not in answer.get("text")
     assert count(runtime, WelshText) == 0
     if name == "huge.docx":
         assert not slack.of("file_download")  # refused on its size, never fetched
@@ -474,9 +474,22 @@ def test_list_shows_the_letter_awaiting_its_welsh(workspace, slack, runtime, clo
     assert "version 1 — approved (English), awaiting Welsh" in reply
 
 
-def test_a_picture_in_the_thread_is_not_taken_for_the_welsh_text(workspace, slack, runtime, clock):
-    approved_in_english(workspace, slack, runtime, clock)
+def test_a_picture_or_the_bots_own_file_is_not_taken_for_the_welsh_text(
+    workspace, slack, runtime, clock
+):
+    _, pack = approved_in_english(workspace, slack, runtime, clock)
     share(workspace, slack, runtime, "screenshot.png", b"\x89PNG\r\n", "1597050000.001000")
+    own = {
+        "type": "message",
+        "subtype": "file_share",
+        "channel": CHANNEL,
+        "user": "UBOT",
+        "bot_id": "BBOT",
+        "files": [slack.share_file("pecyn.docx", filled(pack, ["Annwyl"]), user="UBOT")],
+        "ts": "1597050000.001001",
+        "thread_ts": thread_of(runtime),
+    }
+    assert workspace.event(own, event_id="Ev0BOTSOWN").status == 200
     workspace.event(
         {
             "type": "message",
@@ -538,3 +551,18 @@ def test_a_pack_slack_did_not_take_is_posted_by_the_clock(workspace, slack, runt
         and pack.tables[0].rows[0].cells[1].text == CYMRAEG
     )
     assert ciw_clock.run_once(runtime).drafts_posted == 0  # posted once
+
+
+def test_someone_without_a_role_cannot_record_the_welsh_text(workspace, slack, runtime, clock):
+    from bot import roles
+    from db.models import Role
+
+    _, pack = approved_in_english(workspace, slack, runtime, clock)
+    with runtime.transaction() as session:
+        roles.grant(
+            session, actor="U0ADMIN", user_id=REVIEWER, role=Role.REVIEWER, now=runtime.now()
+        )
+    share(workspace, slack, runtime, "pecyn.docx", filled(pack, ["Annwyl"]), "1597050000.001100")
+    refusal = ephemeral(slack, "needs an inspector's role")
+    assert refusal.get("user") == TRANSLATOR
+    assert count(runtime, WelshText) == 0 and not slack.of("file_download")
