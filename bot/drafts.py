@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import history, reminders
+from bot import history, reminders, translation
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.letters import assemble, blocks, render
@@ -136,7 +136,12 @@ def summaries(
         reviews[review.version_id].append(review)
     return [
         DraftSummary(
-            current(d).number, _tally_of(reviews[current(d).id], required).status, d.channel_id
+            current(d).number,
+            # Welsh-workflow hook (bot.translation): approved only once the Welsh is.
+            translation.overall_status(
+                session, current(d), _tally_of(reviews[current(d).id], required).status
+            ),
+            d.channel_id,
         )
         for d in drafts
     ]
@@ -289,6 +294,8 @@ def _context(
         "status": state.status,
         "welsh": draft.authority.language in (Language.CY, Language.BOTH),
         "language": draft.authority.language.value,
+        # Welsh-workflow hook (bot.translation): the Welsh line, and the status awaiting Welsh.
+        **translation.context(runtime, session, draft, version, state.approved),
     }
 
 
@@ -545,6 +552,8 @@ def _after_decision(
             at=now,
             changes={"version": version.number},
         )
+        # Welsh-workflow hook (bot.translation): a Welsh-language letter now owes its Welsh.
+        translation.english_approved(session, draft, version, now=now, actor=actor)
     elif not state.approved:
         version.approved_at = None
     reminders.draft_decided(session, draft, now=now)
@@ -600,6 +609,8 @@ def announce(runtime: Runtime, version_id: int, *, actor: str, reason: str | Non
                 )
         except SLACK_FAILURES as error:
             log.warning("draft %s: Slack not updated after a decision: %s", draft.id, error)
+    # Welsh-workflow hook (bot.translation): the translation pack, once, after the decision.
+    translation.publish_pack(runtime, version_id)
 
 
 def approve(runtime: Runtime, session: Session, version_id: int, *, user_id: str) -> Tally:
@@ -747,4 +758,5 @@ def post_pending(runtime: Runtime) -> int:
                 continue  # an older version is superseded: only the current one is posted
             if publish(runtime, session, draft, version):
                 sent += 1
-    return sent
+    # Welsh-workflow hook (bot.translation): translation packs Slack did not take.
+    return sent + translation.post_pending_packs(runtime)

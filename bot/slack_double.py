@@ -52,6 +52,9 @@ class FakeSlack:
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
     socket_mode_url: str | None = None  # what apps.connections.open hands out
+    bot_token: str = "xoxb-test-token"  # the token file downloads must carry
+    shared_files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    file_contents: dict[str, bytes] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -74,6 +77,15 @@ class FakeSlack:
                 for key, value in headers.items():
                     self.send_header(key, value)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                status, headers, data = double._serve_file(self.path, self.headers)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -285,6 +297,8 @@ class FakeSlack:
         if method == "conversations.open":
             users = params.get("users", "")
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+        if method == "files.info":
+            return self._files_info(params)
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ts):08d}"
             return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
@@ -297,6 +311,72 @@ class FakeSlack:
                 "files": [{"id": f["id"], "title": f.get("title")} for f in files or []],
             }
         return {"ok": True}
+
+    # -- files people share (the Welsh workflow downloads them) ----------------------
+    # https://docs.slack.dev/messaging/working-with-files#authenticating: `url_private` and
+    # `url_private_download` need an `Authorization: Bearer <token>` header (a token with
+    # files:read); without it Slack answers with its sign-in page, not the file.
+    # https://docs.slack.dev/reference/objects/file-object: `file_access: "check_file_info"`
+    # marks a partial file object in an event; files.info gives the whole one.
+    def share_file(
+        self,
+        name: str,
+        content: bytes,
+        *,
+        user: str = "U0TRANSLATE",
+        filetype: str | None = None,
+        partial: bool = False,
+    ) -> dict[str, Any]:
+        """A file a person shared: what a `file_share` message event carries of it."""
+        file_id = f"F{next(self._ts):08d}"
+        extension = name.rsplit(".", 1)[-1].lower() if "." in name else "binary"
+        whole = {
+            "id": file_id,
+            "created": int(time.time()),
+            "name": name,
+            "title": name,
+            "mimetype": "application/octet-stream",
+            "filetype": filetype or extension,
+            "user": user,
+            "size": len(content),
+            "mode": "hosted",
+            "is_external": False,
+            "url_private": f"{self.base}/files-pri/{self.team_id}-{file_id}/{name}",
+            "url_private_download": f"{self.base}/files-pri/{self.team_id}-{file_id}/download/"
+            + urllib.parse.quote(name),
+        }
+        with self._lock:
+            self.shared_files[file_id] = whole
+            self.file_contents[file_id] = content
+        if partial:
+            return {"id": file_id, "mode": "file_access", "file_access": "check_file_info"}
+        return dict(whole)
+
+    def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        # https://docs.slack.dev/reference/methods/files.info: file_not_found for unknown ids.
+        with self._lock:
+            file = self.shared_files.get(str(params.get("file") or ""))
+        if file is None:
+            return {"ok": False, "error": "file_not_found"}
+        return {"ok": True, "file": dict(file), "comments": [], "response_metadata": {}}
+
+    def _serve_file(self, path: str, headers: Any) -> tuple[int, dict[str, str], bytes]:
+        sign_in = b"<!DOCTYPE html><html><body>Sign in to CIW</body></html>"
+        html = {"Content-Type": "text/html; charset=utf-8"}
+        if path.startswith("/signin"):
+            return 200, html, sign_in
+        if not path.startswith("/files-pri/"):
+            return 404, html, b"<html>not found</html>"
+        if headers.get("Authorization") != f"Bearer {self.bot_token}":
+            self._record(Call("file_download_refused", {"path": path}))
+            return 302, {"Location": f"{self.base}/signin?redir={urllib.parse.quote(path)}"}, b""
+        file_id = path.split("/")[2].rsplit("-", 1)[-1]
+        with self._lock:
+            content = self.file_contents.get(file_id)
+        if content is None:
+            return 404, html, b"<html>not found</html>"
+        self._record(Call("file_download", {"file": file_id}))
+        return 200, {"Content-Type": "application/octet-stream"}, content
 
 
 class SignedRequests:

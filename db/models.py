@@ -334,3 +334,60 @@ class CalendarFeed(Base):
     platform: Mapped[str] = mapped_column(String(10), default="slack", server_default="slack")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# -- the Welsh version of an approved letter (language cy or both) -------------------------
+class Translation(Base):
+    """The Welsh version owed for one approved English draft version, and its pack."""
+
+    __tablename__ = "translations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("draft_versions.id"), unique=True)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The pack is claimed before it is uploaded, so two approvals at once upload it once.
+    pack_claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    pack_file_id: Mapped[str | None] = mapped_column(String(40))
+
+    version: Mapped[DraftVersion] = relationship(lazy="joined", innerjoin=True)
+    texts: Mapped[list[WelshText]] = relationship(
+        back_populates="translation", order_by="WelshText.revision", lazy="selectin"
+    )
+
+
+class WelshText(Base):
+    """One revision of a version's Welsh text: the paragraphs of a translator's .docx."""
+
+    __tablename__ = "welsh_texts"
+    __table_args__ = (
+        UniqueConstraint("translation_id", "revision"),
+        UniqueConstraint("translation_id", "message_ts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    translation_id: Mapped[int] = mapped_column(ForeignKey("translations.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    paragraphs: Mapped[list[str]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(20))  # "pack" or "document"
+    file_id: Mapped[str] = mapped_column(String(40))
+    file_name: Mapped[str] = mapped_column(String(255))
+    message_ts: Mapped[str] = mapped_column(String(40))
+    uploaded_by: Mapped[str] = mapped_column(String(40))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    translation: Mapped[Translation] = relationship(back_populates="texts")
+
+
+class WelshReview(Base):
+    """An approval or a change request on one revision of a Welsh text."""
+
+    __tablename__ = "welsh_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    welsh_text_id: Mapped[int] = mapped_column(ForeignKey("welsh_texts.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(40))
+    decision: Mapped[Decision] = mapped_column(_enum(Decision, "welsh_decision"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -33,6 +33,7 @@ def test_scopes_cover_the_web_api_methods_the_bot_calls():
         "chat:write",  # replies, drafts, reminders, chat.update
         "im:write",  # reminders by direct message
         "files:write",  # the .docx of each draft
+        "files:read",  # the translator's Welsh .docx (url_private_download, files.info)
         "reactions:write",  # acknowledging review comments
         "users:read",  # refusing guest accounts
         "channels:read",  # refusing drafts in public channels

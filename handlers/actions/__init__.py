@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.actions import draft_review, reminder_buttons
+from handlers.actions import draft_review, reminder_buttons, welsh_review
 
-MODULES = [draft_review, reminder_buttons]
+MODULES = [draft_review, reminder_buttons, welsh_review]
 
 
 def register(app: App) -> None:

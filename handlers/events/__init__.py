@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from handlers.events import app_home, thread_reply
+from handlers.events import app_home, thread_reply, welsh_upload
 
-MODULES = [thread_reply, app_home]
+# welsh_upload first: Bolt runs the first listener whose matchers take an event.
+MODULES = [welsh_upload, thread_reply, app_home]
 
 
 def register(app: App) -> None:

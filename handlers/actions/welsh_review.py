@@ -1,0 +1,242 @@
+"""Reviewing a Welsh text in the draft's thread: Approve Welsh, Request changes to Welsh.
+
+The buttons sit on the bot's acknowledgement of each upload; their value is the id of
+the Welsh revision they were shown with. A change request asks for its reason in a form,
+and the reason is posted in the thread for the translator.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot import drafts, translation
+from bot.errors import UserError
+from bot.letters import blocks
+from bot.runtime import Runtime
+from bot.slack_text import visible
+from db.models import Draft, Role
+from handlers import permissions
+
+CALLBACK_ID = "welsh_change_request"
+BLOCK_ID = "reason"
+ACTION_ID = "reason"
+
+
+def _labels(runtime: Runtime) -> Any:
+    return runtime.templates.messages.get_template("welsh_labels.j2").module.labels
+
+
+def _post(
+    runtime: Runtime, where: tuple[str, str], text: str, extra: list[dict] | None = None
+) -> None:
+    channel, thread = where
+    runtime.client.chat_postMessage(
+        channel=channel,
+        thread_ts=thread,
+        text=text,
+        blocks=[*(blocks.section(p) for p in blocks.split_text(text)), *(extra or [])],
+        unfurl_links=False,
+        unfurl_media=False,
+    )
+
+
+def refresh_parent(runtime: Runtime, draft_id: int) -> None:
+    """Show the draft's current status (and Welsh line) on its parent message."""
+    with runtime.transaction() as session:
+        draft = session.get(Draft, draft_id)
+        if draft is None or draft.thread_ts is None:
+            return
+        text, parent, _ = drafts.parent_message(runtime, session, draft)
+        channel, ts = draft.channel_id, draft.thread_ts
+    # Slack is called once the reading transaction is over.
+    runtime.client.chat_update(channel=channel, ts=ts, text=text, blocks=parent)
+
+
+def acknowledge(runtime: Runtime, text_id: int, *, empty_rows: list[int]) -> None:
+    """Post the recorded upload in the thread, with the buttons that review it, and show
+    the new Welsh state on the parent message."""
+    labels = _labels(runtime)
+    with runtime.transaction() as session:
+        text = translation.get_text(session, text_id)
+        version = text.translation.version
+        draft = version.draft
+        message = runtime.templates.message(
+            "welsh_recorded",
+            text=text,
+            version=version,
+            replaced=text.revision - 1 if text.revision > 1 else None,
+            empty_rows=empty_rows[:50],
+        )
+        where, draft_id = (draft.channel_id, draft.thread_ts), draft.id
+    buttons = {
+        "type": "actions",
+        "block_id": "welsh_review",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": translation.APPROVE,
+                "style": "primary",
+                "text": {"type": "plain_text", "text": labels["approve"]},
+                "value": str(text_id),
+            },
+            {
+                "type": "button",
+                "action_id": translation.REQUEST_CHANGES,
+                "text": {"type": "plain_text", "text": labels["request_changes"]},
+                "value": str(text_id),
+            },
+        ],
+    }
+    _post(runtime, where, message, [buttons])
+    refresh_parent(runtime, draft_id)
+
+
+def announce(runtime: Runtime, text_id: int, *, actor: str, reason: str | None = None) -> None:
+    """Show a recorded Welsh decision: the reason or the approval in the thread, the parent
+    message's status."""
+    message = None
+    with runtime.transaction() as session:
+        text = translation.get_text(session, text_id)
+        version = text.translation.version
+        draft = version.draft
+        tally = translation.welsh_tally(session, text, runtime.settings.required_approvals)
+        if reason is not None:
+            message = runtime.templates.message(
+                "welsh_change_request", user=actor, reason=reason, text=text
+            )
+        elif tally.approved:
+            message = runtime.templates.message(
+                "welsh_approved", text=text, version=version, tally=tally
+            )
+        where, draft_id = (draft.channel_id, draft.thread_ts), draft.id
+    if message is not None:
+        _post(runtime, where, message)
+    refresh_parent(runtime, draft_id)
+
+
+def _refuse(runtime: Runtime, respond: Respond, error: UserError) -> None:
+    respond(
+        text=runtime.templates.message(f"errors/{error.template}", **error.data),
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+def _text_id(body: dict[str, Any]) -> int:
+    return int(body["actions"][0]["value"])
+
+
+def approve(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> None:
+    """Record the clicker's approval of the Welsh revision, then update Slack."""
+    ack()
+    runtime: Runtime = context["ciw"]
+    user = body["user"]["id"]
+    try:
+        with runtime.transaction() as session:
+            permissions.require(runtime, session, user, Role.REVIEWER, "approve-welsh")
+            tally = translation.approve(
+                session,
+                _text_id(body),
+                user_id=user,
+                now=runtime.now(),
+                required=runtime.settings.required_approvals,
+            )
+            text = translation.get_text(session, _text_id(body))
+            note = runtime.templates.message("welsh_decided", text=text, tally=tally)
+    except UserError as error:
+        _refuse(runtime, respond, error)
+        return
+    respond(text=note, response_type="ephemeral", replace_original=False)
+    announce(runtime, _text_id(body), actor=user)
+
+
+def request_changes(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: Any, context: Any
+) -> None:
+    """Open the form asking the reviewer what should change in the Welsh."""
+    ack()
+    runtime: Runtime = context["ciw"]
+    user = body["user"]["id"]
+    try:
+        with runtime.transaction() as session:
+            permissions.require(runtime, session, user, Role.REVIEWER, "request-changes")
+            text = translation.check_reviewable(session, _text_id(body))
+            channel = text.translation.version.draft.channel_id
+            metadata = json.dumps({"welsh_text_id": text.id, "channel": channel})
+            revision = text.revision
+    except UserError as error:
+        _refuse(runtime, respond, error)
+        return
+    labels = _labels(runtime)
+    client.views_open(
+        trigger_id=body["trigger_id"],
+        view={
+            "type": "modal",
+            "callback_id": CALLBACK_ID,
+            "private_metadata": metadata,
+            "title": {"type": "plain_text", "text": labels["modal_title"]},
+            "submit": {"type": "plain_text", "text": labels["modal_submit"]},
+            "close": {"type": "plain_text", "text": labels["modal_cancel"]},
+            "blocks": [
+                {
+                    "type": "input",
+                    "block_id": BLOCK_ID,
+                    "label": {
+                        "type": "plain_text",
+                        "text": f"{labels['reason_label']} (r{revision})",
+                    },
+                    "hint": {"type": "plain_text", "text": labels["reason_hint"]},
+                    "element": {
+                        "type": "plain_text_input",
+                        "action_id": ACTION_ID,
+                        "multiline": True,
+                        "max_length": translation.MAX_REASON,
+                    },
+                }
+            ],
+        },
+    )
+
+
+def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None:
+    """Record the Welsh change request; a problem is shown on the form, or privately."""
+    runtime: Runtime = context["ciw"]
+    user = body["user"]["id"]
+    values = body["view"]["state"]["values"]
+    reason = (values.get(BLOCK_ID, {}).get(ACTION_ID, {}).get("value") or "").strip()
+    metadata = json.loads(body["view"].get("private_metadata") or "{}")
+    if not reason:
+        message = runtime.templates.message("errors/draft_missing_reason")
+        ack(response_action="errors", errors={BLOCK_ID: visible(message)})
+        return
+    ack()
+    text_id = int(metadata["welsh_text_id"])
+    try:
+        with runtime.transaction() as session:
+            permissions.require(runtime, session, user, Role.REVIEWER, "request-changes")
+            translation.request_changes(
+                session,
+                text_id,
+                user_id=user,
+                reason=reason,
+                now=runtime.now(),
+                required=runtime.settings.required_approvals,
+            )
+    except UserError as error:
+        client.chat_postEphemeral(
+            channel=metadata["channel"],
+            user=user,
+            text=runtime.templates.message(f"errors/{error.template}", **error.data),
+        )
+        return
+    announce(runtime, text_id, actor=user, reason=reason)
+
+
+def register(app: App) -> None:
+    """Register this module's listeners (the buttons and their form)."""
+    app.action(translation.APPROVE)(approve)
+    app.action(translation.REQUEST_CHANGES)(request_changes)
+    app.view(CALLBACK_ID)(submitted)
