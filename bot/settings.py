@@ -42,6 +42,7 @@ class Settings:
     signatory_name: str = "Lou Bushell-Bauers"
     signatory_title: str = "Head of Local Authority Inspection Team"
     letter_cc: tuple[str, ...] = ("Audit Wales", "HIW", "Estyn")
+    letter_template: str | None = None  # the Word template's path; None: the shipped one
 
     @property
     def tz(self) -> ZoneInfo:
@@ -80,6 +81,15 @@ class Settings:
         if not api_url.endswith("/"):
             api_url += "/"
         cc = text("CIW_LETTER_CC")
+        letter_template = text("CIW_LETTER_TEMPLATE")
+        # Read and checked now, so a missing or unusable template stops the start, not a
+        # draft. (Imported here: the letter modules read these settings.)
+        from bot.letters.docx import TemplateError, load_template
+
+        try:
+            load_template(letter_template)
+        except TemplateError as error:
+            raise SettingsError(f"CIW_LETTER_TEMPLATE {error}") from None
         return cls(
             slack_bot_token=text("SLACK_BOT_TOKEN"),
             slack_signing_secret=text("SLACK_SIGNING_SECRET"),
@@ -94,6 +104,7 @@ class Settings:
             signatory_name=text("CIW_SIGNATORY_NAME") or cls.signatory_name,
             signatory_title=text("CIW_SIGNATORY_TITLE") or cls.signatory_title,
             letter_cc=tuple(p.strip() for p in cc.split(";") if p.strip()) if cc else cls.letter_cc,
+            letter_template=letter_template,
         )
 
     def require(self, *names: str) -> None:
