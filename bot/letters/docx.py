@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
+from zipfile import BadZipFile
 
 from docx import Document
 from docx.opc.constants import RELATIONSHIP_TYPE
+from docx.opc.exceptions import PackageNotFoundError
 from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls, qn
+from lxml.etree import XMLSyntaxError
 
 from bot.letters.render import Element, segments
 
@@ -58,7 +61,9 @@ def _load(path: Path, mtime_ns: int) -> LetterTemplate:
         raise TemplateError(f"cannot read it ({error.strerror})") from None
     try:
         document = Document(io.BytesIO(content))
-    except Exception as error:  # python-docx raises several kinds for a file that is no .docx
+    except (PackageNotFoundError, BadZipFile, KeyError, ValueError, XMLSyntaxError) as error:
+        # What python-docx raises for a file that is not a zip, a zip that is no Word file,
+        # or a Word file whose XML is broken.
         raise TemplateError(f"it is not a Word .docx file ({type(error).__name__})") from None
     styles = {s.name: s.style_id for s in document.styles if s.name}
     missing = [name for name in REQUIRED_STYLES if name not in styles]
