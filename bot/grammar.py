@@ -113,10 +113,13 @@ class LogActivity:
 def _status_flag(word: str) -> ActivityStatus | None:
     for prefix in _FLAG_PREFIXES:
         if word.startswith(prefix):
-            name = word[len(prefix) :].lstrip("-").lower()
+            name = word[len(prefix) :].lstrip("-\u2014\u2013").lower()
             if name in STATUS_FLAGS:
                 return STATUS_FLAGS[name]
-            raise UserError("unknown_status_flag", value=word)
+            if prefix == "--" and name.isalpha():
+                # `--delayed`: meant as a flag, but not one we know.
+                raise UserError("unknown_status_flag", value=word)
+    # A dash in a title (`Cyfarfod — gwasanaethau plant`) is text.
     return None
 
 

@@ -252,18 +252,20 @@ def _activity(wrexham, title, start, status, reason=None, service=Service.ADULTS
 
 def test_each_activity_appears_once_with_its_status(session, wrexham):
     load_demo(session, now=NOW)
-    S, P, X = ActivityStatus.SCHEDULED, ActivityStatus.POSTPONED, ActivityStatus.CANCELLED
+    sched, post, canc = ActivityStatus.SCHEDULED, ActivityStatus.POSTPONED, ActivityStatus.CANCELLED
     session.add_all(
         [
             _activity(
-                wrexham, "focused activity", dt.date(2020, 3, 18), P, "COVID-19 restrictions"
+                wrexham, "focused activity", dt.date(2020, 3, 18), post, "COVID-19 restrictions"
             ),
-            _activity(wrexham, "annual meeting", dt.date(2020, 3, 24), X, "due to COVID-19"),
-            _activity(wrexham, "old plan", dt.date(2020, 5, 5), X, "not needed"),
-            _activity(wrexham, "qualifying visit", dt.date(2020, 4, 21), P, "postponed: COVID-19"),
-            _activity(wrexham, "autumn review", dt.date(2020, 10, 6), S),
-            _activity(wrexham, "missed check", dt.date(2020, 6, 1), S),
-            _activity(wrexham, "unmarked visit", dt.date(2020, 2, 2), S),
+            _activity(wrexham, "annual meeting", dt.date(2020, 3, 24), canc, "due to COVID-19"),
+            _activity(wrexham, "old plan", dt.date(2020, 5, 5), canc, "not needed"),
+            _activity(
+                wrexham, "qualifying visit", dt.date(2020, 4, 21), post, "postponed: COVID-19"
+            ),
+            _activity(wrexham, "autumn review", dt.date(2020, 10, 6), sched),
+            _activity(wrexham, "missed check", dt.date(2020, 6, 1), sched),
+            _activity(wrexham, "unmarked visit", dt.date(2020, 2, 2), sched),
         ]
     )
     session.flush()
