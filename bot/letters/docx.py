@@ -128,9 +128,12 @@ class _Builder:
 
     def paragraph(self, lines: tuple[str, ...], style: str | None, lang: str | None) -> str:
         style_xml = f'<w:pStyle w:val="{style}"/>' if style else ""
+        # An address, a signature or the Cc lines are never split over two pages.
+        keep = "<w:keepLines/>" if len(lines) > 1 else ""
         # The paragraph mark carries the language too, so Word proofs the whole paragraph.
         mark = f'<w:rPr><w:lang w:val="{lang}"/></w:rPr>' if lang else ""
-        properties = f"<w:pPr>{style_xml}{mark}</w:pPr>" if (style_xml or mark) else ""
+        inner = f"{style_xml}{keep}{mark}"
+        properties = f"<w:pPr>{inner}</w:pPr>" if inner else ""
         return f"<w:p>{properties}{self.runs(lines, lang)}</w:p>"
 
     def element(self, element: Element) -> str:
