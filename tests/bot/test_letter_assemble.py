@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 from bot import findings
 from bot.dates import ReviewYear
 from bot.letters import assemble, render
+from bot.letters.check import completeness
 from bot.letters.docx import to_docx
 from bot.render import Templates
 from bot.settings import Settings
@@ -439,3 +440,31 @@ def test_docx_has_headings_lists_and_the_address_block(session, wrexham):
     )
     assert document.core_properties.title == "Draft letter"
     assert len([a for a in ACTIVITIES if a[0] is Service.BOTH]) == 2
+
+
+def test_completeness_check_says_what_the_letter_lacks(session, wrexham):
+    load_demo(session, now=NOW)
+    letter, _ = letter_text(session, wrexham)
+    assert completeness(letter) == []
+    cardiff = session.scalars(select(Authority).where(Authority.slug == "cardiff")).one()
+    empty, _ = letter_text(session, cardiff)
+    assert [w["code"] for w in completeness(empty)] == [
+        "no_director",
+        "no_address",
+        "empty_principle",
+        "empty_principle",
+        "empty_principle",
+        "empty_principle",
+        "empty_plan",
+    ]
+    session.add(_activity(wrexham, "missed check", dt.date(2020, 6, 1), ActivityStatus.SCHEDULED))
+    session.flush()
+    letter, _ = letter_text(session, wrexham)
+    assert completeness(letter) == [
+        {
+            "code": "past_scheduled",
+            "ref": f"A{letter.overdue[0].id}",
+            "line": "missed check, 1 June 2020",
+            "start": "2020-06-01",
+        }
+    ]
