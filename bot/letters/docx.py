@@ -207,6 +207,12 @@ def to_docx(
     build = _Builder(document, template)
     paragraphs = []
     if version is not None and not approved:
+        # Every later page says so too (the first page's header is the letterhead).
+        for section in document.sections:
+            header = section.header
+            mark = header.add_paragraph(marking(version))
+            if MARKING_STYLE in template.style_ids:
+                mark.style = document.styles[MARKING_STYLE]
         style = template.style_ids.get(MARKING_STYLE)
         text = (marking(version),)
         if style:

@@ -115,11 +115,15 @@ def test_draft_marking_until_approved_and_none_on_the_approved_file(elements):
     assert first.text == "DRAFT \u2013 version 3"
     assert first.style.name == "CIW Draft Marking"
     assert draft.paragraphs[1].text.startswith("Alwyn Jones\nDirector of Social Services")
+    # The pages after the first carry it in their header.
+    assert "DRAFT \u2013 version 3" in [p.text for p in draft.sections[0].header.paragraphs]
     approved = open_docx(
         to_docx(elements, title="Approved letter", version=3, approved=True, now=NOW)
     )
     assert approved.paragraphs[0].text.startswith("Alwyn Jones")
     assert not any("DRAFT" in p.text for p in approved.paragraphs)
+    headers = [approved.sections[0].header, approved.sections[0].first_page_header]
+    assert not any("DRAFT" in p.text for h in headers for p in h.paragraphs)
     assert approved.core_properties.keywords == ""
     assert draft.core_properties.keywords == "DRAFT \u2013 version 3"
 
