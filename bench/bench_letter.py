@@ -1,7 +1,9 @@
 """Letter assembly benchmark: one authority-year with N activities and N findings.
 
-Assembles the letter (text and .docx) and counts the SQL statements it takes; the count
-must not grow with the number of records. Run `python bench/bench_letter.py [--quick]`.
+Assembles the letter (text and .docx laid out by the shipped Word template, as a draft
+with its marking) and counts the SQL statements it takes; the count must not grow with the
+number of records, and a 1,000 + 1,000 record letter must take under 0.15 s.
+Run `python bench/bench_letter.py [--quick]`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import event, select
 
 from bot.dates import ReviewYear
 from bot.letters import assemble, render
-from bot.letters.docx import to_docx
+from bot.letters.docx import load_template, to_docx
 from bot.render import Templates
 from bot.settings import Settings
 from db.models import (
@@ -34,6 +36,7 @@ from db.models import (
 from db.session import make_engine, session_factory, upgrade
 
 YEAR = ReviewYear(2019)
+TARGET_SECONDS = 0.15
 SERVICES = [Service.CHILDREN, Service.ADULTS, Service.BOTH]
 PRINCIPLES = list(Principle)
 STATUSES = [ActivityStatus.COMPLETED] * 8 + [ActivityStatus.POSTPONED, ActivityStatus.CANCELLED]
@@ -87,6 +90,7 @@ def seed(engine, slug: str, n: int) -> None:
 def measure(engine, slug: str, repeat: int) -> tuple[float, float, int, int]:
     """(best text seconds, best text+docx seconds, statements, letter characters)."""
     templates, settings = Templates(), Settings()
+    template = load_template(settings.letter_template)
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
@@ -106,7 +110,7 @@ def measure(engine, slug: str, repeat: int) -> tuple[float, float, int, int]:
         elements = render.elements_of(templates, letter)
         text = render.to_text(elements)
         text_done = time.perf_counter()
-        to_docx(elements, title="bench")
+        to_docx(elements, title="bench", template=template, version=1)
         done = time.perf_counter()
         event.remove(engine, "before_cursor_execute", count)
         best_text = min(best_text, text_done - started)
@@ -139,8 +143,11 @@ def main() -> int:
         f"text {large[0] * 1000:.1f} ms, text+docx {large[1] * 1000:.1f} ms, "
         f"{large[2]} SQL statements, {large[3]:,} characters"
     )
-    ok = large[1] < 1.0 and small[2] == large[2]
-    print("targets (< 1 s, statements constant):", "met" if ok else "MISSED")
+    ok = large[1] < TARGET_SECONDS and small[2] == large[2]
+    print(
+        f"targets (< {TARGET_SECONDS} s with the template, statements constant):",
+        "met" if ok else "MISSED",
+    )
     return 0 if ok else 1
 
 

@@ -52,11 +52,20 @@ def log_activity(
     channel_id: str | None,
     today: dt.date,
     now: dt.datetime,
+    status: ActivityStatus | None = None,
+    reason: str | None = None,
 ) -> Activity:
-    """Record an activity: completed if it started before today, else scheduled."""
+    """Record an activity: completed if it started before today, else scheduled, unless it is
+    logged as postponed or cancelled (with `reason`) as it happened."""
     title, details = title.strip(), (details or "").strip() or None
     check_text(title, details)
-    status = ActivityStatus.COMPLETED if when.start < today else ActivityStatus.SCHEDULED
+    if status not in (None, ActivityStatus.POSTPONED, ActivityStatus.CANCELLED):
+        raise ValueError(f"an activity is not logged as {status}")
+    reason = (reason or "").strip() or None
+    if reason and len(reason) > MAX_DETAILS:
+        raise UserError("too_long", what="reason", limit=MAX_DETAILS, length=len(reason))
+    if status is None:
+        status = ActivityStatus.COMPLETED if when.start < today else ActivityStatus.SCHEDULED
     people = [actor, *[u for u in inspectors if u != actor]]
     activity = Activity(
         authority=authority,
@@ -67,6 +76,7 @@ def log_activity(
         end_date=when.end,
         start_time=when.time,
         status=status,
+        status_reason=reason,
         channel_id=channel_id,
         logged_by=actor,
         created_at=now,
@@ -82,6 +92,7 @@ def log_activity(
         subject_id=activity.id,
         action="logged",
         at=now,
+        reason=reason,
         changes={
             "status": status.value,
             "start": when.start.isoformat(),
@@ -91,6 +102,59 @@ def log_activity(
     if status is ActivityStatus.SCHEDULED:
         reminders.activity_scheduled(session, activity, now=now)
     return activity
+
+
+def edit_activity(
+    session: Session,
+    activity: Activity,
+    field: str,
+    value: str | Service | When | None,
+    *,
+    actor: str,
+    now: dt.datetime,
+) -> str:
+    """Change an activity's title, details, service or dates, keeping the old value in the
+    history; returns the old value as shown. Its status stays: `reschedule` moves a plan."""
+    changes: dict[str, str | None]
+    if field == "title" or field == "details":
+        text = (str(value) if value is not None else "").strip() or None
+        title = text if field == "title" else activity.title
+        check_text(title or "", text if field == "details" else activity.details)
+        old = getattr(activity, field)
+        setattr(activity, field, text)
+        changes = {"old": old, "new": text}
+    elif field == "service":
+        assert isinstance(value, Service)
+        old = activity.service.value
+        activity.service = value
+        changes = {"old": old, "new": value.value}
+    elif field == "dates":
+        assert isinstance(value, When)
+        before = _when(activity)
+        old = short_dates(before.start, before.end, before.time)
+        activity.start_date, activity.end_date, activity.start_time = (
+            value.start,
+            value.end,
+            value.time,
+        )
+        changes = {"old": old, "new": short_dates(value.start, value.end, value.time)}
+    else:
+        raise ValueError(f"no activity field {field!r}")
+    history.record(
+        session,
+        actor=actor,
+        subject="activity",
+        subject_id=activity.id,
+        action=f"edited {field}",
+        at=now,
+        changes=changes,
+    )
+    session.flush()
+    if field == "dates":
+        # The reminders follow the new dates (nothing is announced: it is a correction).
+        move = Move(activity, "edited", before, activity.status, None)
+        reminders.activity_moved(session, move, actor=actor, now=now)
+    return changes["old"] or ""
 
 
 def get_activity(session: Session, activity_id: int) -> Activity:

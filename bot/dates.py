@@ -137,6 +137,11 @@ def letter_date(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
+def dated(day: dt.date) -> str:
+    """The date a letter is dated, as the reference writes it: `03 August 2020`."""
+    return f"{day:%d %B %Y}"
+
+
 def letter_dates(start: dt.date, end: dt.date) -> str:
     """A span as the letter writes it: `24 and 25 September 2019`, `3 to 5 March 2020`."""
     if start == end:

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from bot import history, reminders, translation
 from bot.dates import ReviewYear
 from bot.errors import UserError
-from bot.letters import assemble, blocks, render
-from bot.letters.docx import to_docx
+from bot.letters import assemble, blocks, check, render
+from bot.letters.docx import load_template, to_docx
 from bot.runtime import Runtime
 from bot.slack_text import unescape, visible
 from db.models import Authority, Comment, Decision, Draft, DraftVersion, Language, Review
@@ -166,10 +166,17 @@ def build(
     runtime: Runtime, session: Session, authority: Authority, year: ReviewYear
 ) -> list[render.Element]:
     """The letter's elements, assembled from the current records and dated today."""
+    return build_checked(runtime, session, authority, year)[0]
+
+
+def build_checked(
+    runtime: Runtime, session: Session, authority: Authority, year: ReviewYear
+) -> tuple[list[render.Element], list[dict[str, Any]]]:
+    """The letter's elements and what the completeness check finds missing in it."""
     letter = assemble.assemble(
         session, authority, year, today=runtime.today(), settings=runtime.settings
     )
-    return render.elements_of(runtime.templates, letter)
+    return render.elements_of(runtime.templates, letter), check.completeness(letter)
 
 
 @dataclass(frozen=True)
@@ -230,12 +237,13 @@ def new_version(
     """
     now = runtime.now()
     year = ReviewYear(draft.review_year)
-    elements = build(runtime, session, draft.authority, year)
+    elements, warnings = build_checked(runtime, session, draft.authority, year)
     number = current(draft).number + 1 if draft.versions else 1
     version = DraftVersion(
         draft=draft,
         number=number,
         body=render.to_markup(elements),
+        warnings=warnings,
         created_by=actor,
         created_at=now,
     )
@@ -296,6 +304,7 @@ def _context(
         "language": draft.authority.language.value,
         # Welsh-workflow hook (bot.translation): the Welsh line, and the status awaiting Welsh.
         **translation.context(runtime, session, draft, version, state.approved),
+        "warnings": version.warnings or [],
     }
 
 
@@ -447,7 +456,13 @@ def upload_docx(
     }
     title = visible(runtime.templates.message("draft_file_title", **data))
     content = to_docx(
-        _elements(version), title=title, subject=APPROVED if approved else "draft for review"
+        _elements(version),
+        title=title,
+        subject=APPROVED if approved else "draft for review",
+        template=load_template(runtime.settings.letter_template),
+        version=version.number,
+        approved=approved,
+        now=runtime.now(),
     )
     answer = runtime.client.files_upload_v2(
         channel=draft.channel_id,

@@ -12,7 +12,7 @@ from bot import dates, ids
 from bot.dates import ReviewYear, When
 from bot.errors import UserError
 from bot.slack_text import extract_mentions, unescape
-from db.models import FindingKind, Language, Principle, Service
+from db.models import ActivityStatus, FindingKind, Language, NoteSection, Principle, Service
 
 MAX_COMMAND = 12000
 
@@ -41,6 +41,17 @@ KINDS = {
     "improvements": FindingKind.IMPROVEMENT,
 }
 LANGUAGES = {"en": Language.EN, "cy": Language.CY, "both": Language.BOTH}
+NOTE_SECTIONS = {
+    "intro": NoteSection.INTRO,
+    "introduction": NoteSection.INTRO,
+    "plan": NoteSection.PLAN,
+    **{word: NoteSection(principle.value) for word, principle in PRINCIPLES.items()},
+}
+# `--postponed` / `--cancelled` in log-activity; Slack on a Mac turns a typed `--` into an
+# em dash, so `—postponed` is read the same.
+STATUS_FLAGS = {"postponed": ActivityStatus.POSTPONED, "cancelled": ActivityStatus.CANCELLED}
+_FLAG_PREFIXES = ("--", "\u2014", "\u2013")
+ACTIVITY_FIELDS = ("title", "details", "service", "dates")
 
 
 def clean(text: str) -> str:
@@ -95,10 +106,40 @@ class LogActivity:
     title: str
     details: str | None
     inspectors: list[str] = field(default_factory=list)
+    status: ActivityStatus | None = None  # postponed or cancelled as it happened
+    reason: str | None = None
+
+
+def _status_flag(word: str) -> ActivityStatus | None:
+    for prefix in _FLAG_PREFIXES:
+        if word.startswith(prefix):
+            name = word[len(prefix) :].lstrip("-\u2014\u2013").lower()
+            if name in STATUS_FLAGS:
+                return STATUS_FLAGS[name]
+            if prefix == "--" and name.isalpha():
+                # `--delayed`: meant as a flag, but not one we know.
+                raise UserError("unknown_status_flag", value=word)
+    # A dash in a title (`Cyfarfod — gwasanaethau plant`) is text.
+    return None
+
+
+def split_status(title: str) -> tuple[str, ActivityStatus | None, str | None]:
+    """`<title> [--postponed|--cancelled [<reason>]]` → (title, status or None, reason)."""
+    tokens = title.split()
+    for position, word in enumerate(tokens):
+        status = _status_flag(word)
+        if status is None:
+            continue
+        reason = " ".join(tokens[position + 1 :]) or None
+        if reason and any(_status_flag(w) for w in tokens[position + 1 :]):
+            raise UserError("two_status_flags")
+        return " ".join(tokens[:position]), status, reason
+    return title, None, None
 
 
 def parse_log_activity(text: str) -> LogActivity:
-    """`<authority> <service> <when> <title> [| <details>]`; mentions become inspectors."""
+    """`<authority> <service> <when> <title> [--postponed|--cancelled [<reason>]] [| <details>]`;
+    mentions become inspectors."""
     text, inspectors = extract_mentions(text)
     text = clean(text)
     (head, rest) = words(text, 3)
@@ -111,9 +152,10 @@ def parse_log_activity(text: str) -> LogActivity:
         raise UserError("missing_when")
     when = dates.parse_when(head[2])
     title, details = split_reason(rest)
+    title, status, reason = split_status(title)
     if not title:
         raise UserError("missing_title")
-    return LogActivity(head[0], service, when, title, details, inspectors)
+    return LogActivity(head[0], service, when, title, details, inspectors, status, reason)
 
 
 @dataclass(frozen=True)
@@ -210,24 +252,85 @@ def parse_lifecycle(text: str, action: str) -> Lifecycle:
     return Lifecycle(activity_id, when, reason)
 
 
-def parse_edit(text: str) -> tuple[int, str]:
-    """`F<id> <text>`."""
+@dataclass(frozen=True)
+class Edit:
+    """What `edit` changes: a finding's or note's text, or one field of an activity."""
+
+    kind: str  # "A", "F" or "N"
+    record_id: int
+    field: str  # "text" for findings and notes; an ACTIVITY_FIELDS name for activities
+    value: str | Service | When | None
+
+
+def parse_edit(text: str) -> Edit:
+    """`F<id> <text>`, `N<id> <text>`, or `A<id> title|details|service|dates <value>`
+    (`details -` clears the details)."""
     text = clean(text)
     head, rest = words(text, 1)
     if not head:
         raise UserError("usage", subcommand="edit")
-    finding_id = ids.parse_id(head[0], "F")[1]
-    if not rest.strip():
-        raise UserError("missing_finding_text", subcommand="edit")
-    return finding_id, rest.strip()
+    kind, record_id = ids.parse_id(head[0], "AFN")
+    rest = rest.strip()
+    if kind == "F":
+        if not rest:
+            raise UserError("missing_finding_text", subcommand="edit")
+        return Edit(kind, record_id, "text", rest)
+    if kind == "N":
+        if not rest:
+            raise UserError("missing_note_text", subcommand="edit")
+        return Edit(kind, record_id, "text", rest)
+    (what, value) = words(rest, 1)
+    if not what or what[0].lower() not in ACTIVITY_FIELDS:
+        raise UserError("unknown_activity_field", value=what[0] if what else "")
+    name, value = what[0].lower(), value.strip()
+    if not value:
+        raise UserError("missing_activity_value", field=name)
+    if name == "service":
+        return Edit(kind, record_id, name, parse_service(value))
+    if name == "dates":
+        if len(value.split()) != 1:
+            raise UserError("missing_activity_value", field=name)
+        return Edit(kind, record_id, name, dates.parse_when(value))
+    if name == "details" and value == "-":
+        return Edit(kind, record_id, name, None)
+    return Edit(kind, record_id, name, value)
 
 
 def parse_remove(text: str) -> tuple[str, int]:
-    """`A<id>` or `F<id>`."""
+    """`A<id>`, `F<id>` or `N<id>`."""
     tokens = clean(text).split()
     if len(tokens) != 1:
         raise UserError("usage", subcommand="remove")
-    return ids.parse_id(tokens[0], "AF")
+    return ids.parse_id(tokens[0], "AFN")
+
+
+@dataclass(frozen=True)
+class AddNote:
+    authority: str
+    year: ReviewYear | None
+    section: NoteSection
+    text: str
+
+
+def parse_note(text: str) -> AddNote:
+    """`<authority> [<year>] intro|plan|well-being|people|prevention|partnerships <text>`."""
+    text = clean(text)
+    tokens = text.split()
+    if not tokens:
+        raise UserError("usage", subcommand="note")
+    position, year = 1, None
+    if position < len(tokens) and dates.looks_like_year(tokens[position]):
+        year = dates.parse_year(tokens[position])
+        position += 1
+    if position >= len(tokens):
+        raise UserError("missing_note_section")
+    section = NOTE_SECTIONS.get(tokens[position].lower())
+    if section is None:
+        raise UserError("unknown_note_section", value=tokens[position])
+    _, rest = words(text, position + 1)
+    if not rest.strip():
+        raise UserError("missing_note_text")
+    return AddNote(tokens[0], year, section, rest.strip())
 
 
 @dataclass(frozen=True)

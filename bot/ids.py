@@ -1,4 +1,4 @@
-"""Record ids as shown and typed: `A12` for an activity, `F7` for a finding."""
+"""Record ids as shown and typed: `A12` for an activity, `F7` for a finding, `N3` for a note."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from bot.errors import UserError
 
-_ID = re.compile(r"^#?([AaFf])(\d{1,9})$")
+_ID = re.compile(r"^#?([AaFfNn])(\d{1,9})$")
 
 
 def looks_like_id(token: str, prefix: str = "AF") -> bool:
@@ -29,3 +29,7 @@ def activity_ref(activity_id: int) -> str:
 
 def finding_ref(finding_id: int) -> str:
     return f"F{finding_id}"
+
+
+def note_ref(note_id: int) -> str:
+    return f"N{note_id}"

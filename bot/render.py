@@ -45,6 +45,8 @@ def _common(env: Environment) -> Environment:
         short_dates=dates.short_dates,
         activity_ref=ids.activity_ref,
         finding_ref=ids.finding_ref,
+        note_ref=ids.note_ref,
+        dated=dates.dated,
     )
     return env
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot import history
 from bot.errors import UserError
-from db.models import Activity, Finding, HistoryEntry, Role, RoleGrant
+from db.models import Activity, Finding, HistoryEntry, Note, Role, RoleGrant
 
 RANK = {Role.INSPECTOR: 1, Role.REVIEWER: 2, Role.ADMIN: 3}
 SUBJECT = "role"  # history entries about roles: subject "role", subject_id the user
@@ -184,15 +184,16 @@ def required_role(
     try:
         if subcommand == "authority":
             return Role.ADMIN if grammar.parse_authority(args).field else declared
-        if subcommand == "edit":
-            finding = session.get(Finding, grammar.parse_edit(args)[0])
-            return _owner_or_admin(finding is None or finding.created_by == user_id, declared)
-        if subcommand == "remove":
-            kind, number = grammar.parse_remove(args)
-            if kind == "F":
-                finding = session.get(Finding, number)
-                return _owner_or_admin(finding is None or finding.created_by == user_id, declared)
-            return _owner_or_admin(_owns_activity(session, number, user_id), declared)
+        if subcommand in {"edit", "remove"}:
+            if subcommand == "edit":
+                edit = grammar.parse_edit(args)
+                kind, number = edit.kind, edit.record_id
+            else:
+                kind, number = grammar.parse_remove(args)
+            if kind == "A":
+                return _owner_or_admin(_owns_activity(session, number, user_id), declared)
+            record = session.get(Finding if kind == "F" else Note, number)
+            return _owner_or_admin(record is None or record.created_by == user_id, declared)
         if subcommand in {"reschedule", "postpone", "cancel", "complete"}:
             number = grammar.parse_lifecycle(args, subcommand).activity_id
             return _owner_or_admin(_owns_activity(session, number, user_id), declared)

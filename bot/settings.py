@@ -57,6 +57,7 @@ class Settings:
     signatory_title: str = "Head of Local Authority Inspection Team"
     letter_cc: tuple[str, ...] = ("Audit Wales", "HIW", "Estyn")
     public_url: str | None = None  # where people reach `serve`, without a trailing "/"
+    letter_template: str | None = None  # the Word template's path; None: the shipped one
 
     @property
     def tz(self) -> ZoneInfo:
@@ -96,6 +97,15 @@ class Settings:
             api_url += "/"
         cc = text("CIW_LETTER_CC")
         public_url = _public_url(text("PUBLIC_URL"))
+        letter_template = text("CIW_LETTER_TEMPLATE")
+        # Read and checked now, so a missing or unusable template stops the start, not a
+        # draft. (Imported here: the letter modules read these settings.)
+        from bot.letters.docx import TemplateError, load_template
+
+        try:
+            load_template(letter_template)
+        except TemplateError as error:
+            raise SettingsError(f"CIW_LETTER_TEMPLATE {error}") from None
         return cls(
             slack_bot_token=text("SLACK_BOT_TOKEN"),
             slack_signing_secret=text("SLACK_SIGNING_SECRET"),
@@ -111,6 +121,7 @@ class Settings:
             signatory_title=text("CIW_SIGNATORY_TITLE") or cls.signatory_title,
             letter_cc=tuple(p.strip() for p in cc.split(";") if p.strip()) if cc else cls.letter_cc,
             public_url=public_url,
+            letter_template=letter_template,
         )
 
     def require(self, *names: str) -> None:

@@ -25,16 +25,26 @@ def extract_mentions(text: str) -> tuple[str, list[str]]:
     return re.sub(r"[ \t]{2,}", " ", stripped).strip(), users
 
 
+def _link(match: re.Match[str]) -> str:
+    url, label = match.group(1), match.group(2)
+    if not label or label in (url, url.split(":", 1)[1].lstrip("/")):
+        # A link Slack made of an address as typed (`gov.wales`): the text as typed.
+        return label or url
+    # A named link (`<https://…|report>`) keeps its address, written the Markdown way.
+    return f"[{label}]({url})"
+
+
 def unescape(text: str) -> str:
     """Slack's escaped text (`&lt;`, `<!here>`, `<#C1|name>`, `<url|label>`) as the user typed it.
 
     A user mention left in the text (`<@U123|alex>`) reads as `@alex`: stored text must not
-    carry Slack markup into lists and letters.
+    carry Slack markup into lists and letters. A named link becomes `[label](url)`, which
+    the letter prints as a link.
     """
     text = _MENTION_NAMED.sub(lambda m: f"@{m.group(2) or m.group(1)}", text)
     text = _SPECIAL.sub(lambda m: m.group(2) or f"@{m.group(1)}", text)
     text = _CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
-    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
+    text = _LINK.sub(_link, text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

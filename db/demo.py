@@ -1,7 +1,8 @@
 """Demo records: Wrexham's 2019-20 year as the published performance review letter tells it.
 
-The activities are the letter's; the findings are short points in our own words, one per
-point the letter makes, under the principle where it makes it.
+The activities are the letter's; each finding is one of the letter's paragraphs in our own
+words, under the principle where the letter makes it; the notes are the letter's narrative
+that is no record (the introduction's COVID-19 sentence, the national report, the plan).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from db.models import (
     Authority,
     Finding,
     FindingKind,
+    Note,
+    NoteSection,
     Principle,
     Service,
 )
@@ -26,11 +29,7 @@ from db.models import (
 DEMO_USER = "U0DEMO"
 
 C, A, B = Service.CHILDREN, Service.ADULTS, Service.BOTH
-DONE, POSTPONED, CANCELLED = (
-    ActivityStatus.COMPLETED,
-    ActivityStatus.POSTPONED,
-    ActivityStatus.CANCELLED,
-)
+DONE = ActivityStatus.COMPLETED
 
 # (service, start, end, title, details, status, reason)
 ACTIVITIES: list[tuple[Service, str, str, str, str | None, ActivityStatus, str | None]] = [
@@ -92,33 +91,6 @@ ACTIVITIES: list[tuple[Service, str, str, str, str | None, ActivityStatus, str |
         None,
     ),
     (C, "2020-02-26", "2020-02-26", "assurance and risk assessment review", None, DONE, None),
-    (
-        B,
-        "2020-03-24",
-        "2020-03-24",
-        "annual performance review meeting",
-        None,
-        CANCELLED,
-        "unable to complete due to the unprecedented circumstances relating to COVID-19",
-    ),
-    (
-        C,
-        "2020-04-21",
-        "2020-04-22",
-        "focused activity to qualify progress in children's services",
-        None,
-        POSTPONED,
-        "postponed due to the COVID-19 circumstances",
-    ),
-    (
-        C,
-        "2020-06-09",
-        "2020-06-11",
-        "thematic inspection: prevention, partnerships and experiences of disabled children",
-        None,
-        POSTPONED,
-        "all activity paused during the COVID-19 emergency",
-    ),
 ]
 
 S, IMP = FindingKind.STRENGTH, FindingKind.IMPROVEMENT
@@ -129,147 +101,176 @@ WB, PE, PR, PA = (
     Principle.PARTNERSHIPS,
 )
 
-# (principle, kind, service, text)
+# (principle, kind, service, text): each finding is one of the letter's paragraphs, in our
+# own words, as an inspector would write it.
 FINDINGS: list[tuple[Principle, FindingKind, Service | None, str]] = [
     (
         WB,
         IMP,
         C,
-        "CIW's concerns about children's services escalated from serious to significant "
-        "during the year.",
-    ),
-    (WB, IMP, C, "Performance information showed key areas of safeguarding practice declining."),
-    (WB, IMP, C, "Progress reported at the May 2019 improvement conference was not sustained."),
-    (
-        WB,
-        IMP,
-        C,
-        "A file review of a vulnerable young person found concerns about their safety and "
-        "well-being.",
-    ),
-    (
-        WB,
-        S,
-        C,
-        "An Accelerated Improvement Board was set up in October 2019, with an improvement "
-        "plan and key objectives in place.",
+        "Over the year CIW's concerns about children's services rose from serious to "
+        "significant. Wrexham County Borough Council's own performance information shows key "
+        "areas of safeguarding practice getting worse. The progress CIW was shown at the May "
+        "2019 improvement conference (better performance information, new appointments and "
+        "lower caseloads) has not lasted, and CIW's review of the file of one vulnerable young "
+        "person raised several concerns about their safety and well-being. An Accelerated "
+        "Improvement Board has met since October 2019: the Chief Executive has set it to "
+        "deliver tangible improvement by putting action plans in place and reviewing them, and "
+        "an improvement plan with key objectives now exists.",
     ),
     (
         WB,
         S,
         A,
-        "The joint HIW and CIW inspection found the CMHT provided safe and effective care overall.",
-    ),
-    (
-        PE,
-        S,
-        A,
-        "A small but experienced senior manager group in adults services is willing to try "
-        "new approaches.",
-    ),
-    (
-        PE,
-        S,
-        A,
-        "Commitment to safeguarding and DoLS practice, with good joint safeguarding working "
-        "with Wrexham Maelor Hospital.",
-    ),
-    (
-        PE,
-        IMP,
-        A,
-        "CMHT staff feedback on workload and on management and leadership was mixed and "
-        "needs exploring by the management team.",
-    ),
-    (
-        PE,
-        S,
-        A,
-        "Most CMHT service users rated the service excellent or very good, and nearly all "
-        "said staff treat them with dignity and respect.",
-    ),
-    (
-        PE,
-        S,
-        A,
-        "Service users, and family or carers where appropriate, were involved in developing "
-        "care and treatment plans.",
+        "The joint HIW and CIW inspection of Wrexham's Community Mental Health Team (CMHT) "
+        "found that, overall, the service gave people safe and effective care.",
     ),
     (
         PE,
         IMP,
         C,
-        "Children's services need an urgent change of culture: transparency, accountability "
-        "and children at the centre of practice and decisions.",
+        "In our performance evaluation activity we have pressed for an urgent change of culture "
+        "in children's services, so that every member of staff is open and accountable and "
+        "children are at the heart of practice and of the decisions made about them. CIW "
+        "accepts that this needs the new statutory director and a senior team for children's "
+        "services to be appointed first.",
+    ),
+    (
+        PE,
+        S,
+        A,
+        "Adults services have a small, experienced group of senior managers who are ready to "
+        "try new ways of working. We found a commitment to good safeguarding and deprivation "
+        "of liberty safeguards practice, and joint safeguarding work with Wrexham Maelor "
+        "Hospital that works well.",
     ),
     (
         PE,
         IMP,
-        C,
-        "A new statutory director and senior team for children's services need to be appointed.",
+        A,
+        "What CMHT staff told us about their workload and about management and leadership was "
+        "mixed; the management team should look into it further. Most people who answered our "
+        "questionnaire rated the CMHT's service excellent or very good, and nearly all said "
+        "staff treat them with dignity and respect. People helped shape their own care and "
+        "treatment plans, with family members or carers involved where that was right, which "
+        "shows principles of the 2014 Act such as co-production and strengths-based practice "
+        "being taken into account.",
+    ),
+    (
+        PE,
+        S,
+        A,
+        "The local authority cleared its backlog of Deprivation of Liberty Safeguards (DoLS) "
+        "applications in earlier years and still has no waiting list, unlike many Welsh "
+        "authorities, which gives assurance that people's well-being is safely secured. A "
+        "dedicated DoLS team, a weekly allocation meeting and a clear process for "
+        "authorisation and quality assurance are in place. Our joint national report on DoLS "
+        "will follow in due course.",
     ),
     (
         PE,
         S,
         B,
-        "A new online recruitment portal and an up to date list of Welsh-speaking staff "
-        "support the Welsh language in the workforce.",
-    ),
-    (
-        PE,
-        IMP,
-        B,
-        "The Active Offer should be better recorded on WCCIS and available to people who "
-        "contact the Emergency Duty Team.",
-    ),
-    (
-        PE,
-        S,
-        A,
-        "The DoLS backlog has been cleared and the authority operates without a waiting "
-        "list, with a dedicated DoLS team.",
-    ),
-    (PR, IMP, A, "The CMHT inspection identified delays in responding to people."),
-    (
-        PR,
-        IMP,
-        C,
-        "The national review of care experienced children found areas for improvement that "
-        "the authority should consider.",
+        "A new online recruitment portal will help the council use and report on the Welsh "
+        "language in its workforce, and it keeps an accessible, up to date list of staff who "
+        "speak Welsh. The Welsh Community Care Information System (WCCIS) prompts staff to "
+        "make the Active Offer of a service in Welsh and records that they did. The council "
+        "plans to record more about the Active Offer on WCCIS and to make sure people who "
+        "contact the Emergency Duty Team out of office hours can be served in the language "
+        "they choose. CIW will follow this up in its 2020-2021 performance evaluation activity.",
     ),
     (
         PR,
         S,
         C,
-        "Care planning and risk management meetings take place for children at risk of "
-        "placement breakdown.",
+        "In December 2019 we asked every local authority about the Public Accounts Committee's "
+        "report on care experienced children, and in particular its recommendation 5 on how "
+        "well and how often end of placement reviews are held. The local authority tells us "
+        "that care planning and risk management meetings do take place for children whose "
+        "placements are at risk of breaking down.",
+    ),
+    (
+        PR,
+        IMP,
+        A,
+        "The CMHT inspection found delays between referral and assessment. People with acute "
+        "mental health problems may therefore get worse or relapse before their needs are "
+        "met; Wrexham County Borough Council and Betsi Cadwaladr University Health Board need "
+        "to address this key area of practice together.",
     ),
     (
         PA,
         S,
         C,
-        "Senior officers committed in February 2020 to immediate and comprehensive action, "
-        "with extra budget and senior capacity.",
-    ),
-    (
-        PA,
-        S,
-        C,
-        "The authority sought support from another statutory director, the region, the "
-        "safeguarding board and the WLGA.",
+        "In February 2020 senior officers and managers assured CIW that Wrexham County Borough "
+        "Council is committed to immediate and comprehensive action to improve outcomes for "
+        "children and families, and this has begun with extra budget and more capacity in "
+        "senior posts. The local authority has rightly sought help from the statutory director "
+        "of another local authority, other local authorities in the region, the regional "
+        "safeguarding board and the Welsh Local Government Association (WLGA). The focused "
+        "activity CIW planned to confirm progress has been postponed because of COVID-19.",
     ),
     (
         PA,
         S,
         A,
-        "The CMHT's multi-disciplinary, person-centred approach to assessment, care planning "
-        "and review was good, and involved people and families.",
+        "The CMHT inspection found a multi-disciplinary, person-centred approach to assessment, "
+        "care planning and review, with people and their families involved; overall the "
+        "multi-disciplinary approach to care was good.",
+    ),
+]
+
+# (section, text): the letter's narrative that is no record, as CIW writes it.
+NOTES: list[tuple[NoteSection, str]] = [
+    (
+        NoteSection.INTRO,
+        "We acknowledge, due to the unprecedented circumstances relating to COVID-19, we were "
+        "unable to complete the annual performance review meeting.",
+    ),
+    (
+        NoteSection.PREVENTION,
+        "During 2018 our programme of work focused on care experienced children and young "
+        "people. The [report](https://www.careinspectorate.wales) is published on our "
+        "website. Key findings highlight areas for improvement in respect of profile, "
+        "sufficiency, practice, partnerships, stability, governance, and corporate parenting. "
+        "Many of the areas we have identified for improvement continue to be considered by "
+        "Welsh Government's Ministerial Advisory Group on improving outcomes for care "
+        "experienced children and young people and we also hope local authorities will "
+        "consider their own contribution to addressing these findings.",
+    ),
+    (
+        NoteSection.PLAN,
+        "Our scheduled thematic inspection programme for 2019-2020 focused on prevention and "
+        "promoting independence for older people, and for the current children's services "
+        "thematic inspection the focus is on prevention, partnerships and experiences of "
+        "disabled children. Due to the current emergency situation relating to COVID-19 we "
+        "have paused the publication of our older people's report and paused all activity "
+        "relating to the disabled children's review. We will advise you in due course when we "
+        "envisage recommencing our inspections.",
+    ),
+    (
+        NoteSection.PLAN,
+        "We hope to publish the older people's national report in due course and want to take "
+        "this opportunity to thank you for your local authority's contribution to this.",
+    ),
+    (
+        NoteSection.PLAN,
+        "Due to the unforeseen circumstances we find ourselves in, we are currently reviewing "
+        "and considering our work plan for the remainder of 2020-2021.",
+    ),
+    (
+        NoteSection.PLAN,
+        "CIW worked together with HMI Constabulary (HMICFRS), HMI Probation, HIW and Estyn to "
+        "develop a model of joint inspection of child protection arrangements in Wales "
+        "(JICPA). This approach was piloted during the autumn of 2019. This was a fantastic "
+        "example of new ways of working across wales and a real drive towards collaboration "
+        "and integration in public services.",
     ),
 ]
 
 
 def load_demo(session: Session, *, now: dt.datetime, actor: str = DEMO_USER) -> int:
-    """Record Wrexham's 2019-20 activities and findings (once); how many records were added."""
+    """Record Wrexham's 2019-20 activities, findings and notes (once); how many were added."""
     wrexham = session.scalars(select(Authority).where(Authority.slug == "wrexham")).one()
     already = session.scalars(
         select(Activity.id).where(Activity.authority_id == wrexham.id, Activity.logged_by == actor)
@@ -324,6 +325,21 @@ def load_demo(session: Session, *, now: dt.datetime, actor: str = DEMO_USER) -> 
             subject_id=finding.id,
             action="logged (demo)",
             at=now,
+        )
+        added += 1
+    for section, text in NOTES:
+        note = Note(
+            authority=wrexham,
+            review_year=2019,
+            section=section,
+            text=text,
+            created_by=actor,
+            created_at=now,
+        )
+        session.add(note)
+        session.flush()
+        history.record(
+            session, actor=actor, subject="note", subject_id=note.id, action="logged (demo)", at=now
         )
         added += 1
     return added

@@ -194,6 +194,38 @@ class Finding(Base):
     authority: Mapped[Authority] = relationship(lazy="joined", innerjoin=True)
 
 
+class NoteSection(enum.StrEnum):
+    """Where in the letter a note is printed."""
+
+    INTRO = "intro"
+    PLAN = "plan"
+    WELL_BEING = "well-being"
+    PEOPLE = "people"
+    PREVENTION = "prevention"
+    PARTNERSHIPS = "partnerships"
+
+
+class Note(Base):
+    """A narrative paragraph of one authority's letter for one review year that is no record:
+    the introduction's context, the plan's national work, a principle's wider remarks."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_authority_year", "authority_id", "review_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authorities.id"))
+    review_year: Mapped[int] = mapped_column(Integer)  # 2019 means 2019-20
+    section: Mapped[NoteSection] = mapped_column(_enum(NoteSection, "note_section"))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(40))
+
+    authority: Mapped[Authority] = relationship(lazy="joined", innerjoin=True)
+
+
 class HistoryEntry(Base):
     """One change to a record: append-only, never updated or deleted."""
 
@@ -245,6 +277,9 @@ class DraftVersion(Base):
     message_ts: Mapped[str | None] = mapped_column(String(40))
     file_id: Mapped[str | None] = mapped_column(String(40))
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # What the completeness check found missing when the version was made (a list of
+    # {"code": …, …} dicts), shown on the review message.
+    warnings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     draft: Mapped[Draft] = relationship(back_populates="versions")
 

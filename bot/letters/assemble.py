@@ -1,8 +1,12 @@
 """Assembling one authority's letter for one review year from its records.
 
 The whole letter is read in a fixed number of queries (activities of this year and the
-next in one, findings in another), whatever the number of records, and returned as a
-plain `Letter` value the templates render.
+next in one, findings in another, notes in a third), whatever the number of records, and
+returned as a plain `Letter` value the templates render.
+
+Each activity appears once: this year's in the year's lists with their status, next year's
+scheduled (still ahead) and postponed ones in the plan. A scheduled activity whose date has
+passed is never printed as planned; it is listed in `Letter.overdue` for the review message.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from db.models import (
     Finding,
     FindingKind,
     Language,
+    Note,
+    NoteSection,
     Principle,
     Service,
 )
@@ -31,7 +37,6 @@ from db.models import (
 PRINCIPLES = (Principle.WELL_BEING, Principle.PEOPLE, Principle.PREVENTION, Principle.PARTNERSHIPS)
 # Within a principle, children's findings come first, then adults', then those for both.
 _SERVICE_ORDER = {Service.CHILDREN: 0, Service.ADULTS: 1, Service.BOTH: 2, None: 3}
-_PLAN_STATUSES = (ActivityStatus.SCHEDULED, ActivityStatus.POSTPONED)
 
 
 def one_line(text: str | None) -> str:
@@ -48,6 +53,21 @@ class Addressee:
     welsh_name: str
     address_lines: tuple[str, ...]
     language: Language
+
+    @property
+    def welsh(self) -> bool:
+        """The council corresponds in Welsh (`cy`) or in both languages."""
+        return self.language in (Language.CY, Language.BOTH)
+
+    @property
+    def council_lines(self) -> tuple[str, ...]:
+        """The council as the address block names it: its Welsh name first when it
+        corresponds in Welsh, both names when it corresponds in both languages."""
+        if self.language is Language.CY:
+            return (self.welsh_name,)
+        if self.language is Language.BOTH and self.welsh_name != self.council:
+            return (self.welsh_name, self.council)
+        return (self.council,)
 
 
 @dataclass(frozen=True)
@@ -73,17 +93,40 @@ class FindingItem:
 
 
 @dataclass(frozen=True)
+class NoteItem:
+    """One narrative paragraph (a note) as the letter prints it."""
+
+    id: int
+    text: str
+
+
+@dataclass(frozen=True)
 class PrincipleSection:
-    """A principle of the 2014 Act with its strengths and areas for improvement."""
+    """A principle of the 2014 Act: its findings as the letter's paragraphs, then its notes.
+
+    `findings` is the letter's order (children's, adults', both, then those for no service,
+    each in the order recorded); `strengths`/`improvements` are the same findings by kind,
+    for a template that asks for labels.
+    """
 
     principle: Principle
-    strengths: tuple[FindingItem, ...]
-    improvements: tuple[FindingItem, ...]
+    findings: tuple[FindingItem, ...]
+    notes: tuple[NoteItem, ...] = ()
+
+    @property
+    def strengths(self) -> tuple[FindingItem, ...]:
+        """The strengths, in the letter's order."""
+        return tuple(f for f in self.findings if f.kind is FindingKind.STRENGTH)
+
+    @property
+    def improvements(self) -> tuple[FindingItem, ...]:
+        """The areas for improvement, in the letter's order."""
+        return tuple(f for f in self.findings if f.kind is FindingKind.IMPROVEMENT)
 
     @property
     def empty(self) -> bool:
         """Nothing recorded under this principle (the letter says so)."""
-        return not self.strengths and not self.improvements
+        return not self.findings and not self.notes
 
 
 @dataclass(frozen=True)
@@ -97,11 +140,20 @@ class Letter:
     children: tuple[ActivityItem, ...]
     adults: tuple[ActivityItem, ...]
     principles: tuple[PrincipleSection, ...]
-    plan: tuple[ActivityItem, ...]  # next year's scheduled and postponed activities
-    carried_over: tuple[ActivityItem, ...]  # this year's postponed activities
+    plan: tuple[ActivityItem, ...]  # next year's postponed and still-ahead scheduled ones
     signatory_name: str
     signatory_title: str
     cc: tuple[str, ...]
+    intro_notes: tuple[NoteItem, ...] = ()
+    plan_notes: tuple[NoteItem, ...] = ()
+    # Scheduled activities of this year or the next whose start has passed: flagged on the
+    # review message (this year's are still listed; next year's are not printed as planned).
+    overdue: tuple[ActivityItem, ...] = ()
+
+    @property
+    def has_activities(self) -> bool:
+        """Any activity of the year is listed."""
+        return bool(self.children or self.adults)
 
     @property
     def next_year(self) -> ReviewYear:
@@ -116,7 +168,7 @@ class Letter:
     @property
     def finding_count(self) -> int:
         """Findings stated in the summary."""
-        return sum(len(p.strengths) + len(p.improvements) for p in self.principles)
+        return sum(len(p.findings) for p in self.principles)
 
 
 def _activity_item(activity: Activity) -> ActivityItem:
@@ -138,7 +190,7 @@ def assemble(
     today: dt.date,
     settings: Settings,
 ) -> Letter:
-    """The letter for `authority` and review `year`, dated `today`: two queries in all."""
+    """The letter for `authority` and review `year`, dated `today`: three queries in all."""
     following = year.next()
     # One query for this year's activities and next year's plan; inspectors and the
     # (already known) authority are not needed, so they are not loaded.
@@ -163,39 +215,52 @@ def assemble(
         )
         .order_by(Finding.id)
     ).all()
+    notes = session.scalars(
+        select(Note)
+        .options(lazyload(Note.authority))
+        .where(
+            Note.authority_id == authority.id,
+            Note.review_year == year.start_year,
+            Note.removed_at.is_(None),
+        )
+        .order_by(Note.id)
+    ).all()
 
     children: list[ActivityItem] = []
     adults: list[ActivityItem] = []
     plan: list[ActivityItem] = []
-    carried_over: list[ActivityItem] = []
+    overdue: list[ActivityItem] = []
     for activity in activities:
         item = _activity_item(activity)
+        passed = activity.status is ActivityStatus.SCHEDULED and activity.start_date < today
+        if passed:
+            overdue.append(item)
         if year.contains(activity.start_date):
             if activity.service in (Service.CHILDREN, Service.BOTH):
                 children.append(item)
             if activity.service in (Service.ADULTS, Service.BOTH):
                 adults.append(item)
-            if activity.status is ActivityStatus.POSTPONED:
-                carried_over.append(item)
-        elif activity.status in _PLAN_STATUSES:
+        elif activity.status is ActivityStatus.POSTPONED or (
+            activity.status is ActivityStatus.SCHEDULED and not passed
+        ):
             plan.append(item)
 
-    by_principle: dict[Principle, dict[FindingKind, list[FindingItem]]] = {
-        p: {FindingKind.STRENGTH: [], FindingKind.IMPROVEMENT: []} for p in PRINCIPLES
-    }
+    by_principle: dict[Principle, list[FindingItem]] = {p: [] for p in PRINCIPLES}
     for finding in findings:
-        by_principle[finding.principle][finding.kind].append(
+        by_principle[finding.principle].append(
             FindingItem(finding.id, finding.kind, finding.service, one_line(finding.text))
         )
-
-    def ordered(items: list[FindingItem]) -> tuple[FindingItem, ...]:
-        return tuple(sorted(items, key=lambda f: (_SERVICE_ORDER[f.service], f.id)))
+    by_section: dict[NoteSection, list[NoteItem]] = {s: [] for s in NoteSection}
+    for note in notes:
+        by_section[note.section].append(NoteItem(note.id, one_line(note.text)))
 
     principles = tuple(
         PrincipleSection(
             principle=p,
-            strengths=ordered(by_principle[p][FindingKind.STRENGTH]),
-            improvements=ordered(by_principle[p][FindingKind.IMPROVEMENT]),
+            findings=tuple(
+                sorted(by_principle[p], key=lambda f: (_SERVICE_ORDER[f.service], f.id))
+            ),
+            notes=tuple(by_section[NoteSection(p.value)]),
         )
         for p in PRINCIPLES
     )
@@ -214,8 +279,10 @@ def assemble(
         adults=tuple(adults),
         principles=principles,
         plan=tuple(plan),
-        carried_over=tuple(carried_over),
         signatory_name=settings.signatory_name,
         signatory_title=settings.signatory_title,
         cc=settings.letter_cc,
+        intro_notes=tuple(by_section[NoteSection.INTRO]),
+        plan_notes=tuple(by_section[NoteSection.PLAN]),
+        overdue=tuple(overdue),
     )

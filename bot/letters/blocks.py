@@ -1,8 +1,10 @@
 """The letter as Slack Block Kit blocks, within Slack's limits.
 
-Headings become header blocks; the text between them goes into section blocks of at most
+Headings are set apart by size: the subject (level 1) is a header block, a section
+heading (level 2) a bold section after a divider, a principle heading (level 3) a bold line
+leading its first paragraph. The text between them goes into section blocks of at most
 3,000 characters, split between paragraphs, else between words (a word longer than a
-block is cut, never dropped). A message holds at most 50 blocks: `messages()` splits a
+block is cut, never dropped). Links keep their address (`<url|label>`). A message holds at most 50 blocks: `messages()` splits a
 list of blocks into the parent message and its continuations in the thread.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.letters.render import Element
+from bot.letters.render import Element, segments
 from bot.slack_text import escape
 
 SECTION_LIMIT = 3000
@@ -58,10 +60,27 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     return pieces
 
 
+def link(url: str, label: str) -> str:
+    """A Slack link: the address as typed, the label escaped (a `|` would end the address)."""
+    safe_url = url.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    safe_label = escape(label).replace("|", "\u2223")
+    return f"<{safe_url}|{safe_label}>"
+
+
+def escape_line(text: str) -> str:
+    """A line of the letter made inert for Slack, its links kept as links."""
+    return "".join(escape(t) if url is None else link(url, t) for t, url in segments(text))
+
+
 def _chunk(element: Element) -> str:
     if element.kind == "item":
-        return "• " + escape(element.text)
-    return "\n".join(escape(line) for line in element.lines)
+        return "• " + escape_line(element.text)
+    return "\n".join(escape_line(line) for line in element.lines)
+
+
+def bold(text: str) -> str:
+    """Escaped text in bold (mrkdwn)."""
+    return f"*{escape(text)}*"
 
 
 def text_blocks(chunks: list[tuple[str, bool]]) -> list[Block]:
@@ -90,21 +109,42 @@ def text_blocks(chunks: list[tuple[str, bool]]) -> list[Block]:
 
 
 def letter_blocks(elements: list[Element]) -> list[Block]:
-    """The whole letter as blocks: header blocks for headings, sections for the rest."""
+    """The whole letter as blocks: the subject a header block, section headings bold after a
+    divider, principle headings a bold line before their text, sections for the rest."""
     blocks: list[Block] = []
     pending: list[tuple[str, bool]] = []
+    lead_in = ""  # a principle heading waiting to lead its first paragraph
     for element in elements:
+        if element.kind == "heading" and element.level >= 3:
+            if lead_in:
+                pending.append((lead_in, False))
+            lead_in = bold(element.text)
+            continue
         if element.kind == "heading":
+            if lead_in:
+                pending.append((lead_in, False))
+                lead_in = ""
             blocks.extend(text_blocks(pending))
             pending = []
-            if len(element.text) <= HEADER_LIMIT:
+            if element.level == 1 and len(element.text) <= HEADER_LIMIT:
                 blocks.append(header(element.text))
-            else:
-                blocks.extend(
-                    section(f"*{p}*") for p in split_text(escape(element.text), SECTION_LIMIT - 2)
-                )
-        else:
-            pending.append((_chunk(element), element.kind == "item"))
+                continue
+            if element.level == 2:
+                blocks.append({"type": "divider"})
+            blocks.extend(
+                section(f"*{p}*") for p in split_text(escape(element.text), SECTION_LIMIT - 2)
+            )
+            continue
+        chunk = _chunk(element)
+        if lead_in:
+            joined = f"{lead_in}\n{chunk}"
+            chunk, lead_in = (joined, "") if len(joined) <= SECTION_LIMIT else (chunk, lead_in)
+            if lead_in:
+                pending.append((lead_in, False))
+                lead_in = ""
+        pending.append((chunk, element.kind == "item"))
+    if lead_in:
+        pending.append((lead_in, False))
     blocks.extend(text_blocks(pending))
     return blocks
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from bot import authorities
 from bot.dates import ReviewYear, parse_year
 from bot.letters import assemble, render
-from bot.letters.docx import to_docx
+from bot.letters.docx import load_template, to_docx
 from bot.runtime import Runtime
 
 
@@ -28,7 +28,14 @@ def export_letter(
     if out:
         path = Path(out)
         title = f"Draft letter {letter.addressee.council} {review_year.label}"
-        path.write_bytes(to_docx(elements, title=title, subject="draft"))
+        content = to_docx(
+            elements,
+            title=title,
+            subject="draft",
+            template=load_template(runtime.settings.letter_template),
+            now=runtime.now(),
+        )
+        path.write_bytes(content)
         return runtime.templates.letter(
             "export_written",
             year=review_year,

@@ -3,8 +3,10 @@ become plain text, Markdown, Word (`bot.letters.docx`) or Slack blocks (`bot.let
 
 Letter markup is plain text: a blank line ends a paragraph, the lines of one paragraph
 stay together (the address block, the signature), `# `, `## `, `### ` start a heading and
-`- ` a list item. A line (or list item) starting with a backslash is taken literally
-without it: the `lead` filter puts one before user text that would otherwise read as markup.
+`- ` a list item. A paragraph starting `@cy ` is in Welsh (the Word file marks it so). A
+line (or list item) starting with a backslash is taken literally without it: the `lead`
+filter puts one before user text that would otherwise read as markup. `[label](https://…)`
+in a line is a link: each output writes it its own way, keeping the address.
 """
 
 from __future__ import annotations
@@ -19,16 +21,36 @@ from bot.render import Templates
 
 Kind = Literal["heading", "paragraph", "item"]
 _HEADING = re.compile(r"^(#{1,3}) (.*)$")
-_MARKUP_START = ("#", "-", "\\")
+_MARKUP_START = ("#", "-", "\\", "@")
+_WELSH = "@cy "
+LINK = re.compile(r"\[([^\[\]\n]+)\]\(((?:https?|mailto):[^()\s]+)\)")
+
+
+def segments(text: str) -> list[tuple[str, str | None]]:
+    """Text cut into (text, None) and (label, url) pieces at its links, in order."""
+    out: list[tuple[str, str | None]] = []
+    position = 0
+    for match in LINK.finditer(text):
+        if match.start() > position:
+            out.append((text[position : match.start()], None))
+        out.append((match.group(1), match.group(2)))
+        position = match.end()
+    if position < len(text):
+        out.append((text[position:], None))
+    return out
 
 
 @dataclass(frozen=True)
 class Element:
-    """One piece of the letter: a heading (level 1-3), a paragraph (its lines) or a list item."""
+    """One piece of the letter: a heading (level 1-3), a paragraph (its lines) or a list item.
+
+    `lang` is None for the letter's language (British English) or `"cy"` for Welsh.
+    """
 
     kind: Kind
     lines: tuple[str, ...]
     level: int = 0
+    lang: str | None = None
 
     @property
     def text(self) -> str:
@@ -66,11 +88,13 @@ def parse(text: str) -> list[Element]:
     """Letter markup → elements, in order."""
     elements: list[Element] = []
     paragraph: list[str] = []
+    lang: list[str | None] = [None]
 
     def flush() -> None:
         if paragraph:
-            elements.append(Element("paragraph", tuple(paragraph)))
+            elements.append(Element("paragraph", tuple(paragraph), lang=lang[0]))
             paragraph.clear()
+        lang[0] = None
 
     for raw in text.splitlines():
         line = raw.rstrip()
@@ -84,6 +108,9 @@ def parse(text: str) -> list[Element]:
         elif line.startswith("- "):
             flush()
             elements.append(Element("item", (_literal(line[2:].strip()),)))
+        elif not paragraph and line.startswith(_WELSH):
+            lang[0] = "cy"
+            paragraph.append(_literal(line[len(_WELSH) :]))
         else:
             paragraph.append(_literal(line))
     flush()
@@ -109,13 +136,18 @@ def _join(
     return "".join(out) + "\n"
 
 
+def plain(text: str) -> str:
+    """A line as plain text: a link as `label (address)`."""
+    return "".join(label if url is None else f"{label} ({url})" for label, url in segments(text))
+
+
 def to_text(elements: list[Element]) -> str:
     """The letter as plain text: headings as plain lines, list items as `- item`."""
 
     def one(element: Element) -> str:
         if element.kind == "item":
-            return f"- {element.text}"
-        return element.text
+            return f"- {plain(element.text)}"
+        return "\n".join(plain(line) for line in element.lines)
 
     return _join(elements, one)
 
@@ -130,6 +162,18 @@ def md_escape(text: str) -> str:
     return re.sub(r"^(\d+)\. ", r"\1\\. ", re.sub(r"^([-+]) ", r"\\\1 ", text))
 
 
+def _md_line(text: str) -> str:
+    # Escaped text, links written as Markdown links (their address kept as typed).
+    out = []
+    for number, (label, url) in enumerate(segments(text)):
+        escaped = _MD_SPECIAL.sub(r"\\\1", label)
+        if url is not None:
+            out.append(f"[{escaped}]({url})")
+        else:
+            out.append(md_escape(label) if number == 0 else escaped)
+    return "".join(out)
+
+
 def to_markdown(elements: list[Element]) -> str:
     """The letter as Markdown: real headings and lists, lines of a paragraph kept apart."""
 
@@ -137,9 +181,9 @@ def to_markdown(elements: list[Element]) -> str:
         if element.kind == "heading":
             return "#" * element.level + " " + md_escape(element.text)
         if element.kind == "item":
-            return "- " + md_escape(element.text)
+            return "- " + _md_line(element.text)
         # Two trailing spaces: a hard line break, so the address block keeps its lines.
-        return "  \n".join(md_escape(line) for line in element.lines)
+        return "  \n".join(_md_line(line) for line in element.lines)
 
     return _join(elements, one)
 
@@ -152,6 +196,9 @@ def to_markup(elements: list[Element]) -> str:
             return "#" * element.level + " " + element.text
         if element.kind == "item":
             return "- " + lead(element.text)
-        return "\n".join(lead(line) for line in element.lines)
+        lines = [lead(line) for line in element.lines]
+        if element.lang == "cy":
+            lines[0] = _WELSH + element.lines[0]
+        return "\n".join(lines)
 
     return _join(elements, one)

@@ -1,10 +1,10 @@
-"""`edit F<id> <text>`: correct a finding's text; the old text stays in the history.
-Example: `/ciw edit F7 The CMHT inspection identified delays from referral to assessment.`
+"""`edit F<id> <text>` or `edit N<id> <text>`: correct a finding's or a note's text. `edit A<id> title <text>`, `edit A<id> details <text>` (`details -` clears them), `edit A<id> service children|adults|both`, `edit A<id> dates <when>`: correct an activity (its status stays; `reschedule` moves a planned one). The old value stays in the history.
+Example: `/ciw edit A12 dates 2019-09-24..2019-09-25`
 """
 
 from __future__ import annotations
 
-from bot import findings, grammar
+from bot import activities, findings, grammar, notes
 from db.models import Role
 from handlers.commands.base import Command, Reply
 
@@ -13,8 +13,25 @@ ROLE = Role.INSPECTOR
 
 
 def run(command: Command) -> Reply:
-    """Replace a finding's text."""
-    finding_id, text = grammar.parse_edit(command.args)
-    finding = findings.get_finding(command.session, finding_id)
-    old = findings.edit(command.session, finding, text, actor=command.user_id, now=command.now)
-    return Reply("finding_edited", {"finding": finding, "old": old})
+    """Replace a finding's or note's text, or one field of an activity."""
+    edit = grammar.parse_edit(command.args)
+    session, actor, now = command.session, command.user_id, command.now
+    if edit.kind == "F":
+        finding = findings.get_finding(session, edit.record_id)
+        old = findings.edit(session, finding, str(edit.value), actor=actor, now=now)
+        return Reply("finding_edited", {"finding": finding, "old": old})
+    if edit.kind == "N":
+        note = notes.get_note(session, edit.record_id)
+        old = notes.edit(session, note, str(edit.value), actor=actor, now=now)
+        return Reply("note_edited", {"note": note, "old": old})
+    activity = activities.get_activity(session, edit.record_id)
+    old = activities.edit_activity(session, activity, edit.field, edit.value, actor=actor, now=now)
+    return Reply(
+        "activity_edited",
+        {
+            "activity": activity,
+            "field": edit.field,
+            "old": old,
+            "line": activities.letter_line(activity),
+        },
+    )

@@ -1,10 +1,10 @@
-"""`list <authority> [<year>]`: the year's activities and findings with their ids, status and history (year defaults to the current review year).
+"""`list <authority> [<year>]`: the year's activities, findings and notes with their ids, status and history (year defaults to the current review year).
 Example: `/ciw list wrexham 2019-20`
 """
 
 from __future__ import annotations
 
-from bot import activities, authorities, drafts, findings, grammar, history
+from bot import activities, authorities, drafts, findings, grammar, history, notes
 from bot.dates import ReviewYear
 from db.models import Role
 from handlers.commands.base import Command, Reply
@@ -20,6 +20,7 @@ def run(command: Command) -> Reply:
     year = year or ReviewYear.of(command.today)
     acts = activities.for_year(command.session, authority, year)
     finds = findings.for_year(command.session, authority, year)
+    kept = notes.for_year(command.session, authority, year)
     return Reply(
         "list",
         {
@@ -31,6 +32,8 @@ def run(command: Command) -> Reply:
             "finding_history": history.for_subjects(
                 command.session, "finding", [f.id for f in finds]
             ),
+            "notes": kept,
+            "note_history": history.for_subjects(command.session, "note", [n.id for n in kept]),
             "tz": command.runtime.settings.tz,
             "letter_line": activities.letter_line,
             "drafts": drafts.summaries(

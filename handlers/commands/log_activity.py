@@ -1,6 +1,7 @@
-"""`log-activity <authority> <service> <when> <title> [| <details>]`: record an activity.
-`service` is `children`, `adults` or `both`; `when` is `YYYY-MM-DD` or `DD/MM/YYYY`, a range `DATE..DATE`, the first date optionally with a time `THH:MM`. People @mentioned are the activity's inspectors (you always are). Past dates are recorded as completed, future ones as scheduled. With no arguments, a form opens.
+"""`log-activity <authority> <service> <when> <title> [--postponed|--cancelled [<reason>]] [| <details>]`: record an activity.
+`service` is `children`, `adults` or `both`; `when` is `YYYY-MM-DD` or `DD/MM/YYYY`, a range `DATE..DATE`, the first date optionally with a time `THH:MM`. People @mentioned are the activity's inspectors (you always are). Past dates are recorded as completed, future ones as scheduled; `--postponed` or `--cancelled` (with its reason) before the `|` records one that did not take place. With no arguments, a form opens.
 Example: `/ciw log-activity wrexham children 2019-09-24..2019-09-25 focused activity in children's services | to review selected files and records`
+Example: `/ciw log-activity wrexham both 2020-03-24 annual performance review meeting --cancelled due to COVID-19`
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def record(
         channel_id=channel_id or None,
         today=today,
         now=now,
+        status=parsed.status,
+        reason=parsed.reason,
     )
     return Reply(
         "activity_logged", {"activity": activity, "line": activities.letter_line(activity)}

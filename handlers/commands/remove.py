@@ -1,10 +1,10 @@
-"""`remove A<id>|F<id>`: take a record out of lists and letters; the history keeps it.
+"""`remove A<id>|F<id>|N<id>`: take an activity, finding or note out of lists and letters; the history keeps it.
 Example: `/ciw remove F7`
 """
 
 from __future__ import annotations
 
-from bot import activities, findings, grammar
+from bot import activities, findings, grammar, notes
 from db.models import Role
 from handlers.commands.base import Command, Reply
 
@@ -13,12 +13,13 @@ ROLE = Role.INSPECTOR
 
 
 def run(command: Command) -> Reply:
-    """Remove one activity or finding."""
+    """Remove one activity, finding or note."""
     kind, number = grammar.parse_remove(command.args)
+    session, actor, now = command.session, command.user_id, command.now
     if kind == "A":
-        activity = activities.get_activity(command.session, number)
-        activities.remove(command.session, activity, actor=command.user_id, now=command.now)
+        activities.remove(session, activities.get_activity(session, number), actor=actor, now=now)
+    elif kind == "F":
+        findings.remove(session, findings.get_finding(session, number), actor=actor, now=now)
     else:
-        finding = findings.get_finding(command.session, number)
-        findings.remove(command.session, finding, actor=command.user_id, now=command.now)
+        notes.remove(session, notes.get_note(session, number), actor=actor, now=now)
     return Reply("removed", {"ref": f"{kind}{number}"})

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot import activities, authorities, history
 from bot.dates import ReviewYear, When
 from bot.errors import UserError
-from db.models import Activity, ActivityStatus, HistoryEntry, Service
+from db.models import Activity, ActivityStatus, Delivery, HistoryEntry, Service
 from db.session import session_factory, transaction
 
 D = dt.date
@@ -188,3 +188,66 @@ def test_for_year_and_upcoming(session):
     assert activities.upcoming(session, TODAY, 30) == [soon, last, april]  # 30 days: 1 April
     assert activities.upcoming(session, TODAY, 29) == [soon, last]
     assert activities.upcoming(session, TODAY, 7) == []
+
+
+def test_logged_as_it_happened_postponed_or_cancelled_with_no_reminders(session):
+    postponed = activities.log_activity(
+        session,
+        authority=authorities.resolve(session, "wrexham"),
+        service=Service.ADULTS,
+        when=When(D(2020, 2, 4), D(2020, 2, 4)),
+        title="focused activity",
+        details=None,
+        inspectors=[],
+        actor="U0ME",
+        channel_id="G0REVIEW",
+        today=TODAY,
+        now=NOW,
+        status=ActivityStatus.POSTPONED,
+        reason=" COVID-19 ",
+    )
+    assert (postponed.status, postponed.status_reason) == (ActivityStatus.POSTPONED, "COVID-19")
+    entry = session.scalars(select(HistoryEntry).where(HistoryEntry.subject_id == "1")).one()
+    assert entry.reason == "COVID-19" and entry.changes["status"] == "postponed"
+    assert session.scalar(select(func.count()).select_from(Delivery)) == 0
+    with pytest.raises(ValueError):
+        activities.log_activity(
+            session,
+            authority=authorities.resolve(session, "wrexham"),
+            service=Service.ADULTS,
+            when=When(TODAY, TODAY),
+            title="x",
+            details=None,
+            inspectors=[],
+            actor="U0ME",
+            channel_id=None,
+            today=TODAY,
+            now=NOW,
+            status=ActivityStatus.COMPLETED,
+        )
+
+
+def test_editing_an_activity_keeps_history_and_moves_its_reminders(session):
+    activity = log(session, When(D(2020, 4, 20), D(2020, 4, 20)))
+    due = sorted(
+        d.due_at for d in session.scalars(select(Delivery).where(Delivery.cancelled_at.is_(None)))
+    )
+    assert due
+    old = activities.edit_activity(
+        session, activity, "dates", When(D(2020, 5, 18), D(2020, 5, 19)), actor="U0ME", now=NOW
+    )
+    assert old == "Mon 20 Apr 2020"
+    moved = sorted(
+        d.due_at for d in session.scalars(select(Delivery).where(Delivery.cancelled_at.is_(None)))
+    )
+    assert moved and min(moved) > max(due)
+    assert activity.status is ActivityStatus.SCHEDULED
+    # No announcement: a correction is not a reschedule.
+    assert not session.scalars(select(Delivery).where(Delivery.kind == "announce")).all()
+    assert activities.edit_activity(session, activity, "details", None, actor="U0ME", now=NOW) == ""
+    with pytest.raises(UserError):
+        activities.edit_activity(session, activity, "title", "x" * 501, actor="U0ME", now=NOW)
+    actions = session.scalars(
+        select(HistoryEntry.action).where(HistoryEntry.subject == "activity")
+    ).all()
+    assert actions == ["logged", "edited dates", "edited details"]

@@ -60,7 +60,8 @@ def test_shell_demo_lists_the_wrexham_year_and_records_commands(base_env):
     out = result.stdout
     assert "Demo: Wrexham 2019-20 records loaded" in out
     assert "focused activity in children's services, 24 and 25 September 2019" in out
-    assert "The CMHT inspection identified delays in responding to people." in out
+    assert "The CMHT inspection found delays between referral and assessment." in out
+    assert "We acknowledge, due to the unprecedented circumstances relating to COVID-19" in out
     assert "inspection of CMHT with HIW, 15 and 16 October 2019" in out
     assert "Did you mean `wrexham`" in out
     # A second run on the same database does not load the demo twice.
@@ -174,9 +175,26 @@ def test_draft_letter_without_slack(base_env, tmp_path):
         "inspection of Community Mental Health Team with Healthcare Inspectorate Wales (HIW), 15 and 16 October 2019"
         in text
     )
+    # The link typed in a note keeps its address.
+    assert "The [report](https://www.careinspectorate.wales) is published" in markdown.stdout
     refused = run(["draft-letter", "wrexham", "--year", "2019-21"], base_env)
     assert refused.returncode == 2
     assert "2019-20" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_a_missing_or_unusable_letter_template_stops_the_start_with_one_line(base_env, tmp_path):
+    missing = run(
+        ["draft-letter", "wrexham"], {**base_env, "CIW_LETTER_TEMPLATE": str(tmp_path / "x.docx")}
+    )
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert missing.stderr.strip().count("\n") == 0
+    assert "CIW_LETTER_TEMPLATE" in missing.stderr and "x.docx" in missing.stderr
+    not_word = tmp_path / "notes.docx"
+    not_word.write_text("not a Word file")
+    refused = run(["draft-letter", "wrexham"], {**base_env, "CIW_LETTER_TEMPLATE": str(not_word)})
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "not a Word .docx file" in refused.stderr
+    assert refused.stderr.strip().count("\n") == 0
 
 
 def test_serve_with_clock_sends_what_is_due(base_env, slack, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from bot import grammar, ids
 from bot.dates import ReviewYear, When
 from bot.errors import UserError
-from db.models import FindingKind, Principle, Service
+from db.models import ActivityStatus, FindingKind, NoteSection, Principle, Service
 
 D = dt.date
 
@@ -211,15 +211,117 @@ def test_lifecycle_refusals(typed, action, template):
 
 
 def test_edit_and_remove():
-    assert grammar.parse_edit("#f7 New text &amp; more") == (7, "New text & more")
+    assert grammar.parse_edit("#f7 New text &amp; more") == grammar.Edit(
+        "F", 7, "text", "New text & more"
+    )
+    assert grammar.parse_edit("n3 The plan is under review.") == grammar.Edit(
+        "N", 3, "text", "The plan is under review."
+    )
     assert refused(grammar.parse_edit, "F7").template == "missing_finding_text"
-    assert refused(grammar.parse_edit, "A7 text").template == "bad_id"
+    assert refused(grammar.parse_edit, "N7").template == "missing_note_text"
+    assert refused(grammar.parse_edit, "B7 text").template == "bad_id"
     assert refused(grammar.parse_edit, "").template == "usage"
     assert grammar.parse_remove("a12") == ("A", 12)
     assert grammar.parse_remove("#F7") == ("F", 7)
+    assert grammar.parse_remove("N2") == ("N", 2)
     assert refused(grammar.parse_remove, "").template == "usage"
     assert refused(grammar.parse_remove, "A1 F2").template == "usage"
     assert refused(grammar.parse_remove, "B1").template == "bad_id"
+
+
+def test_edit_an_activity():
+    assert grammar.parse_edit("A12 title focused activity") == grammar.Edit(
+        "A", 12, "title", "focused activity"
+    )
+    assert grammar.parse_edit("A12 Details , to review files").value == ", to review files"
+    assert grammar.parse_edit("A12 details -").value is None
+    assert grammar.parse_edit("A12 service adults").value is Service.ADULTS
+    assert grammar.parse_edit("A12 dates 2019-09-24..2019-09-25").value == When(
+        D(2019, 9, 24), D(2019, 9, 25), None
+    )
+    assert grammar.parse_edit("A12 dates 24/09/2019T10:00").value.time == dt.time(10, 0)
+
+
+@pytest.mark.parametrize(
+    ("typed", "template"),
+    [
+        ("A12", "unknown_activity_field"),
+        ("A12 status done", "unknown_activity_field"),
+        ("A12 title", "missing_activity_value"),
+        ("A12 dates", "missing_activity_value"),
+        ("A12 dates 2019-09-24 2019-09-25", "missing_activity_value"),
+        ("A12 dates 2019-02-30", "impossible_date"),
+        ("A12 dates 2019-09-25..2019-09-24", "end_before_start"),
+        ("A12 service everyone", "unknown_service"),
+    ],
+)
+def test_edit_an_activity_refusals(typed, template):
+    assert refused(grammar.parse_edit, typed).template == template
+
+
+def test_log_activity_as_it_happened():
+    parsed = grammar.parse_log_activity(
+        "wrexham both 2020-03-24 annual meeting --cancelled due to COVID-19 | with the director"
+    )
+    assert (parsed.title, parsed.status, parsed.reason, parsed.details) == (
+        "annual meeting",
+        ActivityStatus.CANCELLED,
+        "due to COVID-19",
+        "with the director",
+    )
+    # Slack on a Mac turns a typed `--` into an em dash; a reason may be left out.
+    parsed = grammar.parse_log_activity(
+        "wrexham adults 2020-03-18 focused activity \u2014postponed"
+    )
+    assert (parsed.title, parsed.status, parsed.reason) == (
+        "focused activity",
+        ActivityStatus.POSTPONED,
+        None,
+    )
+    plain = grammar.parse_log_activity("wrexham adults 2020-03-18 visit | notes --postponed")
+    assert plain.status is None and plain.details == "notes --postponed"
+
+
+@pytest.mark.parametrize(
+    ("typed", "template"),
+    [
+        ("wrexham both 2020-03-24 meeting --delayed", "unknown_status_flag"),
+        ("wrexham both 2020-03-24 meeting --postponed then --cancelled", "two_status_flags"),
+        ("wrexham both 2020-03-24 --cancelled COVID-19", "missing_title"),
+    ],
+)
+def test_log_activity_status_refusals(typed, template):
+    assert refused(grammar.parse_log_activity, typed).template == template
+
+
+def test_note():
+    assert grammar.parse_note("wrexham 2019-20 intro We were unable to meet.") == grammar.AddNote(
+        "wrexham", ReviewYear(2019), NoteSection.INTRO, "We were unable to meet."
+    )
+    assert grammar.parse_note("rct Well-being  A wider remark").section is NoteSection.WELL_BEING
+    assert grammar.parse_note("rct plan x").year is None
+    # A named link keeps its address.
+    assert (
+        grammar.parse_note(
+            "rct prevention The <https://www.careinspectorate.wales/r|report> is published."
+        ).text
+        == "The [report](https://www.careinspectorate.wales/r) is published."
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "template"),
+    [
+        ("", "usage"),
+        ("wrexham", "missing_note_section"),
+        ("wrexham 2019-20", "missing_note_section"),
+        ("wrexham 2019-20 summary text", "unknown_note_section"),
+        ("wrexham 2019-20 plan", "missing_note_text"),
+        ("wrexham 2019-21 plan text", "bad_year"),
+    ],
+)
+def test_note_refusals(typed, template):
+    assert refused(grammar.parse_note, typed).template == template
 
 
 def test_authority_settings():

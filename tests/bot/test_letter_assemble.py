@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import shutil
 from pathlib import Path
 
 import docx
@@ -14,6 +15,7 @@ from sqlalchemy import event, select
 from bot import findings
 from bot.dates import ReviewYear
 from bot.letters import assemble, render
+from bot.letters.check import completeness
 from bot.letters.docx import to_docx
 from bot.render import Templates
 from bot.settings import Settings
@@ -120,9 +122,9 @@ def test_demo_letter_carries_every_reference_activity_line_under_its_service_in_
     assert "- performance review meeting, 10 April 2019" in adults
 
 
-def test_demo_letter_states_every_finding_under_its_principle_and_kind(session, wrexham):
+def test_demo_letter_states_every_finding_as_a_paragraph_under_its_principle(session, wrexham):
     load_demo(session, now=NOW)
-    _, text = letter_text(session, wrexham)
+    letter, text = letter_text(session, wrexham)
     order = [
         "Well-being",
         "People",
@@ -130,14 +132,69 @@ def test_demo_letter_states_every_finding_under_its_principle_and_kind(session, 
         "Partnerships",
         "CIW Performance Review Plan for 2020-2021",
     ]
-    for principle, kind, _service, finding in FINDINGS:
+    paragraphs = {e.text for e in render.elements_of(Templates(), letter) if e.kind == "paragraph"}
+    for principle, _kind, _service, finding in FINDINGS:
         title = TITLES[principle.value]
         body = section(text, title, order[order.index(title) + 1])
-        strengths, _, improvements = body.partition("Areas for improvement:")
-        where = strengths if kind is FindingKind.STRENGTH else improvements
-        assert finding in where, (principle, kind, finding)
-    # Children's findings are labelled as such, adults' too.
-    assert "Adults services: The CMHT inspection identified delays in responding to people." in text
+        assert f"\n{finding}\n" in f"\n{body}\n", (principle, finding)
+        assert finding in paragraphs
+    # No labels and no service prefixes: the findings read as the letter's own paragraphs.
+    for label in (
+        "Strengths:",
+        "Areas for improvement:",
+        "Children's services:",
+        "Adults services:",
+    ):
+        assert label not in text
+
+
+def test_findings_go_childrens_then_adults_then_both_in_the_order_written(session, wrexham):
+    for service, words in [
+        (Service.BOTH, "Both first written."),
+        (Service.ADULTS, "Adults first written."),
+        (None, "For no service."),
+        (Service.CHILDREN, "Children's second written."),
+        (Service.ADULTS, "Adults second written."),
+    ]:
+        findings.log_finding(
+            session,
+            authority=wrexham,
+            year=Y2019,
+            principle=Principle.PEOPLE,
+            kind=FindingKind.IMPROVEMENT if "second" in words else FindingKind.STRENGTH,
+            service=service,
+            activity=None,
+            text=words,
+            actor="U1",
+            today=TODAY,
+            now=NOW,
+        )
+    _, text = letter_text(session, wrexham)
+    assert section(text, "People", "Prevention").strip().split("\n\n") == [
+        "Children's second written.",
+        "Adults first written.",
+        "Adults second written.",
+        "Both first written.",
+        "For no service.",
+    ]
+
+
+def test_a_template_setting_brings_back_labels_and_service_prefixes(session, wrexham, tmp_path):
+    load_demo(session, now=NOW)
+    root = tmp_path / "templates"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "templates", root)
+    letter_j2 = root / "letters" / "letter.j2"
+    letter_j2.write_text(
+        letter_j2.read_text()
+        .replace("{% set show_labels = false %}", "{% set show_labels = true %}")
+        .replace("{% set show_services = false %}", "{% set show_services = true %}")
+    )
+    letter = assemble.assemble(session, wrexham, Y2019, today=TODAY, settings=Settings())
+    text = render.to_text(render.elements_of(Templates(root), letter))
+    prevention = section(text, "Prevention", "Partnerships")
+    strengths, _, improvements = prevention.partition("Areas for improvement:")
+    assert strengths.strip().startswith("Strengths:")
+    assert "Adults services: The CMHT inspection found delays" in improvements
 
 
 def test_letter_follows_the_reference_order(session, wrexham):
@@ -153,7 +210,7 @@ def test_letter_follows_the_reference_order(session, wrexham):
         "LL11 1AY",
     ]
     anchors = [
-        "Date: 3 August 2020",
+        "Date: 03 August 2020",
         "Dear Alwyn Jones,",
         "Care Inspectorate Wales (CIW) Local Authority Performance Review April 2019 - March 2020",
         "- outline our forward work programme",
@@ -180,82 +237,61 @@ def test_letter_follows_the_reference_order(session, wrexham):
     assert text.rstrip().endswith("Cc.\nAudit Wales\nHIW\nEstyn")
 
 
-def test_postponed_and_cancelled_activities_say_so_with_their_reason(session, wrexham):
-    load_demo(session, now=NOW)
-    session.add(
-        Activity(
-            authority=wrexham,
-            service=Service.ADULTS,
-            title="focused activity",
-            details=None,
-            start_date=dt.date(2020, 3, 18),
-            end_date=dt.date(2020, 3, 18),
-            status=ActivityStatus.POSTPONED,
-            status_reason="COVID-19 restrictions",
-            logged_by="U1",
-        )
+def _activity(wrexham, title, start, status, reason=None, service=Service.ADULTS):
+    return Activity(
+        authority=wrexham,
+        service=service,
+        title=title,
+        details=None,
+        start_date=start,
+        end_date=start,
+        status=status,
+        status_reason=reason,
+        logged_by="U1",
     )
-    session.add(
-        Activity(
-            authority=wrexham,
-            service=Service.ADULTS,
-            title="old plan",
-            details=None,
-            start_date=dt.date(2020, 5, 5),
-            end_date=dt.date(2020, 5, 5),
-            status=ActivityStatus.CANCELLED,
-            status_reason="not needed",
-            logged_by="U1",
-        )
+
+
+def test_each_activity_appears_once_with_its_status(session, wrexham):
+    load_demo(session, now=NOW)
+    sched, post, canc = ActivityStatus.SCHEDULED, ActivityStatus.POSTPONED, ActivityStatus.CANCELLED
+    session.add_all(
+        [
+            _activity(
+                wrexham, "focused activity", dt.date(2020, 3, 18), post, "COVID-19 restrictions"
+            ),
+            _activity(wrexham, "annual meeting", dt.date(2020, 3, 24), canc, "due to COVID-19"),
+            _activity(wrexham, "old plan", dt.date(2020, 5, 5), canc, "not needed"),
+            _activity(
+                wrexham, "qualifying visit", dt.date(2020, 4, 21), post, "postponed: COVID-19"
+            ),
+            _activity(wrexham, "autumn review", dt.date(2020, 10, 6), sched),
+            _activity(wrexham, "missed check", dt.date(2020, 6, 1), sched),
+            _activity(wrexham, "unmarked visit", dt.date(2020, 2, 2), sched),
+        ]
     )
     session.flush()
-    _, text = letter_text(session, wrexham)
+    letter, text = letter_text(session, wrexham)
     adults = section(
         text,
         "Adults Services:",
         "Summary of strengths and areas for improvement in line with principles of the 2014 Act",
     )
-    assert (
-        "- annual performance review meeting, 24 March 2020 (cancelled: unable to complete "
-        "due to the unprecedented circumstances relating to COVID-19)"
-    ) in adults
     assert "- focused activity, 18 March 2020 (postponed: COVID-19 restrictions)" in adults
-    plan = text.split("CIW Performance Review Plan for 2020-2021", 1)[1].split("Yours sincerely")[0]
-    assert (
-        "- focused activity to qualify progress in children's services, 21 and 22 April 2020 "
-        "(postponed due to the COVID-19 circumstances)"
-    ) in plan
-    assert "(postponed: all activity paused during the COVID-19 emergency)" in plan
-    # Next year's cancelled activity is not planned; this year's postponed one is carried over.
-    assert "old plan" not in text
-    assert (
-        "was postponed and will be rearranged with you:\n\n- focused activity, 18 March 2020 "
-        "(postponed: COVID-19 restrictions)"
-    ) in plan
-
-
-def test_principle_with_nothing_recorded_says_so(session, wrexham):
-    findings.log_finding(
-        session,
-        authority=wrexham,
-        year=Y2019,
-        principle=Principle.PEOPLE,
-        kind=FindingKind.STRENGTH,
-        service=None,
-        activity=None,
-        text="Staff know the families well.",
-        actor="U1",
-        today=TODAY,
-        now=NOW,
-    )
-    _, text = letter_text(session, wrexham)
-    wellbeing = section(text, "Well-being", "People")
-    assert "No strengths or areas for improvement were recorded under this principle" in wellbeing
-    people = section(text, "People", "Prevention")
-    assert "Strengths:\n\nStaff know the families well." in people
-    assert "Areas for improvement" not in people
-    assert "No activity in children's services was recorded for April 2019 - March 2020." in text
-    assert "No performance evaluation activity has been scheduled yet for April 2020" in text
+    assert "- annual meeting, 24 March 2020 (cancelled: due to COVID-19)" in adults
+    plan = text.split("CIW Performance Review Plan for 2020-2021", 1)[1].split("We continue")[0]
+    assert "- qualifying visit, 21 April 2020 (postponed: COVID-19)" in plan
+    assert "- autumn review, 6 October 2020\n" in plan
+    # Next year's cancelled activity is not planned; one whose date passed is not "planned".
+    assert "old plan" not in text and "missed check" not in text
+    # Every activity line is printed once (a `both` one once under each service).
+    for title in ("focused activity, 18", "annual meeting", "qualifying visit", "autumn review"):
+        assert text.count(title) == 1, title
+    assert "was postponed and will be rearranged" not in text
+    # The scheduled ones whose dates passed are what the review message flags.
+    assert [item.line for item in letter.overdue] == [
+        "unmarked visit, 2 February 2020",
+        "missed check, 1 June 2020",
+    ]
 
 
 def test_removed_records_and_other_years_stay_out(session, wrexham):
@@ -289,6 +325,10 @@ def test_signatory_and_cc_come_from_settings(session, wrexham):
     _, text = letter_text(session, wrexham, settings=settings)
     assert "Yours sincerely,\n\nGwen Evans\nHead of Inspection\n\nCc.\nAudit Wales\nEstyn" in text
     assert "copied to colleagues in Audit Wales and Estyn." in text
+    # The sentence names them alphabetically, as the reference does; the Cc lines keep order.
+    _, text = letter_text(session, wrexham, settings=Settings(letter_cc=("HIW", "Audit Wales")))
+    assert "copied to colleagues in Audit Wales and HIW." in text
+    assert text.rstrip().endswith("Cc.\nHIW\nAudit Wales")
 
 
 def test_typed_text_cannot_become_letter_structure(session, wrexham):
@@ -366,8 +406,8 @@ def test_assembly_reads_a_fixed_number_of_statements(session, wrexham):
     few = measure()
     add(200)
     many = measure()
-    # The two reads of the letter, plus reloading the (expired) authority itself.
-    assert few == many <= 3
+    # The three reads of the letter, plus reloading the (expired) authority itself.
+    assert few == many <= 4
 
 
 def test_docx_has_headings_lists_and_the_address_block(session, wrexham):
@@ -399,4 +439,32 @@ def test_docx_has_headings_lists_and_the_address_block(session, wrexham):
         == "List Bullet"
     )
     assert document.core_properties.title == "Draft letter"
-    assert len([a for a in ACTIVITIES if a[0] is Service.BOTH]) == 3
+    assert len([a for a in ACTIVITIES if a[0] is Service.BOTH]) == 2
+
+
+def test_completeness_check_says_what_the_letter_lacks(session, wrexham):
+    load_demo(session, now=NOW)
+    letter, _ = letter_text(session, wrexham)
+    assert completeness(letter) == []
+    cardiff = session.scalars(select(Authority).where(Authority.slug == "cardiff")).one()
+    empty, _ = letter_text(session, cardiff)
+    assert [w["code"] for w in completeness(empty)] == [
+        "no_director",
+        "no_address",
+        "empty_principle",
+        "empty_principle",
+        "empty_principle",
+        "empty_principle",
+        "empty_plan",
+    ]
+    session.add(_activity(wrexham, "missed check", dt.date(2020, 6, 1), ActivityStatus.SCHEDULED))
+    session.flush()
+    letter, _ = letter_text(session, wrexham)
+    assert completeness(letter) == [
+        {
+            "code": "past_scheduled",
+            "ref": f"A{letter.overdue[0].id}",
+            "line": "missed check, 1 June 2020",
+            "start": "2020-06-01",
+        }
+    ]

@@ -27,14 +27,41 @@ def test_a_word_longer_than_a_block_is_cut_not_dropped_and_entities_stay_whole()
     assert not any(p.endswith(("&", "&a", "&am", "&amp")) for p in pieces)
 
 
-def test_headings_become_header_blocks_and_paragraphs_are_packed():
-    elements = parse("# Subject\n\nOne.\n\nTwo.\n\n## List:\n\n- a\n- b\n")
+def test_headings_have_three_sizes_and_paragraphs_are_packed():
+    elements = parse(
+        "# Subject\n\nOne.\n\nTwo.\n\n## List:\n\n- a\n- b\n\n## Summary\n\n"
+        "### Well-being\n\nFirst.\n\nSecond.\n\n### People\n\nThird.\n"
+    )
     result = blocks.letter_blocks(elements)
-    assert [b["type"] for b in result] == ["header", "section", "header", "section"]
+    # The subject is a header block (large); a section heading is bold, set off by a
+    # divider; a principle heading is a bold line leading its first paragraph.
+    assert [b["type"] for b in result] == [
+        "header",
+        "section",
+        "divider",
+        "section",
+        "section",
+        "divider",
+        "section",
+        "section",
+    ]
+    assert result[0]["text"]["text"] == "Subject"
     assert result[1]["text"]["text"] == "One.\n\nTwo."
-    assert result[3]["text"]["text"] == "• a\n• b"
-    long_heading = blocks.letter_blocks([Element("heading", ("h" * 200,), 2)])
+    assert result[3]["text"]["text"] == "*List:*"
+    assert result[4]["text"]["text"] == "• a\n• b"
+    assert result[6]["text"]["text"] == "*Summary*"
+    assert result[7]["text"]["text"] == ("*Well-being*\nFirst.\n\nSecond.\n\n*People*\nThird.")
+    long_heading = blocks.letter_blocks([Element("heading", ("h" * 200,), 1)])
     assert long_heading[0]["type"] == "section"
+
+
+def test_links_keep_their_address_and_their_label_is_escaped():
+    result = blocks.letter_blocks(
+        parse("The [report <!here>](https://www.careinspectorate.wales/r?a=1&b=2) is out.\n")
+    )
+    assert result[0]["text"]["text"] == (
+        "The <https://www.careinspectorate.wales/r?a=1&amp;b=2|report &lt;!here&gt;> is out."
+    )
 
 
 def test_user_text_in_blocks_notifies_nobody_and_formats_nothing():

@@ -6,14 +6,14 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.slack_text import visible
-from db.models import Activity, Authority, Finding, HistoryEntry
+from db.models import Activity, Authority, Finding, HistoryEntry, Note
 
 
-def counts(runtime) -> tuple[int, int, int]:
+def counts(runtime) -> tuple[int, ...]:
     with runtime.transaction() as session:
         return tuple(
             session.scalar(select(func.count()).select_from(m))
-            for m in (Activity, Finding, HistoryEntry)
+            for m in (Activity, Finding, Note, HistoryEntry)
         )
 
 
@@ -81,12 +81,30 @@ def refused(workspace, runtime, typed: str) -> str:
         ("postpone F3", ["`F3` is not an activity id"]),
         ("cancel", ["/ciw cancel A<id> [| <reason>]"]),
         ("complete A1 | because", ["/ciw complete A<id>"]),
-        ("edit A1 new text", ["`A1` is not a finding id", "`F7`"]),
+        ("edit A1 new text", ["`new` is not something of an activity", "/ciw edit A12 dates"]),
+        ("edit B1 new text", ["`B1` is not a record id", "`N3` for a note"]),
+        ("edit A1 dates soon", ["`soon`"]),
+        ("edit A1 title", ["Say the new title"]),
+        ("edit N99 text", ["There is no N99"]),
+        ("edit N1", ["A note needs its text"]),
+        ("remove N99", ["There is no N99"]),
+        ("note", ["/ciw note <authority>"]),
+        ("note wrexam plan text", ["`wrexham`"]),
+        ("note wrexham 2019-20", ["Say where the note goes"]),
+        ("note wrexham 2019-20 summary text", ["`summary` is not a part of the letter"]),
+        ("note wrexham 2019-20 plan", ["A note needs its text"]),
+        ("note wrexham 2019-21 plan text", ["2019-21"]),
+        ("log-activity wrexham both 2020-03-24 meeting --delayed", ["`--delayed` is not a status"]),
+        (
+            "log-activity wrexham both 2020-03-24 meeting --postponed x --cancelled y",
+            ["either `--postponed` or `--cancelled`"],
+        ),
+        ("log-activity wrexham both 2020-03-24 --cancelled COVID-19", ["title"]),
         ("edit F99 new text", ["There is no F99"]),
         ("edit F1", ["new text", "/ciw edit F7"]),
         ("remove X1", ["`X1` is not a record id"]),
         ("remove #A99", ["There is no A99"]),
-        ("remove", ["/ciw remove A<id>|F<id>"]),
+        ("remove", ["/ciw remove A<id>|F<id>|N<id>"]),
         ("authority wrexam", ["`wrexham`"]),
         ("authority wrexham mayor Bob", ["`mayor` is not something I keep"]),
         ("authority wrexham language fr", ["`fr` is not a letter language"]),

@@ -140,7 +140,8 @@ def test_draft_letter_posts_the_letter_for_review_with_its_docx(workspace, slack
         "inspection of Community Mental Health Team with Healthcare Inspectorate Wales (HIW), "
         "15 and 16 October 2019" in text
     )
-    assert text.startswith("Alwyn Jones\nDirector of Social Services")
+    # Marked as a draft with its version until approved, then the letter.
+    assert text.startswith("DRAFT \u2013 version 1\nAlwyn Jones\nDirector of Social Services")
 
 
 def test_year_defaults_to_the_last_review_year_that_ended(workspace, slack, runtime, clock):
@@ -222,7 +223,7 @@ def test_asking_again_posts_a_new_version_in_the_thread_with_what_changed(
     assert len(posts) == 2 and posts[1].get("thread_ts") == thread_of(runtime)
     seen = all_text(posts[1])
     assert "Version 2" in seen
-    assert "+ Children's services: Joint working with health needs a plan." in seen
+    assert "+ Joint working with health needs a plan." in seen
     assert "~ - focused activity, 22 January 2020, review of one specific case of concern" in seen
     assert "→ - focused activity, 22 January 2020, review of two cases" in seen
     update = slack.wait_calls("chat.update")[-1]

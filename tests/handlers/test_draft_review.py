@@ -116,7 +116,11 @@ def test_approve_records_who_and_when_updates_the_parent_and_attaches_the_approv
         if isinstance(slack.of("files.completeUploadExternal")[1].get("files"), str)
         else slack.of("files.completeUploadExternal")[1].get("files")[0]["id"]
     )
-    assert "Children's Services:" in docx_text(slack.uploads[file_id])
+    approved_text = docx_text(slack.uploads[file_id])
+    assert "Children's Services:" in approved_text
+    # The approved file carries no draft marking; the draft posted first did.
+    assert "DRAFT" not in approved_text and approved_text.startswith("Alwyn Jones")
+    assert any(docx_text(d).startswith("DRAFT \u2013 version 1") for d in slack.uploads.values())
     settled(slack, runtime, lambda session: session.get(DraftVersion, version_id).approved_at)
     note = slack.of("chat.postMessage")[-1]
     assert note.get("thread_ts") == thread_of(runtime) and "is approved" in note.get("text")

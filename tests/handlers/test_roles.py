@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from bot.settings import Settings
 from bot.slack_text import visible
-from db.models import Activity, Finding, HistoryEntry, RoleGrant
+from db.models import Activity, Finding, HistoryEntry, Note, RoleGrant
 from tests.conftest import SIGNING_SECRET
 
 ADMIN = "U0ADMIN"
@@ -141,3 +141,22 @@ def test_others_records_and_authority_details_need_an_admin(workspace, runtime):
     with runtime.transaction() as session:
         assert session.get(Finding, 1).text == "Delays from referral to assessment."
         assert session.get(Activity, 1).removed_by == ADMIN
+
+
+def test_others_notes_and_activities_are_edited_by_their_owner_or_an_admin(workspace, runtime):
+    workspace.command("role <@U0A|a> inspector", user=ADMIN)
+    workspace.command("role <@U0B|b> inspector", user=ADMIN)
+    assert "N1" in text_of(workspace.command("note wrexham 2019-20 plan Our plan.", user="U0A"))
+    assert "A1" in workspace.command(ACTIVITY, user="U0A").get("text")
+    for command in ("edit N1 Not my words.", "remove N1", "edit A1 title not mine"):
+        refused = text_of(workspace.command(command, user="U0B"))
+        assert "needs an admin's role" in refused, command
+    with runtime.transaction() as session:
+        assert session.get(Note, 1).text == "Our plan."
+        assert session.get(Activity, 1).title == "focused activity"
+    assert "now reads" in text_of(workspace.command("edit N1 Our plan, revised.", user="U0A"))
+    assert "title changed" in text_of(workspace.command("edit A1 title visit", user=ADMIN))
+    # Someone with no role may not record a note at all.
+    refused = text_of(workspace.command("note wrexham 2019-20 plan Mine.", user="U0NOBODY"))
+    assert "role" in refused
+    assert count(runtime, Note) == 1
