@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from bot import dates, ids
-from bot.slack_text import escape
+from bot.slack_text import escape, escape_entities
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -31,6 +31,11 @@ def mention(user_id: str) -> Markup:
 def channel_link(channel_id: str) -> Markup:
     """A Slack channel link built by the bot."""
     return Markup(f"<#{channel_id}>")
+
+
+def entities(text: str) -> Markup:
+    """Bot-written mrkdwn (formatting kept) with `<`, `>` and `&` shown as typed."""
+    return Markup(escape_entities(text))
 
 
 def trusted(text: str) -> Markup:
@@ -59,7 +64,7 @@ def _message_environment(root: Path) -> Environment:
         keep_trailing_newline=False,
         autoescape=False,
     )
-    env.filters.update(mention=mention, channel=channel_link, trusted=trusted)
+    env.filters.update(mention=mention, channel=channel_link, trusted=trusted, entities=entities)
     return _common(env)
 
 

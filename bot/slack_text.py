@@ -38,6 +38,15 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def escape_entities(text: str) -> str:
+    """Only Slack's three control characters as entities: the bot's own mrkdwn, shown as typed.
+
+    For text we wrote (help, usage) whose `*bold*` and `code` must work but whose
+    `<authority>` placeholders must not be read as links.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def escape(text: str) -> str:
     """User text made inert in any Slack text field: no mention, broadcast or markup.
 
