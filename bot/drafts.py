@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import history, reminders
+from bot import history, reminders, slack_text
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.letters import assemble, blocks, render
@@ -389,21 +389,7 @@ def changes(old: list[str], new: list[str]) -> dict[str, list[Any]]:
 
 def _split_message(text: str) -> list[str]:
     # A long rendered message, cut between lines (else words) into section-sized pieces.
-    pieces: list[str] = []
-    current_piece = ""
-    for line in text.split("\n"):
-        candidate = f"{current_piece}\n{line}" if current_piece else line
-        if len(candidate) <= blocks.SECTION_LIMIT:
-            current_piece = candidate
-            continue
-        if current_piece:
-            pieces.append(current_piece)
-        parts = blocks.split_text(line) or [""]
-        pieces.extend(parts[:-1])
-        current_piece = parts[-1]
-    if current_piece.strip():
-        pieces.append(current_piece)
-    return pieces
+    return slack_text.split_mrkdwn(text, blocks.SECTION_LIMIT)
 
 
 def version_messages(

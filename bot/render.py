@@ -43,6 +43,18 @@ def trusted(text: str) -> Markup:
     return Markup(text)
 
 
+def clip(value: Any, limit: int) -> Any:
+    """User text cut to `limit` characters at a word, with an ellipsis: confirmations and
+    announcements stay short enough for Slack to show whole (lists show the full text)."""
+    if value is None or isinstance(value, Markup):
+        return value
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip() + " …"
+
+
 def _common(env: Environment) -> Environment:
     env.filters.update(
         letter_date=dates.letter_date,
@@ -64,7 +76,9 @@ def _message_environment(root: Path) -> Environment:
         keep_trailing_newline=False,
         autoescape=False,
     )
-    env.filters.update(mention=mention, channel=channel_link, trusted=trusted, entities=entities)
+    env.filters.update(
+        mention=mention, channel=channel_link, trusted=trusted, entities=entities, clip=clip
+    )
     return _common(env)
 
 

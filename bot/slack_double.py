@@ -21,9 +21,9 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import threading
 import time
-import math
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field

@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import deliveries, roles
+from bot import deliveries, pages, roles
 from bot.errors import UserError
 from bot.runtime import Runtime
 from handlers import failures
@@ -154,11 +154,27 @@ def dispatch(
     return module.run(command)
 
 
+def render(runtime: Runtime, reply: Reply) -> str:
+    """A reply's text; of a listing, the one page asked for (see `bot.pages`)."""
+    text = runtime.templates.message(reply.template, **reply.data)
+    if reply.page is None:
+        return text
+    found = pages.page_of(text, reply.page)
+    if found is None:
+        total = pages.count(text)
+        return runtime.templates.message(
+            "errors/no_such_page", page=reply.page, total=total, command=reply.command
+        )
+    return runtime.templates.message(
+        "page", body=found.text, number=found.number, total=found.total, command=reply.command
+    )
+
+
 def send(runtime: Runtime, respond: Respond, reply: Reply | None) -> None:
     """Post a reply, ephemerally, through the command's response_url."""
     if reply is None:
         return
-    text = runtime.templates.message(reply.template, **reply.data)
+    text = render(runtime, reply)
     respond(
         text=text,
         response_type="ephemeral",

@@ -327,5 +327,8 @@ def test_version_slack_could_not_take_is_posted_later_by_the_clock(
 def test_list_shows_the_years_drafts_with_version_and_status(workspace, slack, runtime, clock):
     setup_demo(runtime, clock)
     post_draft(workspace, slack)
-    reply = workspace.command("list wrexham 2019-20")
+    first = visible(workspace.command("list wrexham 2019-20").get("text"))
+    # The demo year's list fills two pages; the drafts come last.
+    assert "Page 1 of 2. Next: `/ciw list wrexham 2019-20 page 2`" in first.replace("_", "")
+    reply = workspace.command("list wrexham 2019-20 page 2")
     assert "version 1 — awaiting review" in visible(reply.get("text"))
