@@ -149,6 +149,9 @@ def check_channel(runtime: Runtime, channel_id: str) -> None:
         info: dict[str, Any] = runtime.client.conversations_info(channel=channel_id)["channel"]
     except SlackApiError:
         raise UserError("draft_channel_unavailable") from None
+    if info.get("is_mpim"):
+        # The manifest has no message.mpim: the bot never hears a group DM's thread replies.
+        raise UserError("draft_group_dm")
     public = bool(info.get("is_channel")) and not info.get("is_private")
     if public and not runtime.settings.allow_public_drafts:
         raise UserError("draft_public_channel")

@@ -332,3 +332,15 @@ def test_list_shows_the_years_drafts_with_version_and_status(workspace, slack, r
     assert "Page 1 of 2. Next: `/ciw list wrexham 2019-20 page 2`" in first.replace("_", "")
     reply = workspace.command("list wrexham 2019-20 page 2")
     assert "version 1 — awaiting review" in visible(reply.get("text"))
+
+
+def test_a_group_dm_is_refused_for_drafts(workspace, slack, runtime, clock):
+    # The manifest does not subscribe to message.mpim: replies in a group DM's thread would
+    # never reach the bot, so a draft there could not be reviewed.
+    setup_demo(runtime, clock)
+    slack.channels["C0GROUPDM"] = {"is_channel": False, "is_mpim": True, "is_private": True}
+    reply = workspace.command("draft-letter wrexham 2019-20", channel="C0GROUPDM")
+    assert "group direct message" in visible(reply.get("text"))
+    assert slack.of("chat.postMessage") == [] and slack.uploads == {}
+    with runtime.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Draft)) == 0
