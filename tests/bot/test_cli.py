@@ -51,6 +51,7 @@ def test_shell_demo_lists_the_wrexham_year_and_records_commands(base_env):
     script = "\n".join(
         [
             "/ciw list wrexham 2019-20",
+            "/ciw list wrexham 2019-20 page 2",
             "log-activity wrexham adults 2019-10-15..2019-10-16 inspection of CMHT with HIW",
             "log-activity wrexam adults 2019-10-15 typo",
         ]
@@ -60,6 +61,8 @@ def test_shell_demo_lists_the_wrexham_year_and_records_commands(base_env):
     out = result.stdout
     assert "Demo: Wrexham 2019-20 records loaded" in out
     assert "focused activity in children's services, 24 and 25 September 2019" in out
+    # The year's list comes in two pages, the first pointing to the second.
+    assert "Page 1 of 2. Next: `/ciw list wrexham 2019-20 page 2`" in out.replace("_", "")
     assert "The CMHT inspection identified delays in responding to people." in out
     assert "inspection of CMHT with HIW, 15 and 16 October 2019" in out
     assert "Did you mean `wrexham`" in out
