@@ -9,7 +9,9 @@ breaks a rule is answered as Slack answers it (HTTP 200, `ok: false` and Slack's
 name; HTTP 400 and the error name for a response_url) and kept in `refusals`, which the
 test fixture turns into a failure. chat.postMessage is rate limited per channel, as Slack
 does: a burst of `post_burst` messages, then `post_rate` a second sustained; beyond that
-HTTP 429 `ratelimited` with `Retry-After` (whole seconds). A channel the bot is not in
+HTTP 429 `ratelimited` with `Retry-After` (whole seconds). Other methods are limited per
+their tier (`METHOD_TIERS`) the same way. A trigger_id opens one view, within 3 s of the
+command or click that brought it (`SignedRequests` tells the fake when it was sent). A channel the bot is not in
 answers `not_in_channel` (public, without `chat:write.public` in the manifest's scopes)
 or `channel_not_found` (private).
 """
@@ -43,6 +45,28 @@ POST_BURST = 20
 # https://docs.slack.dev/interactivity/handling-user-interaction ("You can use a
 # response_url up to 5 times within 30 minutes").
 RESPONSE_URL_USES = 5
+# https://docs.slack.dev/interactivity/handling-user-interaction#modal_responses and
+# views.open's errors: a trigger_id expires 3 seconds after Slack sends it, and opens one
+# view (`expired_trigger_id`, `exchanged_trigger_id`).
+TRIGGER_SECONDS = 3.0
+# Each method's tier (https://docs.slack.dev/apis/web-api/rate-limits and the "Rate
+# limits" line of each method's page): calls a minute per app per workspace, with a burst
+# of as many. chat.postMessage has its own per-channel rule above.
+TIER_2, TIER_3, TIER_4 = 20, 50, 100
+METHOD_TIERS = {
+    "chat.postEphemeral": TIER_4,
+    "chat.update": TIER_3,
+    "views.open": TIER_4,
+    "views.update": TIER_4,
+    "views.push": TIER_4,
+    "views.publish": TIER_4,
+    "reactions.add": TIER_3,
+    "users.info": TIER_4,
+    "conversations.info": TIER_3,
+    "conversations.open": TIER_3,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
+}
 
 
 def manifest_scopes(path: Path = MANIFEST) -> frozenset[str]:
@@ -109,11 +133,12 @@ class FakeSlack:
         self._faults: dict[str, list[Fault]] = {}
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
-        self._buckets: dict[str, tuple[float, float]] = {}  # channel -> (tokens, at)
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # -> (tokens, at)
         self._messages: set[tuple[str, str]] = set()  # (channel, ts) the bot posted
         self._reactions: set[tuple[str, str, str]] = set()
         self._response_uses: dict[str, int] = {}
         self._upload_ids: set[str] = set()
+        self._triggers: dict[str, float | None] = {}  # trigger_id -> when sent (None: used)
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> FakeSlack:
@@ -237,15 +262,15 @@ class FakeSlack:
         if fault is not None:
             self._record(Call(f"failed:{method}", params, body))
             return fault.status, fault.headers, fault.body or {"ok": False, "error": "fake_fault"}
-        violations = slack_limits.check(method, params) + self._state_violations(method, params)
-        if violations:
-            return 200, {}, self._refuse(method, params, body, violations)
         wait = self._throttle(method, params)
         if wait:
             self._record(Call(f"ratelimited:{method}", params, body))
             with self._lock:
                 self.rate_limited.append(Call(method, params, body))
             return 429, {"Retry-After": str(wait)}, {"ok": False, "error": "ratelimited"}
+        violations = slack_limits.check(method, params) + self._state_violations(method, params)
+        if violations:
+            return 200, {}, self._refuse(method, params, body, violations)
         answer = self._reply(method, params)
         self._record(Call(method, params, body))
         return 200, {}, answer
@@ -302,6 +327,16 @@ class FakeSlack:
                 known = (channel, str(params.get("ts"))) in self._messages
             if not known:
                 return [v("message_not_found", "/ts", f"no message {params.get('ts')} here")]
+        if method in {"views.open", "views.push"}:
+            trigger = str(params.get("trigger_id") or "")
+            with self._lock:
+                sent = self._triggers.get(trigger, 0.0)
+                if trigger in self._triggers:
+                    self._triggers[trigger] = None
+            if sent is None:
+                return [v("exchanged_trigger_id", "/trigger_id", "trigger_id already used")]
+            if sent and time.monotonic() - sent > TRIGGER_SECONDS:
+                return [v("expired_trigger_id", "/trigger_id", "trigger_id older than 3 s")]
         if method == "reactions.add":
             key = (channel, str(params.get("timestamp")), str(params.get("name")))
             with self._lock:
@@ -318,19 +353,34 @@ class FakeSlack:
         return []
 
     def _throttle(self, method: str, params: dict[str, Any]) -> int:
-        """Seconds to wait before this post is allowed (0: allowed now), per channel."""
-        if method != "chat.postMessage" or self.post_rate <= 0:
+        """Seconds to wait before this call is allowed (0: allowed now): chat.postMessage
+        per channel, other methods per their tier."""
+        if method == "chat.postMessage":
+            key, rate, burst = (
+                self._resolve(str(params.get("channel") or "")),
+                self.post_rate,
+                self.post_burst,
+            )
+        elif method in METHOD_TIERS:
+            key, rate, burst = method, METHOD_TIERS[method] / 60, METHOD_TIERS[method]
+        else:
             return 0
-        channel = self._resolve(str(params.get("channel") or ""))
+        if rate <= 0:
+            return 0
         now = time.monotonic()
         with self._lock:
-            tokens, at = self._buckets.get(channel, (float(self.post_burst), now))
-            tokens = min(float(self.post_burst), tokens + (now - at) * self.post_rate)
+            tokens, at = self._buckets.get((method, key), (float(burst), now))
+            tokens = min(float(burst), tokens + (now - at) * rate)
             if tokens < 1:
-                self._buckets[channel] = (tokens, now)
-                return max(1, math.ceil((1 - tokens) / self.post_rate))
-            self._buckets[channel] = (tokens - 1, now)
+                self._buckets[(method, key)] = (tokens, now)
+                return max(1, math.ceil((1 - tokens) / rate))
+            self._buckets[(method, key)] = (tokens - 1, now)
         return 0
+
+    def issue_trigger(self, trigger_id: str) -> None:
+        """Slack sent this trigger_id with a command or interaction just now."""
+        with self._lock:
+            self._triggers[trigger_id] = time.monotonic()
 
     @staticmethod
     def _resolve(channel: str) -> str:
@@ -509,6 +559,8 @@ class SignedRequests:
             "trigger_id": f"{n}.trigger",
         }
         body = urllib.parse.urlencode(fields).encode()
+        if self.slack:
+            self.slack.issue_trigger(fields["trigger_id"])
         return body, {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body)}
 
     def interaction(self, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
@@ -516,6 +568,8 @@ class SignedRequests:
         payload = {"team": {"id": self.team_id}, "api_app_id": "A0CIWBOT", **payload}
         if self.slack and "response_url" not in payload and payload.get("type") == "block_actions":
             payload["response_url"] = self.slack.response_url(f"act{next(self._counter)}")
+        if self.slack and payload.get("trigger_id"):
+            self.slack.issue_trigger(payload["trigger_id"])
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return body, {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body)}
 

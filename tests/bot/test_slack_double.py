@@ -276,3 +276,34 @@ def test_the_checker_reads_recorded_payloads_and_mrkdwn():
     assert slack_limits.mrkdwn_problems("&lt;authority&gt; <!here> <@U1|al>\n> a quote") == []
     assert slack_limits.mrkdwn_problems("a -> b")
     assert slack_limits.mrkdwn_problems("Q&A")
+
+
+def test_a_trigger_opens_one_view_within_three_seconds(fake, monkeypatch):
+    from bot import slack_double
+
+    web = client(fake)
+    view = modal([text_input(max_length=3000)])
+    fake.issue_trigger("1.fresh")
+    assert web.views_open(trigger_id="1.fresh", view=view)["ok"]
+    assert error_of(lambda: web.views_open(trigger_id="1.fresh", view=view))["error"] == (
+        "exchanged_trigger_id"
+    )
+    monkeypatch.setattr(slack_double, "TRIGGER_SECONDS", 0.05)
+    fake.issue_trigger("2.late")
+    time.sleep(0.1)
+    assert error_of(lambda: web.views_open(trigger_id="2.late", view=view))["error"] == (
+        "expired_trigger_id"
+    )
+    fake.expect_refusals()
+
+
+def test_other_methods_are_held_to_their_tier(fake, monkeypatch):
+    from bot import slack_double
+
+    monkeypatch.setitem(slack_double.METHOD_TIERS, "reactions.add", 3)
+    web = client(fake)
+    posted = web.chat_postMessage(channel="G1", text="parent")
+    for name in ("a", "b", "c"):
+        web.reactions_add(channel="G1", timestamp=posted["ts"], name=name)
+    answer = error_of(lambda: web.reactions_add(channel="G1", timestamp=posted["ts"], name="d"))
+    assert answer.status_code == 429 and int(answer.headers["Retry-After"]) >= 1
