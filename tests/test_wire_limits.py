@@ -192,6 +192,14 @@ def test_a_long_run_sends_slack_only_what_slack_takes(workspace, slack, runtime,
     assert "Page 1 of" in visible(answer.get("text"))
     click_reminder(workspace, reminder, "reminder_snooze")
 
+    # Roles last: from the first grant on, roles are enforced.
+    granted = workspace.command("role <@U0INSPECT|me> admin", channel=TEAM)
+    assert "admin" in visible(granted.get("text"))
+    workspace.command("role", channel=TEAM)
+    help_text = visible(workspace.command("help", channel=TEAM).get("text"))
+    assert "list <authority> [<year>] [page <n>]" in help_text
+    assert "upcoming [<days>] [page <n>]" in help_text
+
     # Every call checked against Slack's rules, and every message short enough to read.
     calls = [c for c in slack.calls if ":" not in c.method]
     assert len(calls) > 100
