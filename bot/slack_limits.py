@@ -5,6 +5,10 @@
 to the field, as Slack's own `response_metadata.messages` do. Tests can run it over any
 recorded payload; `bot.slack_double` answers with it. Each limit cites the page of Slack's
 documentation it comes from (docs.slack.dev; the same pages were on api.slack.com).
+
+One rule is stricter than Slack's answer: a `<`, `>` or `&` outside Slack's own syntax in
+mrkdwn. Slack posts such text but shows it garbled (`<authority>` read as a link); the
+fake refuses it (`invalid_arguments` / `invalid_blocks`) so that a test notices.
 """
 
 from __future__ import annotations
