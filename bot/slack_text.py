@@ -49,7 +49,7 @@ def escape_entities(text: str) -> str:
 
 # A web or mail address in already entity-escaped text (`&amp;` may be part of it).
 _URL = re.compile(r"(?:https?://|mailto:)(?:(?!&lt;|&gt;)[^\s|])+")
-_URL_TAIL = ".,;:!?)]}'\""
+_URL_TAIL = ".,;:!?)]}'\"*~`"  # punctuation after an address, not part of it
 
 
 def _defuse(text: str) -> str:

@@ -48,9 +48,9 @@ def test_escape_defuses_formatting_markers():
 def test_an_address_stays_one_whole_link():
     from bot.slack_limits import mrkdwn_problems
 
-    typed = "see https://example.org/a_b_c?x=1&y=*2* and mailto:a_b@c.wales, then _this_."
+    typed = "see https://example.org/a_b_c?x=1&y=2 and mailto:a_b@c.wales, then _this_."
     out = escape(typed)
-    assert "<https://example.org/a_b_c?x=1&amp;y=*2*>" in out
+    assert "<https://example.org/a_b_c?x=1&amp;y=2>" in out
     assert "<mailto:a_b@c.wales>," in out
     assert "_" + ZERO_WIDTH_SPACE + "this_" + ZERO_WIDTH_SPACE in out  # the rest still inert
     assert mrkdwn_problems(out) == []
@@ -71,3 +71,9 @@ def test_long_text_is_cut_between_words_never_inside_an_entity_or_link():
     run = "x" * 2998 + "&amp;" + "y" * 10
     first, second = split_mrkdwn(run, 3000)
     assert first == "x" * 2998 and second.startswith("&amp;")
+
+
+def test_an_address_in_bold_or_brackets_ends_where_the_address_ends():
+    out = escape("(see *https://gov.wales/a_b*) or https://gov.wales.")
+    assert "<https://gov.wales/a_b>" in out and "<https://gov.wales>." in out
+    assert visible(out) == "(see *https://gov.wales/a_b*) or https://gov.wales."
