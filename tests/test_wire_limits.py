@@ -39,8 +39,10 @@ TRICKY = "Q&A <b> https://example.org/a_b_c?x=1&y=2 *not bold* @here "
 
 
 def message_text(params: dict) -> str:
-    """All the text a message carries: its text and its blocks' texts."""
-    parts = [params.get("text") or ""]
+    """The text a message shows: its blocks' texts, else its text (then only a fallback)."""
+    if not params.get("blocks"):
+        return params.get("text") or ""
+    parts = []
     for block in params.get("blocks") or []:
         if isinstance(block.get("text"), dict):
             parts.append(block["text"]["text"])
@@ -233,6 +235,36 @@ def test_a_long_run_sends_slack_only_what_slack_takes(workspace, slack, runtime,
             continue
         if call.get("channel") == CHANNEL:
             continue  # the letter itself, in its parts
-        text = visible(message_text(call.params))
-        assert len(text) <= SHOWN_WHOLE, (call.method, len(text), text[:200])
+        for text in (visible(message_text(call.params)), visible(call.get("text") or "")):
+            assert len(text) <= SHOWN_WHOLE, (call.method, len(text), text[:200])
     assert not slack.refusals
+
+
+def test_the_next_page_button_answers_the_next_page(workspace, slack, runtime, clock):
+    setup_demo(runtime, clock)
+    add_records(runtime)
+    first = workspace.command("list wrexham 2019-20", channel=TEAM)
+    actions = first.get("blocks")[-1]
+    assert actions["type"] == "actions"
+    (button,) = actions["elements"]
+    assert button["text"]["text"].startswith("Next page (2 of ")
+    before = len(slack.responses())
+    answer = workspace.interact(
+        {
+            "type": "block_actions",
+            "user": {"id": "U0INSPECT", "username": "u0inspect", "team_id": "T0CIW"},
+            "channel": {"id": TEAM},
+            "container": {"type": "message", "is_ephemeral": True, "channel_id": TEAM},
+            "trigger_id": "7.next",
+            "actions": [dict(button, block_id=actions.get("block_id", "page"))],
+        }
+    )
+    assert answer.status == 200
+    second = slack.wait_for(lambda s: len(s.responses()) > before and s.responses()[-1])
+    text = visible(second.get("text"))
+    assert "Page 2 of " in text and "Page 1 of " not in text
+    assert "Next: `/ciw list wrexham 2019-20 page 3`" in text.replace("_", "")
+    # The last page has no button.
+    total = int(re.search(r"Page 2 of (\d+)", text).group(1))
+    last = workspace.command(f"list wrexham 2019-20 page {total}", channel=TEAM)
+    assert not last.get("blocks") and f"Page {total} of {total}." in visible(last.get("text"))

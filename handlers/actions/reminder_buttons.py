@@ -127,8 +127,13 @@ def on_list(
                 args=f"{activity.authority.slug} {year.label}",
             )
             reply = list_records.run(command)
-            text = render(runtime, reply)
+            rendered = render(runtime, reply)
     except UserError as error:
         _answer(runtime, respond, f"errors/{error.template}", error.data)
         return
-    respond(text=text, response_type="ephemeral", replace_original=False)
+    respond(
+        text=rendered.text,
+        blocks=rendered.blocks,
+        response_type="ephemeral",
+        replace_original=False,
+    )

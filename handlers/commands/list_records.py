@@ -1,4 +1,4 @@
-"""`list <authority> [<year>] [page <n>]`: the year's activities and findings with their ids, status and history (year defaults to the current review year), a page at a time.
+"""`list <authority> [<year>] [page <n>]`: the year's activities and findings with their ids, status and history (year defaults to the current review year), a page at a time (each with a Next page button).
 Example: `/ciw list wrexham 2019-20`, then `/ciw list wrexham 2019-20 page 2`
 """
 

@@ -1,4 +1,4 @@
-"""`upcoming [<days>] [page <n>]`: scheduled activities in the next days (default 30), all authorities, a page at a time.
+"""`upcoming [<days>] [page <n>]`: scheduled activities in the next days (default 30), all authorities, a page at a time (each with a Next page button).
 Example: `/ciw upcoming 14`, `/ciw upcoming 366 page 2`
 """
 
