@@ -50,6 +50,7 @@ PERMANENT_ERRORS = frozenset(
         "account_inactive",
         "user_disabled",
         "cannot_dm_bot",
+        "invalid_arguments",
         "invalid_blocks",
         "msg_too_long",
         "no_text",

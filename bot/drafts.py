@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import history, reminders, translation
+from bot import history, reminders, slack_text, translation
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.letters import assemble, blocks, check, render
@@ -154,6 +154,9 @@ def check_channel(runtime: Runtime, channel_id: str) -> None:
         info: dict[str, Any] = runtime.client.conversations_info(channel=channel_id)["channel"]
     except SlackApiError:
         raise UserError("draft_channel_unavailable") from None
+    if info.get("is_mpim"):
+        # The manifest has no message.mpim: the bot never hears a group DM's thread replies.
+        raise UserError("draft_group_dm")
     public = bool(info.get("is_channel")) and not info.get("is_private")
     if public and not runtime.settings.allow_public_drafts:
         raise UserError("draft_public_channel")
@@ -405,21 +408,7 @@ def changes(old: list[str], new: list[str]) -> dict[str, list[Any]]:
 
 def _split_message(text: str) -> list[str]:
     # A long rendered message, cut between lines (else words) into section-sized pieces.
-    pieces: list[str] = []
-    current_piece = ""
-    for line in text.split("\n"):
-        candidate = f"{current_piece}\n{line}" if current_piece else line
-        if len(candidate) <= blocks.SECTION_LIMIT:
-            current_piece = candidate
-            continue
-        if current_piece:
-            pieces.append(current_piece)
-        parts = blocks.split_text(line) or [""]
-        pieces.extend(parts[:-1])
-        current_piece = parts[-1]
-    if current_piece.strip():
-        pieces.append(current_piece)
-    return pieces
+    return slack_text.split_mrkdwn(text, blocks.SECTION_LIMIT)
 
 
 def version_messages(

@@ -15,7 +15,7 @@ from bot.dates import ReviewYear
 from bot.errors import UserError
 from db.models import Activity, Authority, Finding, FindingKind, Principle, Service
 
-MAX_TEXT = 4000
+MAX_TEXT = 3000  # what a Slack text input holds (the form), so typed and form findings agree
 
 
 def check_text(text: str) -> str:

@@ -213,6 +213,19 @@ def parse_authority_and_year(text: str, subcommand: str) -> tuple[str, ReviewYea
     return tokens[0], year
 
 
+def split_page(text: str) -> tuple[str, int]:
+    """`… [page <n>]` at the end of a listing's arguments: (the rest, the page; 1 by default)."""
+    tokens = clean(text).split()
+    if len(tokens) >= 2 and tokens[-2].lower() == "page":
+        number = tokens[-1]
+        if not number.isdigit() or not 1 <= int(number) <= 10_000:
+            raise UserError("bad_page", value=number)
+        return " ".join(tokens[:-2]), int(number)
+    if tokens and tokens[-1].lower() == "page":
+        raise UserError("bad_page", value="")
+    return " ".join(tokens), 1
+
+
 def parse_days(text: str) -> int:
     """`[<days>]` for upcoming: 1 to 366, default 30."""
     text = clean(text)

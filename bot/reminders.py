@@ -29,11 +29,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.dates import ReviewYear
 from bot.runtime import OFFICE_TZ_KEY
+from bot.slack_text import split_mrkdwn
 from bot.workdays import add_working_days, working_days_before
 from db.models import (
     Activity,
@@ -412,25 +413,11 @@ def _common(activity: Activity, delivery: Delivery) -> dict[str, Any]:
 
 
 def sections(text: str) -> list[dict[str, Any]]:
-    """Section blocks holding `text`, split on lines to fit Slack's 3,000 characters each."""
-    # Slack caps a section's text at 3,000 characters: split on lines to stay readable.
-    blocks, chunk = [], ""
-    for line in text.split("\n"):
-        while len(line) > TEXT_LIMIT:
-            if chunk:
-                blocks.append(chunk)
-                chunk = ""
-            blocks.append(line[:TEXT_LIMIT])
-            line = line[TEXT_LIMIT:]
-        candidate = f"{chunk}\n{line}" if chunk else line
-        if len(candidate) > TEXT_LIMIT:
-            blocks.append(chunk)
-            chunk = line
-        else:
-            chunk = candidate
-    if chunk:
-        blocks.append(chunk)
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": part}} for part in blocks]
+    """Section blocks holding `text`, split between lines, else words, to fit Slack's 3,000."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": part}}
+        for part in split_mrkdwn(text, TEXT_LIMIT)
+    ]
 
 
 def _buttons(
@@ -538,6 +525,15 @@ def after_sent(session: Session, delivery: Delivery, *, now: dt.datetime) -> Non
 
 
 # -- what the App Home shows ------------------------------------------------------------------
+def _upcoming_for_where(user_id: str, today: dt.date) -> list[Any]:
+    return [
+        ActivityInspector.user_id == user_id,
+        Activity.removed_at.is_(None),
+        Activity.status.in_([ActivityStatus.SCHEDULED, ActivityStatus.POSTPONED]),
+        (Activity.start_date >= today) | (Activity.status == ActivityStatus.POSTPONED),
+    ]
+
+
 def upcoming_for(
     session: Session, user_id: str, today: dt.date, *, limit: int = 20
 ) -> list[Activity]:
@@ -546,15 +542,22 @@ def upcoming_for(
         session.scalars(
             select(Activity)
             .join(ActivityInspector, ActivityInspector.activity_id == Activity.id)
-            .where(
-                ActivityInspector.user_id == user_id,
-                Activity.removed_at.is_(None),
-                Activity.status.in_([ActivityStatus.SCHEDULED, ActivityStatus.POSTPONED]),
-                (Activity.start_date >= today) | (Activity.status == ActivityStatus.POSTPONED),
-            )
+            .where(*_upcoming_for_where(user_id, today))
             .order_by(Activity.start_date, Activity.start_time, Activity.id)
             .limit(limit)
         )
+    )
+
+
+def count_upcoming_for(session: Session, user_id: str, today: dt.date) -> int:
+    """How many activities `upcoming_for` would give without a limit."""
+    return (
+        session.scalar(
+            select(func.count(Activity.id))
+            .join(ActivityInspector, ActivityInspector.activity_id == Activity.id)
+            .where(*_upcoming_for_where(user_id, today))
+        )
+        or 0
     )
 
 

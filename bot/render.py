@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from bot import dates, ids
-from bot.slack_text import escape
+from bot.slack_text import escape, escape_entities
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -33,9 +33,26 @@ def channel_link(channel_id: str) -> Markup:
     return Markup(f"<#{channel_id}>")
 
 
+def entities(text: str) -> Markup:
+    """Bot-written mrkdwn (formatting kept) with `<`, `>` and `&` shown as typed."""
+    return Markup(escape_entities(text))
+
+
 def trusted(text: str) -> Markup:
     """Mark bot-built mrkdwn as safe to put in a message unescaped."""
     return Markup(text)
+
+
+def clip(value: Any, limit: int) -> Any:
+    """User text cut to `limit` characters at a word, with an ellipsis: confirmations and
+    announcements stay short enough for Slack to show whole (lists show the full text)."""
+    if value is None or isinstance(value, Markup):
+        return value
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip() + " …"
 
 
 def _common(env: Environment) -> Environment:
@@ -61,7 +78,9 @@ def _message_environment(root: Path) -> Environment:
         keep_trailing_newline=False,
         autoescape=False,
     )
-    env.filters.update(mention=mention, channel=channel_link, trusted=trusted)
+    env.filters.update(
+        mention=mention, channel=channel_link, trusted=trusted, entities=entities, clip=clip
+    )
     return _common(env)
 
 

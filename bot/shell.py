@@ -125,7 +125,7 @@ def run_shell(
 def _dispatch(
     app: Any, slack: FakeSlack, requests: SignedRequests, text: str, user: str, channel: str
 ) -> list[str]:
-    start = len(slack.calls)
+    start, refused = len(slack.calls), len(slack.refusals)
     body, headers = requests.command(text, user=user, channel=channel, channel_name="shell")
     response = app.dispatch(BoltRequest(body=body.decode(), headers=headers))
     if response.status != 200:
@@ -138,4 +138,6 @@ def _dispatch(
         elif time.monotonic() - quiet_since > QUIET:
             break
         time.sleep(0.05)
-    return [line for line in (describe(c) for c in slack.calls[start:]) if line]
+    shown = [line for line in (describe(c) for c in slack.calls[start:]) if line]
+    # What real Slack would refuse is shown, not hidden: the shell is where it shows first.
+    return shown + [f"[Slack would refuse {r}]" for r in slack.refusals[refused:]]

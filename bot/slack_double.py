@@ -3,6 +3,17 @@
 The shell uses it to show what the bot would post without a workspace; the tests use it
 as the Slack the app talks to. It answers the Web API methods the bot calls with the
 shapes Slack answers them with, and can be told to fail (429, 5xx) for fault tests.
+
+It is as strict as Slack: every payload is checked by `bot.slack_limits` and a call that
+breaks a rule is answered as Slack answers it (HTTP 200, `ok: false` and Slack's error
+name; HTTP 400 and the error name for a response_url) and kept in `refusals`, which the
+test fixture turns into a failure. chat.postMessage is rate limited per channel, as Slack
+does: a burst of `post_burst` messages, then `post_rate` a second sustained; beyond that
+HTTP 429 `ratelimited` with `Retry-After` (whole seconds). Other methods are limited per
+their tier (`METHOD_TIERS`) the same way. A trigger_id opens one view, within 3 s of the
+command or click that brought it (`SignedRequests` tells the fake when it was sent). A channel the bot is not in
+answers `not_in_channel` (public, without `chat:write.public` in the manifest's scopes)
+or `channel_not_found` (private).
 """
 
 from __future__ import annotations
@@ -12,13 +23,60 @@ import hashlib
 import hmac
 import itertools
 import json
+import math
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+from bot import slack_limits
+
+MANIFEST = Path(__file__).resolve().parent.parent / "manifest.yml"
+
+# https://docs.slack.dev/apis/web-api/rate-limits ("Posting messages: 1 per second [per
+# channel]. Short bursts >1 allowed"): the burst size is not published; observed bursts
+# are a few dozen. 429 answers carry Retry-After in seconds.
+POST_RATE = 1.0
+POST_BURST = 20
+# https://docs.slack.dev/interactivity/handling-user-interaction ("You can use a
+# response_url up to 5 times within 30 minutes").
+RESPONSE_URL_USES = 5
+# https://docs.slack.dev/interactivity/handling-user-interaction#modal_responses and
+# views.open's errors: a trigger_id expires 3 seconds after Slack sends it, and opens one
+# view (`expired_trigger_id`, `exchanged_trigger_id`).
+TRIGGER_SECONDS = 3.0
+# Each method's tier (https://docs.slack.dev/apis/web-api/rate-limits and the "Rate
+# limits" line of each method's page): calls a minute per app per workspace, with a burst
+# of as many. chat.postMessage has its own per-channel rule above.
+TIER_2, TIER_3, TIER_4 = 20, 50, 100
+METHOD_TIERS = {
+    "chat.postEphemeral": TIER_4,
+    "chat.update": TIER_3,
+    "views.open": TIER_4,
+    "views.update": TIER_4,
+    "views.push": TIER_4,
+    "views.publish": TIER_4,
+    "reactions.add": TIER_3,
+    "users.info": TIER_4,
+    "conversations.info": TIER_3,
+    "conversations.open": TIER_3,
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
+}
+
+
+def manifest_scopes(path: Path = MANIFEST) -> frozenset[str]:
+    """The bot scopes the app manifest asks for (what the fake's token is granted)."""
+    if not path.exists():
+        return frozenset({"chat:write"})
+    import yaml
+
+    manifest = yaml.safe_load(path.read_text())
+    return frozenset(manifest["oauth_config"]["scopes"]["bot"])
 
 
 @dataclass
@@ -31,6 +89,18 @@ class Call:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.params.get(key, default)
+
+
+@dataclass
+class Refusal:
+    """A call Slack would refuse: what was sent and the rules it broke."""
+
+    method: str
+    params: dict[str, Any]
+    violations: list[slack_limits.Violation]
+
+    def __str__(self) -> str:
+        return f"{self.method}: " + "; ".join(str(v) for v in self.violations)
 
 
 @dataclass
@@ -55,12 +125,23 @@ class FakeSlack:
     bot_token: str = "xoxb-test-token"  # the token file downloads must carry
     shared_files: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_contents: dict[str, bytes] = field(default_factory=dict)
+    scopes: frozenset[str] = field(default_factory=manifest_scopes)
+    post_burst: int = POST_BURST
+    post_rate: float = POST_RATE  # chat.postMessage per second per channel, sustained
+    refusals: list[Refusal] = field(default_factory=list)
+    rate_limited: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
         self._faults: dict[str, list[Fault]] = {}
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
+        self._buckets: dict[tuple[str, str], tuple[float, float]] = {}  # -> (tokens, at)
+        self._messages: set[tuple[str, str]] = set()  # (channel, ts) the bot posted
+        self._reactions: set[tuple[str, str, str]] = set()
+        self._response_uses: dict[str, int] = {}
+        self._upload_ids: set[str] = set()
+        self._triggers: dict[str, float | None] = {}  # trigger_id -> when sent (None: used)
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> FakeSlack:
@@ -179,14 +260,13 @@ class FakeSlack:
         if path.startswith("/upload/"):
             file_id = path.rsplit("/", 1)[1]
             with self._lock:
+                if file_id not in self._upload_ids:
+                    return 404, {}, b"not found"
                 self.uploads[file_id] = body
                 self._lock.notify_all()
             return 200, {}, b"OK - " + str(len(body)).encode()
         if path.startswith("/response/"):
-            params = json.loads(body or b"{}")
-            params["_token"] = path.rsplit("/", 1)[1]
-            self._record(Call("response_url", params, body))
-            return 200, {}, b"ok"
+            return self._response_url(path.rsplit("/", 1)[1], body)
         method = path.split("/api/", 1)[-1].split("?")[0]
         params = self._params(headers, body)
         with self._lock:
@@ -194,9 +274,136 @@ class FakeSlack:
         if fault is not None:
             self._record(Call(f"failed:{method}", params, body))
             return fault.status, fault.headers, fault.body or {"ok": False, "error": "fake_fault"}
+        wait = self._throttle(method, params)
+        if wait:
+            self._record(Call(f"ratelimited:{method}", params, body))
+            with self._lock:
+                self.rate_limited.append(Call(method, params, body))
+            return 429, {"Retry-After": str(wait)}, {"ok": False, "error": "ratelimited"}
+        violations = slack_limits.check(method, params) + self._state_violations(method, params)
+        if violations:
+            return 200, {}, self._refuse(method, params, body, violations)
         answer = self._reply(method, params)
         self._record(Call(method, params, body))
         return 200, {}, answer
+
+    def _refuse(
+        self, method: str, params: dict[str, Any], body: bytes, found: list[Any]
+    ) -> dict[str, Any]:
+        with self._lock:
+            self.refusals.append(Refusal(method, params, found))
+        self._record(Call(f"refused:{method}", params, body))
+        # Slack names the first problem and lists them all in response_metadata.
+        return {
+            "ok": False,
+            "error": found[0].error,
+            "response_metadata": {"messages": [f"[ERROR] {v}" for v in found]},
+        }
+
+    def _response_url(self, token: str, body: bytes) -> tuple[int, dict[str, str], Any]:
+        try:
+            params = json.loads(body or b"{}")
+        except json.JSONDecodeError:
+            params = {}
+        params["_token"] = token
+        with self._lock:
+            uses = self._response_uses[token] = self._response_uses.get(token, 0) + 1
+        found = slack_limits.check("response_url", params)
+        if uses > RESPONSE_URL_USES:
+            found.append(slack_limits.Violation("used_url", "/", "response_url used 6 times"))
+        if found:
+            # Incoming webhooks and response_urls answer HTTP 400 (404 once used up) with
+            # the error name as plain text: https://docs.slack.dev/messaging/sending-messages-using-incoming-webhooks
+            self._refuse("response_url", params, body, found)
+            return (404 if uses > RESPONSE_URL_USES else 400), {}, found[0].error.encode()
+        self._record(Call("response_url", params, body))
+        return 200, {}, b"ok"
+
+    def _state_violations(
+        self, method: str, params: dict[str, Any]
+    ) -> list[slack_limits.Violation]:
+        """What Slack refuses because of the workspace's state (membership, unknown ids)."""
+        v = slack_limits.Violation
+        channel = str(params.get("channel") or "")
+        if method == "chat.postMessage" and channel[:1] in {"C", "G"}:
+            info = self.channel(channel)
+            if not info.get("is_member"):
+                # https://docs.slack.dev/reference/scopes/chat.write.public: public channels
+                # only; a private channel the bot is not in does not exist for it.
+                if channel.startswith("G") or info.get("is_private"):
+                    return [v("channel_not_found", "/channel", f"bot not in private {channel}")]
+                if "chat:write.public" not in self.scopes:
+                    return [v("not_in_channel", "/channel", f"bot not in {channel}")]
+        if method == "chat.update":
+            with self._lock:
+                known = (channel, str(params.get("ts"))) in self._messages
+            if not known:
+                return [v("message_not_found", "/ts", f"no message {params.get('ts')} here")]
+        if method in {"views.open", "views.push"}:
+            trigger = str(params.get("trigger_id") or "")
+            with self._lock:
+                sent = self._triggers.get(trigger, 0.0)
+                if trigger in self._triggers:
+                    self._triggers[trigger] = None
+            if sent is None:
+                return [v("exchanged_trigger_id", "/trigger_id", "trigger_id already used")]
+            if sent and time.monotonic() - sent > TRIGGER_SECONDS:
+                return [v("expired_trigger_id", "/trigger_id", "trigger_id older than 3 s")]
+        if method == "reactions.add":
+            key = (channel, str(params.get("timestamp")), str(params.get("name")))
+            with self._lock:
+                if key in self._reactions:
+                    return [v("already_reacted", "/name", "this reaction is already there")]
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            if isinstance(files, str):
+                files = json.loads(files)
+            with self._lock:
+                missing = [f.get("id") for f in files or [] if f.get("id") not in self.uploads]
+            if missing:
+                return [v("file_not_found", "/files", f"never uploaded: {missing}")]
+        return []
+
+    def _throttle(self, method: str, params: dict[str, Any]) -> int:
+        """Seconds to wait before this call is allowed (0: allowed now): chat.postMessage
+        per channel, other methods per their tier."""
+        if method == "chat.postMessage":
+            key, rate, burst = (
+                self._resolve(str(params.get("channel") or "")),
+                self.post_rate,
+                self.post_burst,
+            )
+        elif method in METHOD_TIERS:
+            key, rate, burst = method, METHOD_TIERS[method] / 60, METHOD_TIERS[method]
+        else:
+            return 0
+        if rate <= 0:
+            return 0
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get((method, key), (float(burst), now))
+            tokens = min(float(burst), tokens + (now - at) * rate)
+            if tokens < 1:
+                self._buckets[(method, key)] = (tokens, now)
+                return max(1, math.ceil((1 - tokens) / rate))
+            self._buckets[(method, key)] = (tokens - 1, now)
+        return 0
+
+    def issue_trigger(self, trigger_id: str) -> None:
+        """Slack sent this trigger_id with a command or interaction just now."""
+        with self._lock:
+            self._triggers[trigger_id] = time.monotonic()
+
+    @staticmethod
+    def _resolve(channel: str) -> str:
+        # A DM by user id lands in the app's DM with that user.
+        return "D" + channel[1:] if channel.startswith(("U", "W")) else channel
+
+    def expect_refusals(self) -> list[Refusal]:
+        """The refusals so far, forgotten (for a test that provokes them on purpose)."""
+        with self._lock:
+            found, self.refusals = self.refusals, []
+        return found
 
     def _record(self, call: Call) -> None:
         with self._lock:
@@ -264,8 +471,9 @@ class FakeSlack:
             }
         if method == "chat.postMessage":
             ts = self.next_ts()
-            if channel.startswith("U"):  # a DM by user id lands in the app's DM
-                channel = "D" + channel[1:]
+            channel = self._resolve(channel)
+            with self._lock:
+                self._messages.add((channel, ts))
             return {
                 "ok": True,
                 "channel": channel,
@@ -290,6 +498,10 @@ class FakeSlack:
             if self.socket_mode_url is None:
                 return {"ok": False, "error": "socket_mode_not_enabled"}
             return {"ok": True, "url": self.socket_mode_url}
+        if method == "reactions.add":
+            with self._lock:
+                self._reactions.add((channel, str(params.get("timestamp")), params["name"]))
+            return {"ok": True}
         if method == "users.info":
             return {"ok": True, "user": self.user(params.get("user", ""))}
         if method == "conversations.info":
@@ -301,6 +513,8 @@ class FakeSlack:
             return self._files_info(params)
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ts):08d}"
+            with self._lock:
+                self._upload_ids.add(file_id)
             return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
         if method == "files.completeUploadExternal":
             files = params.get("files")
@@ -425,6 +639,8 @@ class SignedRequests:
             "trigger_id": f"{n}.trigger",
         }
         body = urllib.parse.urlencode(fields).encode()
+        if self.slack:
+            self.slack.issue_trigger(fields["trigger_id"])
         return body, {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body)}
 
     def interaction(self, payload: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
@@ -432,6 +648,8 @@ class SignedRequests:
         payload = {"team": {"id": self.team_id}, "api_app_id": "A0CIWBOT", **payload}
         if self.slack and "response_url" not in payload and payload.get("type") == "block_actions":
             payload["response_url"] = self.slack.response_url(f"act{next(self._counter)}")
+        if self.slack and payload.get("trigger_id"):
+            self.slack.issue_trigger(payload["trigger_id"])
         body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return body, {"Content-Type": "application/x-www-form-urlencoded", **self.sign(body)}
 

@@ -48,23 +48,116 @@ def unescape(text: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def escape_entities(text: str) -> str:
+    """Only Slack's three control characters as entities: the bot's own mrkdwn, shown as typed.
+
+    For text we wrote (help, usage) whose `*bold*` and `code` must work but whose
+    `<authority>` placeholders must not be read as links.
+    """
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# A web or mail address in already entity-escaped text (`&amp;` may be part of it).
+_URL = re.compile(r"(?:https?://|mailto:)(?:(?!&lt;|&gt;)[^\s|])+")
+_URL_TAIL = ".,;:!?)]}'\"*~`"  # punctuation after an address, not part of it
+
+
+def _defuse(text: str) -> str:
+    text = _BROADCAST.sub(lambda m: "@" + ZERO_WIDTH_SPACE + m.group(1), text)
+    return _FORMATTING.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, text)
+
+
 def escape(text: str) -> str:
     """User text made inert in any Slack text field: no mention, broadcast or markup.
 
     `&`, `<`, `>` become entities (so `<!channel>` and `<@U123>` are shown, not acted on),
     `@channel`/`@here`/`@everyone` get a zero-width space after the `@`, and the mrkdwn
     markers `* _ ~ `` ` are followed by one so a letter never turns into formatting.
+    A web address is sent as Slack's link `<https://…>`, whole: a zero-width space inside
+    it would end the link early.
     """
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _BROADCAST.sub(lambda m: "@" + ZERO_WIDTH_SPACE + m.group(1), text)
-    return _FORMATTING.sub(lambda m: m.group(1) + ZERO_WIDTH_SPACE, text)
+    out, at = [], 0
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(_URL_TAIL)
+        if len(url) <= len("mailto:"):
+            continue
+        out.append(_defuse(text[at : match.start()]))
+        out.append(f"<{url}>")
+        at = match.start() + len(url)
+    out.append(_defuse(text[at:]))
+    return "".join(out)
 
 
 def visible(text: str) -> str:
     """What a person reads of escaped text: entities decoded, zero-width spaces gone."""
+    text = _LINK.sub(lambda m: m.group(2) or m.group(1), text)
     return (
         text.replace(ZERO_WIDTH_SPACE, "")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
     )
+
+
+# Slack's escapes and `<…>` links and mentions: a piece of text is never cut inside one.
+_TOKEN = re.compile(r"&(?:amp|lt|gt);|<[^<>\n]*>")
+_SPACE = re.compile(r"\s+")
+
+
+def _inside_token(text: str, cut: int) -> int | None:
+    """The start of the entity or `<…>` token that `cut` falls inside, if any."""
+    start = text.rfind("\n", 0, cut) + 1  # tokens never span lines
+    for match in _TOKEN.finditer(text, start, cut + 1000):
+        if match.start() >= cut:
+            break
+        if match.start() < cut < match.end():
+            return match.start()
+    return None
+
+
+def _cut_point(text: str, limit: int) -> int:
+    """Where to cut `text` (longer than `limit`): after the last space that fits, else at
+    the limit; never inside `&amp;` or `<https://…|label>`."""
+    spaces = [m for m in _SPACE.finditer(text, 0, limit + 1) if 0 < m.start() <= limit]
+    for match in reversed(spaces):
+        cut = match.end() if match.end() <= limit else match.start()
+        if _inside_token(text, cut) is None:
+            return cut
+    token = _inside_token(text, limit)
+    # A single token longer than a block is cut anyway: better cut than lost.
+    return token if token else limit
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """`text` in pieces of at most `limit` characters, cut between words; nothing is lost."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = _cut_point(text, limit)
+        piece, text = text[:cut].rstrip(), text[cut:].lstrip()
+        if piece:
+            pieces.append(piece)
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def split_mrkdwn(text: str, limit: int) -> list[str]:
+    """Escaped mrkdwn in pieces of at most `limit` characters: between lines where one
+    fits, else between words, never inside an entity or a link (the one splitter of all
+    long Slack text: sections, the letter, pages of lists)."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        parts = split_text(line, limit) or [""]
+        pieces.extend(parts[:-1])
+        current = parts[-1]
+    if current.strip():
+        pieces.append(current)
+    return pieces

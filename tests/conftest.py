@@ -118,6 +118,9 @@ def slack() -> Iterator[FakeSlack]:
     double = FakeSlack().start()
     yield double
     double.stop()
+    # Whatever real Slack would have refused fails the test, even when the bot swallowed it.
+    refused = "\n".join(str(r) for r in double.refusals)
+    assert not double.refusals, f"Slack would refuse what the bot sent:\n{refused}"
 
 
 @pytest.fixture

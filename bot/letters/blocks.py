@@ -10,9 +10,9 @@ list of blocks into the parent message and its continuations in the thread.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from bot import slack_text
 from bot.letters.render import Element, segments
 from bot.slack_text import escape
 
@@ -33,31 +33,9 @@ def header(text: str) -> Block:
     return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": False}}
 
 
-def _cut_point(text: str, limit: int) -> int:
-    """Where to cut `text` (longer than `limit`): after the last whitespace that fits."""
-    window = text[: limit + 1]
-    for match in reversed(list(re.finditer(r"\s+", window))):
-        if 0 < match.start() <= limit:
-            return match.end() if match.end() <= limit else match.start()
-    # One word longer than a block: cut it, but never inside an entity such as `&amp;`.
-    cut = limit
-    amp = text.rfind("&", max(0, limit - 6), limit)
-    if amp > 0 and ";" not in text[amp:limit]:
-        cut = amp
-    return cut
-
-
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
     """`text` in pieces of at most `limit` characters, cut between words; nothing is lost."""
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = _cut_point(text, limit)
-        piece, text = text[:cut].rstrip(), text[cut:].lstrip()
-        if piece:
-            pieces.append(piece)
-    if text:
-        pieces.append(text)
-    return pieces
+    return slack_text.split_text(text, limit)
 
 
 def link(url: str, label: str) -> str:

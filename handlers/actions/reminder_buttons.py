@@ -18,7 +18,7 @@ from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Delivery, Role
 from handlers import permissions
-from handlers.commands import list_records
+from handlers.commands import list_records, render
 from handlers.commands.base import Command
 
 
@@ -127,8 +127,13 @@ def on_list(
                 args=f"{activity.authority.slug} {year.label}",
             )
             reply = list_records.run(command)
-            text = runtime.templates.message(reply.template, **reply.data)
+            rendered = render(runtime, reply)
     except UserError as error:
         _answer(runtime, respond, f"errors/{error.template}", error.data)
         return
-    respond(text=text, response_type="ephemeral", replace_original=False)
+    respond(
+        text=rendered.text,
+        blocks=rendered.blocks,
+        response_type="ephemeral",
+        replace_original=False,
+    )

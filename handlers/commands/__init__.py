@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -16,8 +17,9 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import deliveries, roles
+from bot import deliveries, pages, roles
 from bot.errors import UserError
+from bot.reminders import sections
 from bot.runtime import Runtime
 from handlers import failures
 from handlers.commands import (
@@ -65,9 +67,13 @@ def subcommands() -> dict[str, ModuleType]:
     return table
 
 
+NEXT_PAGE = "listing_next_page"
+
+
 def register(app: App) -> None:
-    """Listen for `/ciw` and register each subcommand's own listeners."""
+    """Listen for `/ciw` (and a listing's "Next page"); register each subcommand's listeners."""
     app.command("/ciw")(handle_ciw)
+    app.action(NEXT_PAGE)(handle_next_page)
     for module in MODULES:
         if hasattr(module, "register"):
             module.register(app)
@@ -80,6 +86,24 @@ def handle_ciw(
     ack()
     runtime: Runtime = context["ciw"]
     failures.after_ack(runtime, body, respond, lambda: run_command(runtime, body, respond, client))
+
+
+def handle_next_page(
+    ack: Ack, body: dict[str, Any], respond: Respond, client: WebClient, context: Any
+) -> None:
+    """A listing's "Next page" button: that page, answered as if its command were typed."""
+    ack()
+    runtime: Runtime = context["ciw"]
+    action = (body.get("actions") or [{}])[0]
+    typed = {
+        "user_id": (body.get("user") or {}).get("id", ""),
+        "channel_id": (body.get("channel") or {}).get("id", ""),
+        "text": str(action.get("value") or ""),  # e.g. "list wrexham 2019-20 page 2"
+        "response_url": body.get("response_url"),
+    }
+    failures.after_ack(
+        runtime, typed, respond, lambda: run_command(runtime, typed, respond, client)
+    )
 
 
 def run_command(
@@ -158,13 +182,50 @@ def dispatch(
     return module.run(command)
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A reply as posted: its text, and blocks when it needs a button (a listing's pages)."""
+
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+
+
+def render(runtime: Runtime, reply: Reply) -> Rendered:
+    """A reply's text; of a listing, the one page asked for (see `bot.pages`), with a
+    "Next page" button under every page but the last."""
+    text = runtime.templates.message(reply.template, **reply.data)
+    if reply.page is None:
+        return Rendered(text)
+    found = pages.page_of(text, reply.page)
+    if found is None:
+        total = pages.count(text)
+        return Rendered(
+            runtime.templates.message(
+                "errors/no_such_page", page=reply.page, total=total, command=reply.command
+            )
+        )
+    data = {"number": found.number, "total": found.total, "command": reply.command}
+    text = runtime.templates.message("page", body=found.text, **data)
+    if found.number >= found.total:
+        return Rendered(text)
+    button = {
+        "type": "button",
+        "action_id": NEXT_PAGE,
+        "text": {"type": "plain_text", "text": runtime.templates.message("page_button", **data)},
+        # The command without `/ciw `, as the typed text reaches `run_command`.
+        "value": f"{reply.command.removeprefix('/ciw ')} page {found.number + 1}",
+    }
+    return Rendered(text, [*sections(text), {"type": "actions", "elements": [button]}])
+
+
 def send(runtime: Runtime, respond: Respond, reply: Reply | None) -> None:
     """Post a reply, ephemerally, through the command's response_url."""
     if reply is None:
         return
-    text = runtime.templates.message(reply.template, **reply.data)
+    rendered = render(runtime, reply)
     respond(
-        text=text,
+        text=rendered.text,
+        blocks=rendered.blocks,
         response_type="ephemeral",
         replace_original=False,
     )

@@ -40,3 +40,6 @@ class Reply:
 
     template: str
     data: dict[str, Any] = field(default_factory=dict)
+    # A listing comes in pages: which one to show, and the command that shows the others.
+    page: int | None = None
+    command: str = ""

@@ -1,5 +1,5 @@
-"""`list <authority> [<year>]`: the year's activities, findings and notes with their ids, status and history (year defaults to the current review year).
-Example: `/ciw list wrexham 2019-20`
+"""`list <authority> [<year>] [page <n>]`: the year's activities, findings and notes with their ids, status and history (year defaults to the current review year), a page at a time (each with a Next page button).
+Example: `/ciw list wrexham 2019-20`, then `/ciw list wrexham 2019-20 page 2`
 """
 
 from __future__ import annotations
@@ -15,15 +15,18 @@ ROLE = Role.INSPECTOR
 
 def run(command: Command) -> Reply:
     """List one authority's records of one review year."""
-    typed, year = grammar.parse_authority_and_year(command.args, NAME)
+    args, page = grammar.split_page(command.args)
+    typed, year = grammar.parse_authority_and_year(args, NAME)
     authority = authorities.resolve(command.session, typed)
     year = year or ReviewYear.of(command.today)
     acts = activities.for_year(command.session, authority, year)
     finds = findings.for_year(command.session, authority, year)
     kept = notes.for_year(command.session, authority, year)
     return Reply(
-        "list",
-        {
+        page=page,
+        command=f"/ciw list {authority.slug} {year.label}",
+        template="list",
+        data={
             "authority": authority,
             "year": year,
             "activities": acts,

@@ -1,5 +1,5 @@
-"""`upcoming [<days>]`: scheduled activities in the next days (default 30), all authorities.
-Example: `/ciw upcoming 14`
+"""`upcoming [<days>] [page <n>]`: scheduled activities in the next days (default 30), all authorities, a page at a time (each with a Next page button).
+Example: `/ciw upcoming 14`, `/ciw upcoming 366 page 2`
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ ROLE = Role.INSPECTOR
 
 def run(command: Command) -> Reply:
     """List what is scheduled soon."""
-    days = grammar.parse_days(command.args)
+    args, page = grammar.split_page(command.args)
+    days = grammar.parse_days(args)
     found = activities.upcoming(command.session, command.today, days)
-    return Reply("upcoming", {"days": days, "activities": found})
+    return Reply("upcoming", {"days": days, "activities": found}, page, f"/ciw upcoming {days}")

@@ -11,6 +11,7 @@ from bot import reminders
 from bot.runtime import Runtime
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab view
+HOME_ITEMS = 20  # of each kind; the total says how many more `/ciw upcoming` lists
 
 
 def register(app: App) -> None:
@@ -21,10 +22,12 @@ def register(app: App) -> None:
 def home_view(runtime: Runtime, user_id: str) -> dict[str, Any]:
     """The Home tab view of one user (upcoming activities they inspect, drafts waiting)."""
     with runtime.transaction() as session:
+        today = runtime.today()
         text = runtime.templates.message(
             "home",
-            activities=reminders.upcoming_for(session, user_id, runtime.today()),
-            drafts=reminders.drafts_waiting(session, user_id),
+            activities=reminders.upcoming_for(session, user_id, today, limit=HOME_ITEMS),
+            total=reminders.count_upcoming_for(session, user_id, today),
+            drafts=reminders.drafts_waiting(session, user_id, limit=HOME_ITEMS),
         )
     blocks = reminders.sections(text)[:MAX_BLOCKS]
     return {"type": "home", "blocks": blocks}

@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import dates, grammar, ids
+from bot import dates, findings, grammar, ids
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.runtime import Runtime
@@ -106,7 +106,9 @@ def view(
             optional=True,
             hint="The id of the activity it came from, e.g. A12.",
         ),
-        kit.input_block("text", "Finding", kit.text_input(multiline=True, max_length=4000)),
+        kit.input_block(
+            "text", "Finding", kit.text_input(multiline=True, max_length=findings.MAX_TEXT)
+        ),
     ]
     return kit.modal(CALLBACK_ID, "Log a finding", blocks, {"channel_id": channel_id or ""})
 

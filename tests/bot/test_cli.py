@@ -51,6 +51,8 @@ def test_shell_demo_lists_the_wrexham_year_and_records_commands(base_env):
     script = "\n".join(
         [
             "/ciw list wrexham 2019-20",
+            "/ciw list wrexham 2019-20 page 2",
+            "/ciw list wrexham 2019-20 page 3",
             "log-activity wrexham adults 2019-10-15..2019-10-16 inspection of CMHT with HIW",
             "log-activity wrexam adults 2019-10-15 typo",
         ]
@@ -62,6 +64,9 @@ def test_shell_demo_lists_the_wrexham_year_and_records_commands(base_env):
     assert "focused activity in children's services, 24 and 25 September 2019" in out
     assert "The CMHT inspection found delays between referral and assessment." in out
     assert "We acknowledge, due to the unprecedented circumstances relating to COVID-19" in out
+    # The year's list comes in three pages, each pointing to the next; the notes come last.
+    assert "Page 1 of 3. Next: `/ciw list wrexham 2019-20 page 2`" in out.replace("_", "")
+    assert "Page 2 of 3. Next: `/ciw list wrexham 2019-20 page 3`" in out.replace("_", "")
     assert "inspection of CMHT with HIW, 15 and 16 October 2019" in out
     assert "Did you mean `wrexham`" in out
     # A second run on the same database does not load the demo twice.

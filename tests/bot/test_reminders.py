@@ -352,3 +352,17 @@ def test_reminder_says_where_in_the_review_year(runtime, slack):
     assert "quarter 1" in posts(slack)[-1].get("text")
     with runtime.transaction() as session:
         assert session.scalar(select(Activity.status)).value == "scheduled"
+
+
+def test_long_reminder_text_is_cut_between_words_and_never_inside_an_entity():
+    from bot.reminders import sections
+    from bot.slack_limits import check
+
+    text = "x" * 2990 + " fish &amp; chips " + "word " * 1000
+    blocks = sections(text)
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks)
+    assert blocks[0]["text"]["text"].endswith("fish") and blocks[1]["text"]["text"].startswith(
+        "&amp; chips"
+    )
+    assert " ".join(b["text"]["text"] for b in blocks).split() == text.split()
+    assert check("chat.postMessage", {"channel": "G1", "text": "t", "blocks": blocks}) == []

@@ -43,3 +43,37 @@ def test_escape_defuses_formatting_markers():
     out = escape("*bold* _it_ ~s~ `code`")
     assert ZERO_WIDTH_SPACE in out
     assert visible(out) == "*bold* _it_ ~s~ `code`"
+
+
+def test_an_address_stays_one_whole_link():
+    from bot.slack_limits import mrkdwn_problems
+
+    typed = "see https://example.org/a_b_c?x=1&y=2 and mailto:a_b@c.wales, then _this_."
+    out = escape(typed)
+    assert "<https://example.org/a_b_c?x=1&amp;y=2>" in out
+    assert "<mailto:a_b@c.wales>," in out
+    assert "_" + ZERO_WIDTH_SPACE + "this_" + ZERO_WIDTH_SPACE in out  # the rest still inert
+    assert mrkdwn_problems(out) == []
+    assert visible(out) == typed
+
+
+def test_long_text_is_cut_between_words_never_inside_an_entity_or_link():
+    from bot.slack_text import split_mrkdwn
+
+    word = "ab&amp;c "  # 9 characters, an entity in each
+    text = word * 1000 + "<https://example.org/" + "p" * 40 + "|a long label here>"
+    pieces = split_mrkdwn(text, 3000)
+    assert "".join(p + " " for p in pieces).split() == text.split()
+    for piece in pieces:
+        assert len(piece) <= 3000
+        assert piece.endswith(("c", ">")) and piece.startswith(("ab", "<"))
+    # One unbroken run is cut at the limit, but not through an entity.
+    run = "x" * 2998 + "&amp;" + "y" * 10
+    first, second = split_mrkdwn(run, 3000)
+    assert first == "x" * 2998 and second.startswith("&amp;")
+
+
+def test_an_address_in_bold_or_brackets_ends_where_the_address_ends():
+    out = escape("(see *https://gov.wales/a_b*) or https://gov.wales.")
+    assert "<https://gov.wales/a_b>" in out and "<https://gov.wales>." in out
+    assert visible(out) == "(see *https://gov.wales/a_b*) or https://gov.wales."

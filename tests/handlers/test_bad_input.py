@@ -129,7 +129,7 @@ def test_very_long_text_is_refused_with_the_limit(workspace, runtime):
     text = refused(workspace, runtime, f"log-activity wrexham adults 2019-04-10 {long}")
     assert "The title is 10000 characters long; the most is 500" in text
     text = refused(workspace, runtime, f"log-finding wrexham people strength {long}")
-    assert "The finding is 10000 characters long; the most is 4000" in text
+    assert "The finding is 10000 characters long; the most is 3000" in text
     workspace.command("log-finding wrexham people strength Short.")
     assert "10000 characters" in refused(workspace, runtime, f"edit F1 {long}")
     # A very long unknown word is not echoed back in full.

@@ -46,6 +46,18 @@ def test_help_lists_every_subcommand_with_an_example(workspace):
         ]:
             assert f"`{name}" in text or f"· `{name}" in text, name
         assert text.count("Example:") >= 10
+        # Slack collapses a message past ~4,000 characters: the overview stays under it.
+        assert len(text) <= 4000
+
+
+def test_help_of_one_subcommand_is_whole_and_an_unknown_one_is_named(workspace):
+    whole = text_of(workspace.command("help log-activity"))
+    assert "--postponed" in whole and "`THH:MM`" in whole and whole.count("Example:") == 2
+    assert "log-finding" not in whole
+    # Any of a module's names finds it.
+    assert "`postpone A<id> [| <reason>]`" in text_of(workspace.command("help postpone"))
+    unknown = text_of(workspace.command("help frobnicate"))
+    assert "There is no subcommand `frobnicate`" in unknown and "`log-finding" in unknown
 
 
 def test_log_activity_replies_with_id_and_letter_line(workspace, runtime):

@@ -325,8 +325,33 @@ def test_version_slack_could_not_take_is_posted_later_by_the_clock(
     assert drafts.post_pending(runtime) == 0
 
 
+def list_pages(workspace, typed: str) -> list[str]:
+    """Every page of a `/ciw list …` reply, as read, following each page's pointer to the next."""
+    pages = [visible(workspace.command(typed).get("text"))]
+    while f"Next: `/ciw {typed} page {len(pages) + 1}`" in pages[-1].replace("_", ""):
+        pages.append(visible(workspace.command(f"{typed} page {len(pages) + 1}").get("text")))
+    return pages
+
+
 def test_list_shows_the_years_drafts_with_version_and_status(workspace, slack, runtime, clock):
     setup_demo(runtime, clock)
     post_draft(workspace, slack)
-    reply = workspace.command("list wrexham 2019-20")
-    assert "version 1 — awaiting review" in visible(reply.get("text"))
+    # The demo year's list fills several pages, each saying which of how many it is; the
+    # drafts come last.
+    pages = list_pages(workspace, "list wrexham 2019-20")
+    assert len(pages) > 1
+    for number, page in enumerate(pages, start=1):
+        assert f"Page {number} of {len(pages)}." in page.replace("_", "")
+    assert "version 1 — awaiting review" in pages[-1]
+
+
+def test_a_group_dm_is_refused_for_drafts(workspace, slack, runtime, clock):
+    # The manifest does not subscribe to message.mpim: replies in a group DM's thread would
+    # never reach the bot, so a draft there could not be reviewed.
+    setup_demo(runtime, clock)
+    slack.channels["C0GROUPDM"] = {"is_channel": False, "is_mpim": True, "is_private": True}
+    reply = workspace.command("draft-letter wrexham 2019-20", channel="C0GROUPDM")
+    assert "group direct message" in visible(reply.get("text"))
+    assert slack.of("chat.postMessage") == [] and slack.uploads == {}
+    with runtime.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Draft)) == 0

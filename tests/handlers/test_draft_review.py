@@ -379,3 +379,32 @@ def test_comment_goes_to_the_version_current_when_it_was_made(workspace, slack, 
     with runtime.transaction() as session:
         assert session.scalars(select(Comment.version_id)).one() == v2
         assert session.scalar(select(func.count()).select_from(Draft)) == 1
+
+
+def test_replies_also_sent_to_the_channel_or_with_a_file_are_comments(
+    workspace, slack, runtime, clock
+):
+    version_id = started(workspace, slack, runtime, clock)
+    broadcast = thread_event(
+        runtime, "1596450004.000001", subtype="thread_broadcast", text="Also to the channel"
+    )
+    with_file = thread_event(
+        runtime,
+        "1596450004.000002",
+        subtype="file_share",
+        text="Marked up, see page 2",
+        files=[{"id": "F0MARKED", "name": "letter-marked.docx"}],
+    )
+    file_alone = thread_event(
+        runtime, "1596450004.000003", subtype="file_share", text="", files=[{"id": "F0ALONE"}]
+    )
+    for number, event in enumerate([broadcast, with_file, file_alone]):
+        assert workspace.event(event, event_id=f"Ev0KIND{number}").status == 200
+    reactions = slack.wait_calls("reactions.add", 2)
+    assert [r.get("timestamp") for r in reactions] == ["1596450004.000001", "1596450004.000002"]
+    with runtime.transaction() as session:
+        comments = list(session.scalars(select(Comment).order_by(Comment.id)))
+        assert [(c.version_id, c.text) for c in comments] == [
+            (version_id, "Also to the channel"),
+            (version_id, "Marked up, see page 2"),
+        ]
