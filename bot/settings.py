@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_DATABASE_URL = "sqlite:///ciw.db"
@@ -39,6 +40,66 @@ def _public_url(value: str | None) -> str | None:
     return value.rstrip("/")
 
 
+# The Teams SDK's cloud environments (microsoft_teams.api.auth.cloud_environment), by the
+# names TEAMS_CLOUD takes.
+TEAMS_CLOUDS = ("public", "usgov", "usgovdod", "china")
+
+
+def _endpoint(name: str, value: str | None, must_end: str = "") -> str | None:
+    """An endpoint override without its trailing "/"; SettingsError unless it is https
+    (http only on loopback, for tests) and ends as the SDK needs it to."""
+    if value is None:
+        return None
+    parts = urllib.parse.urlsplit(value)
+    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    if (
+        not parts.hostname
+        or parts.query
+        or parts.fragment
+        or not (parts.scheme == "https" or (parts.scheme == "http" and loopback))
+        or not value.rstrip("/").endswith(must_end)
+    ):
+        example = {
+            "TEAMS_OPENID_METADATA_URL": "https://login.botframework.com/v1/.well-known/"
+            "openidconfiguration",
+            "TEAMS_LOGIN_URL": "https://login.microsoftonline.com",
+        }[name]
+        raise SettingsError(f"{name} must be an https address like {example}, not {value!r}")
+    return value.rstrip("/")
+
+
+def _teams(text: Callable[[str], str | None]) -> dict[str, Any]:
+    """The Teams settings, checked together: all of them once TEAMS_APP_ID is set."""
+    app_id = text("TEAMS_APP_ID")
+    cloud = (text("TEAMS_CLOUD") or "public").lower()
+    if cloud not in TEAMS_CLOUDS:
+        raise SettingsError(
+            f"TEAMS_CLOUD must be one of {', '.join(TEAMS_CLOUDS)}, not {text('TEAMS_CLOUD')!r}"
+        )
+    values = {
+        "teams_app_id": app_id,
+        "teams_app_password": text("TEAMS_APP_PASSWORD"),
+        "teams_tenant_id": text("TEAMS_TENANT_ID"),
+        "teams_cloud": cloud,
+        # The SDK finds the signing keys by replacing the metadata URL's last segment
+        # "/openidconfiguration" with "/keys" (TokenValidator.for_service), so a
+        # metadata URL ending otherwise would never find them.
+        "teams_openid_metadata_url": _endpoint(
+            "TEAMS_OPENID_METADATA_URL",
+            text("TEAMS_OPENID_METADATA_URL"),
+            "/openidconfiguration",
+        ),
+        "teams_login_url": _endpoint("TEAMS_LOGIN_URL", text("TEAMS_LOGIN_URL")),
+    }
+    if app_id is not None:
+        for name in ("TEAMS_APP_PASSWORD", "TEAMS_TENANT_ID"):
+            if values[name.lower()] is None:
+                raise SettingsError(
+                    f"{name} is not set (TEAMS_APP_ID is): see .env.example for what it should hold"
+                )
+    return values
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the program reads from its environment."""
@@ -58,6 +119,17 @@ class Settings:
     letter_cc: tuple[str, ...] = ("Audit Wales", "HIW", "Estyn")
     public_url: str | None = None  # where people reach `serve`, without a trailing "/"
     letter_template: str | None = None  # the Word template's path; None: the shipped one
+    teams_app_id: str | None = None  # the Azure Bot's Entra app id; None: Teams off
+    teams_app_password: str | None = None
+    teams_tenant_id: str | None = None
+    teams_cloud: str = "public"  # one of TEAMS_CLOUDS
+    teams_openid_metadata_url: str | None = None  # None: the cloud's own
+    teams_login_url: str | None = None  # None: the cloud's own
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Whether Teams is configured (TEAMS_APP_ID set)."""
+        return self.teams_app_id is not None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -122,6 +194,7 @@ class Settings:
             letter_cc=tuple(p.strip() for p in cc.split(";") if p.strip()) if cc else cls.letter_cc,
             public_url=public_url,
             letter_template=letter_template,
+            **_teams(text),
         )
 
     def require(self, *names: str) -> None:

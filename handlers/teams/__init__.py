@@ -1,0 +1,1 @@
+"""Teams adapters, on Microsoft's Teams SDK for Python (`microsoft-teams-apps`)."""
