@@ -1,0 +1,656 @@
+"""Microsoft Teams played on loopback: the cloud's token-signing keys, its login endpoint and
+the Bot Connector, for tests that run without Teams.
+
+One server answers all three, as a sovereign cloud's overrides would point them:
+- `openid_metadata_url` (`/v1/.well-known/openidconfiguration`) and its keys
+  (`/v1/.well-known/keys`): what the Teams SDK validates inbound activities against;
+  `inbound_token()` signs an RS256 token with those keys as the Bot Connector would.
+- `login_url`: the Entra ID token endpoint (`/<tenant>/oauth2/v2.0/token`, plus the tenant
+  discovery document MSAL reads first), issuing the bot's own token for client credentials.
+- `service_url` (`/teams/`): the Bot Connector's REST API v3. Every call needs a bot token
+  this login issued. Send to a conversation (a channel's reply chain as
+  `<conversation>;messageid=<root>`), reply to an activity, update an activity, create a
+  1:1 conversation, read a member (with `userRole`).
+
+It is as strict as Teams: the message size limit and the per-conversation rate limits below
+are enforced, and a call that breaks a rule is answered as the Bot Connector answers it
+(HTTP status and `{"error": {"code", "message"}}`) and kept in `refusals`.
+
+With `tls=True` it serves HTTPS with a certificate for 127.0.0.1 that only `ca_file`
+trusts: how a sovereign-cloud or proxied install reaches its endpoints (MSAL accepts only
+https authorities; `SSL_CERT_FILE` / `REQUESTS_CA_BUNDLE` name the CA).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import datetime as dt
+import ipaddress
+import itertools
+import json
+import ssl
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+
+# The public cloud's Bot Connector issuer and bot scope (the SDK's CloudEnvironment PUBLIC;
+# https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-authentication).
+CONNECTOR_ISSUER = "https://api.botframework.com"
+BOT_SCOPE = "https://api.botframework.com/.default"
+BOT_AUDIENCE = BOT_SCOPE.removesuffix("/.default")
+
+# Message size. https://learn.microsoft.com/microsoftteams/platform/bots/how-to/format-your-bot-messages
+# ("If the bot message size limit exceeds …, bot receives a 413 status code
+# (RequestEntityTooLarge), which contains the error code MessageSizeTooBig. The bot message
+# size limit includes the entire message payload encoded as UTF-16"). The page has said 28 KB,
+# then 40 KB, and now 100 KB (80 KB recommended): the fake holds the earliest and strictest,
+# 28 KB, which is also what Teams clients are known to cut cards at.
+MESSAGE_LIMIT = 28 * 1024
+
+# Per bot per thread limits, https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit
+# ("Per bot per thread limit": scenario, time period in seconds, maximum allowed
+# operations). Over them the API answers "HTTP 429 Too Many Requests".
+RATE_LIMITS: dict[str, tuple[tuple[float, int], ...]] = {
+    "send": ((1, 7), (2, 8), (30, 60), (3600, 1800)),
+    "create": ((1, 7), (2, 8), (30, 60), (3600, 1800)),
+    "members": ((1, 14), (2, 16), (30, 120), (3600, 3600)),
+}
+
+
+class Signer:
+    """An RSA key pair that signs RS256 tokens and publishes itself as a JWK."""
+
+    def __init__(self, kid: str | None = None) -> None:
+        self.kid = kid or uuid.uuid4().hex
+        self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    @property
+    def public_key(self) -> rsa.RSAPublicKey:
+        """The key that verifies what this signer signed."""
+        return self._key.public_key()
+
+    def jwk(self, **extra: Any) -> dict[str, Any]:
+        """The public key as a JSON Web Key."""
+        public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key()))
+        return {**public, "kid": self.kid, "use": "sig", "alg": "RS256", **extra}
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        """An RS256 token over these claims, with this key's id in its header."""
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+
+
+@dataclass
+class Call:
+    """One request the bot made to the Bot Connector or the login endpoint."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+    status: int = 0
+
+
+@dataclass
+class Refusal:
+    """A call Teams refused: what was asked and the error it answered."""
+
+    path: str
+    status: int
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.status} {self.code}: {self.message}"
+
+
+@dataclass
+class Conversation:
+    """A conversation the bot is in: a 1:1 chat (`personal`) or a team's `channel`."""
+
+    id: str
+    kind: str
+    tenant_id: str
+    members: set[str] = field(default_factory=set)
+    activities: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@dataclass
+class FakeTeams:
+    """The Teams cloud on 127.0.0.1 for one bot registration in one tenant."""
+
+    app_id: str = "00000000-0000-0000-0000-00000000b07"
+    app_password: str = "bot-secret"
+    tenant_id: str = "11111111-1111-1111-1111-111111111111"
+    tls: bool = False
+    message_limit: int = MESSAGE_LIMIT
+    clock: Callable[[], float] = time.monotonic
+    calls: list[Call] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.connector_keys = Signer()  # signs what the Bot Connector sends the bot
+        self.login_keys = Signer()  # signs the bot's own tokens
+        self._server: ThreadingHTTPServer | None = None
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._history: dict[tuple[str, str], collections.deque[float]] = {}
+        self._dir = tempfile.TemporaryDirectory(prefix="fake-teams-")
+        self.ca_file: str | None = None
+
+    # ----- lifecycle and addresses -----
+
+    def start(self) -> FakeTeams:
+        """Listen on a free loopback port (HTTPS with `tls`)."""
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                status, body = double._answer(self.command, self.path, self.headers, raw)
+                data = json.dumps(body).encode() if body is not None else b""
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._serve()
+
+            def do_POST(self) -> None:
+                self._serve()
+
+            def do_PUT(self) -> None:
+                self._serve()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self._certificate())
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and drop the temporary certificate."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self._dir.cleanup()
+
+    def __enter__(self) -> FakeTeams:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base(self) -> str:
+        assert self._server is not None, "start() the fake first"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def openid_metadata_url(self) -> str:
+        """What TEAMS_OPENID_METADATA_URL points at."""
+        return f"{self.base}/v1/.well-known/openidconfiguration"
+
+    @property
+    def login_url(self) -> str:
+        """What TEAMS_LOGIN_URL points at."""
+        return self.base
+
+    @property
+    def service_url(self) -> str:
+        """The Bot Connector's address, as activities carry it in `serviceUrl`."""
+        return f"{self.base}/teams/"
+
+    def _certificate(self) -> tuple[str, str]:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fake teams cloud")])
+        now = dt.datetime.now(dt.UTC)
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        cert_path = Path(self._dir.name, "cert.pem")
+        key_path = Path(self._dir.name, "key.pem")
+        cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            )
+        )
+        self.ca_file = str(cert_path)
+        return str(cert_path), str(key_path)
+
+    # ----- the world the bot lives in -----
+
+    def add_user(
+        self, aad_object_id: str, name: str, role: str = "user", email: str | None = None
+    ) -> dict[str, Any]:
+        """A person in the tenant; `role` is Teams' userRole: user, guest or anonymous."""
+        user = {
+            "id": f"29:{aad_object_id}",
+            "name": name,
+            "aadObjectId": aad_object_id,
+            "email": email or f"{name.split()[0].lower()}@example.org",
+            "userPrincipalName": email or f"{name.split()[0].lower()}@example.org",
+            "tenantId": self.tenant_id,
+            "userRole": role,
+        }
+        self.users[user["id"]] = user
+        return user
+
+    def add_channel(self, channel_id: str, member_ids: list[str]) -> Conversation:
+        """A team channel with the bot installed and these people (`29:` ids) in the team."""
+        conversation = Conversation(channel_id, "channel", self.tenant_id, set(member_ids))
+        self.conversations[channel_id] = conversation
+        return conversation
+
+    def inbound_token(self, service_url: str | None = None, **claims: Any) -> str:
+        """A token as the Bot Connector signs it for an activity it sends the bot; any claim
+        can be overridden (iss, aud, exp, serviceurl…) and `signer` replaced to forge one."""
+        signer = claims.pop("signer", self.connector_keys)
+        now = int(time.time())
+        body = {
+            "iss": CONNECTOR_ISSUER,
+            "aud": self.app_id,
+            "serviceurl": service_url or self.service_url,
+            "nbf": now - 60,
+            "iat": now - 60,
+            "exp": now + 3600,
+            **claims,
+        }
+        return signer.sign({k: v for k, v in body.items() if v is not None})
+
+    def message_activity(
+        self,
+        text: str,
+        user: dict[str, Any],
+        conversation_id: str | None = None,
+        *,
+        tenant_id: str | None = None,
+        service_url: str | None = None,
+    ) -> dict[str, Any]:
+        """A message activity as Teams posts it to the bot's messaging endpoint."""
+        tenant = tenant_id or self.tenant_id
+        personal = conversation_id is None
+        if personal:
+            # Speaking to the bot in its personal chat is what creates that chat.
+            chat = f"a:personal-{user['aadObjectId']}"
+            self.conversations.setdefault(
+                chat, Conversation(chat, "personal", tenant, {user["id"]})
+            )
+        return {
+            "type": "message",
+            "id": f"{next(self._ids)}",
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+            "serviceUrl": service_url or self.service_url,
+            "channelId": "msteams",
+            "from": {"id": user["id"], "name": user["name"], "aadObjectId": user["aadObjectId"]},
+            "conversation": {
+                "id": f"a:personal-{user['aadObjectId']}" if personal else conversation_id,
+                "conversationType": "personal" if personal else "channel",
+                "tenantId": tenant,
+            },
+            "recipient": {"id": f"28:{self.app_id}", "name": "CIW"},
+            "text": text,
+            "textFormat": "plain",
+            "channelData": {"tenant": {"id": tenant}},
+        }
+
+    def posted(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The activities the bot has in a conversation, oldest first (updates applied)."""
+        conversation = self.conversations.get(conversation_id)
+        return list(conversation.activities.values()) if conversation else []
+
+    # ----- the server -----
+
+    def _answer(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, Any]:
+        route = urllib.parse.urlsplit(path).path
+        try:
+            if method == "GET" and route == "/v1/.well-known/openidconfiguration":
+                return 200, self._metadata()
+            if method == "GET" and route == "/v1/.well-known/keys":
+                # The Bot Connector's keys carry the channels they may sign for.
+                return 200, {"keys": [self.connector_keys.jwk(endorsements=["msteams"])]}
+            parts = route.strip("/").split("/")
+            if parts[0] == "teams":
+                return self._connector(method, parts[1:], headers, raw)
+            if method == "GET" and parts[1:] == ["v2.0", ".well-known", "openid-configuration"]:
+                return self._tenant_discovery(parts[0])
+            if method == "POST" and parts[1:] == ["oauth2", "v2.0", "token"]:
+                return self._token(parts[0], headers, raw)
+            return 404, {"error": {"code": "NotFound", "message": f"no such endpoint {route}"}}
+        except _Refused as refused:
+            with self._lock:
+                self.refusals.append(Refusal(route, refused.status, refused.code, refused.message))
+            return refused.status, {"error": {"code": refused.code, "message": refused.message}}
+
+    def _metadata(self) -> dict[str, Any]:
+        return {
+            "issuer": CONNECTOR_ISSUER,
+            "authorization_endpoint": f"{self.base}/v1/.well-known/authorize",
+            "jwks_uri": f"{self.base}/v1/.well-known/keys",
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        }
+
+    # The login endpoint. https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow
+    # ("First case: Access token request with a shared secret": grant_type=client_credentials,
+    # client_id, client_secret, scope=<resource>/.default, form-encoded; errors as
+    # {"error", "error_description", "error_codes"} with AADSTS codes).
+
+    def _aad_error(
+        self, tenant: str, status: int, error: str, code: int, message: str
+    ) -> tuple[int, Any]:
+        with self._lock:
+            self.refusals.append(Refusal(f"/{tenant}/oauth2/v2.0/token", status, error, message))
+        return status, {
+            "error": error,
+            "error_description": f"AADSTS{code}: {message}",
+            "error_codes": [code],
+            "timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ"),
+        }
+
+    def _known_tenant(self, tenant: str) -> bool:
+        return tenant in {self.tenant_id, "botframework.com"}
+
+    def _tenant_discovery(self, tenant: str) -> tuple[int, Any]:
+        if not self._known_tenant(tenant):
+            return self._aad_error(
+                tenant, 400, "invalid_tenant", 90002, f"Tenant '{tenant}' not found."
+            )
+        return 200, {
+            "issuer": f"{self.base}/{tenant}/v2.0",
+            "authorization_endpoint": f"{self.base}/{tenant}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{self.base}/{tenant}/oauth2/v2.0/token",
+            "jwks_uri": f"{self.base}/{tenant}/discovery/v2.0/keys",
+            "response_types_supported": ["code", "id_token", "token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        }
+
+    def _token(self, tenant: str, headers: Any, raw: bytes) -> tuple[int, Any]:
+        form = dict(urllib.parse.parse_qsl(raw.decode(errors="replace")))
+        with self._lock:
+            self.calls.append(
+                Call("POST", f"/{tenant}/oauth2/v2.0/token", {k: v for k, v in form.items()})
+            )
+        if not (headers.get("Content-Type") or "").startswith("application/x-www-form-urlencoded"):
+            return self._aad_error(
+                tenant,
+                400,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.",
+            )
+        if not self._known_tenant(tenant):
+            return self._aad_error(
+                tenant, 400, "invalid_request", 90002, f"Tenant '{tenant}' not found."
+            )
+        if form.get("grant_type") != "client_credentials":
+            return self._aad_error(
+                tenant,
+                400,
+                "unsupported_grant_type",
+                70003,
+                "The app requested an unsupported grant type.",
+            )
+        if form.get("client_id") != self.app_id:
+            return self._aad_error(
+                tenant,
+                400,
+                "unauthorized_client",
+                700016,
+                f"Application with identifier '{form.get('client_id')}' was not found in the "
+                f"directory.",
+            )
+        if form.get("client_secret") != self.app_password:
+            return self._aad_error(
+                tenant, 401, "invalid_client", 7000215, "Invalid client secret provided."
+            )
+        scope = form.get("scope", "")
+        if not scope.endswith("/.default"):
+            return self._aad_error(
+                tenant,
+                400,
+                "invalid_scope",
+                1002012,
+                f"The provided value for scope {scope} is not valid. Client credential flows "
+                f"must have a scope value with /.default suffixed to the resource identifier.",
+            )
+        if scope != BOT_SCOPE:
+            return self._aad_error(
+                tenant,
+                400,
+                "invalid_resource",
+                500011,
+                f"The resource principal named {scope.removesuffix('/.default')} was not found.",
+            )
+        now = int(time.time())
+        token = self.login_keys.sign(
+            {
+                "aud": BOT_AUDIENCE,
+                "iss": f"https://sts.windows.net/{tenant}/",
+                "appid": self.app_id,
+                "tid": tenant,
+                "iat": now,
+                "nbf": now,
+                "exp": now + 3599,
+            }
+        )
+        return 200, {
+            "token_type": "Bearer",
+            "expires_in": 3599,
+            "ext_expires_in": 3599,
+            "access_token": token,
+        }
+
+    # The Bot Connector. https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference
+    # (Create Conversation, Send to Conversation, Reply to Activity, Update Activity, Get
+    # Conversation Member; errors as ErrorResponse {"error": {"code", "message"}}).
+
+    def _connector(
+        self, method: str, parts: list[str], headers: Any, raw: bytes
+    ) -> tuple[int, Any]:
+        body = json.loads(raw) if raw else {}
+        with self._lock:
+            self.calls.append(Call(method, "/" + "/".join(parts), body))
+        self._authorize(headers)
+        if parts[:2] != ["v3", "conversations"]:
+            raise _Refused(404, "NotFound", "Unknown Bot Connector path")
+        rest = [urllib.parse.unquote(p) for p in parts[2:]]
+        if method == "POST" and not rest:
+            return self._create_conversation(body)
+        if method == "POST" and len(rest) == 2 and rest[1] == "activities":
+            return self._send(rest[0], body, reply_to=None)
+        if method == "POST" and len(rest) == 3 and rest[1] == "activities":
+            return self._send(rest[0], body, reply_to=rest[2])
+        if method == "PUT" and len(rest) == 3 and rest[1] == "activities":
+            return self._update(rest[0], rest[2], body)
+        if method == "GET" and len(rest) == 3 and rest[1] == "members":
+            return self._member(rest[0], rest[2])
+        raise _Refused(404, "NotFound", "Unknown Bot Connector operation")
+
+    def _authorize(self, headers: Any) -> None:
+        """The bot's own token, from this login, for the Bot Connector, unexpired."""
+        authorization = headers.get("Authorization") or ""
+        denied = _Refused(401, "Unauthorized", "Authorization has been denied for this request.")
+        if not authorization.startswith("Bearer "):
+            raise denied
+        try:
+            jwt.decode(
+                authorization.removeprefix("Bearer "),
+                self.login_keys.public_key,
+                algorithms=["RS256"],
+                audience=BOT_AUDIENCE,
+                options={"require": ["exp", "aud"]},
+            )
+        except jwt.InvalidTokenError:
+            raise denied from None
+
+    def _throttle(self, scenario: str, thread: str) -> None:
+        now = self.clock()
+        limits = RATE_LIMITS[scenario]
+        with self._lock:
+            history = self._history.setdefault((scenario, thread), collections.deque())
+            while history and now - history[0] >= limits[-1][0]:
+                history.popleft()
+            for seconds, allowed in limits:
+                if sum(1 for t in history if now - t < seconds) >= allowed:
+                    raise _Refused(
+                        429,
+                        "Throttled",
+                        f"Too many requests: {allowed} {scenario} operations per {seconds:g} s "
+                        f"in one conversation",
+                    )
+            history.append(now)
+
+    def _size(self, activity: dict[str, Any]) -> None:
+        size = len(json.dumps(activity, ensure_ascii=False).encode("utf-16-le"))
+        if size > self.message_limit:
+            raise _Refused(
+                413,
+                "MessageSizeTooBig",
+                f"The request content length {size} exceeded limit of {self.message_limit} bytes",
+            )
+
+    def _conversation(self, conversation_id: str) -> Conversation:
+        conversation = self.conversations.get(conversation_id)
+        if conversation is None:
+            raise _Refused(404, "ConversationNotFound", "Conversation not found.")
+        return conversation
+
+    def _new_activity(
+        self, conversation: Conversation, activity: dict[str, Any], thread: str | None
+    ) -> str:
+        activity_id = f"{int(time.time() * 1000)}{next(self._ids):04d}"
+        stored = {
+            **activity,
+            "id": activity_id,
+            "conversation": {"id": conversation.id},
+            "replyToId": thread,
+        }
+        conversation.activities[activity_id] = stored
+        return activity_id
+
+    def _send(
+        self, conversation_id: str, activity: dict[str, Any], reply_to: str | None
+    ) -> tuple[int, Any]:
+        base_id, _, root = conversation_id.partition(";messageid=")
+        conversation = self._conversation(base_id)
+        thread = root or reply_to
+        self._throttle("send", base_id)
+        self._size(activity)
+        if activity.get("type") not in {"message", "typing"}:
+            raise _Refused(400, "BadArgument", "Activity type is not supported")
+        if thread is not None:
+            if conversation.kind != "channel":
+                # Reply chains are a channel's; in a chat a reply is a new message.
+                thread = None
+            elif thread not in conversation.activities:
+                raise _Refused(404, "ActivityNotFoundInConversation", "Unknown parent message")
+            else:
+                # A reply chain hangs off its root, never off another reply.
+                thread = conversation.activities[thread].get("replyToId") or thread
+        return 201, {"id": self._new_activity(conversation, activity, thread)}
+
+    def _update(
+        self, conversation_id: str, activity_id: str, activity: dict[str, Any]
+    ) -> tuple[int, Any]:
+        base_id = conversation_id.partition(";messageid=")[0]
+        conversation = self._conversation(base_id)
+        self._throttle("send", base_id)
+        self._size(activity)
+        existing = conversation.activities.get(activity_id)
+        if existing is None:
+            raise _Refused(404, "ActivityNotFoundInConversation", "Activity not found")
+        conversation.activities[activity_id] = {
+            **activity,
+            "id": activity_id,
+            "conversation": {"id": base_id},
+            "replyToId": existing.get("replyToId"),
+        }
+        return 200, {"id": activity_id}
+
+    def _create_conversation(self, body: dict[str, Any]) -> tuple[int, Any]:
+        members = body.get("members") or []
+        tenant = (body.get("channelData") or {}).get("tenant", {}).get("id") or body.get("tenantId")
+        if body.get("isGroup") or len(members) != 1:
+            raise _Refused(400, "BadArgument", "Bots can only create one-on-one conversations")
+        if tenant != self.tenant_id:
+            raise _Refused(400, "BadArgument", "A valid tenant id is required")
+        user_id = members[0].get("id", "")
+        self._throttle("create", user_id)
+        if user_id not in self.users:
+            # What Teams answers for a user id that is not one of this tenant's.
+            raise _Refused(400, "BadArgument", "Failed to decrypt pairwise id")
+        conversation_id = f"a:personal-{self.users[user_id]['aadObjectId']}"
+        # Teams answers the existing 1:1 chat when there is one.
+        conversation = self.conversations.setdefault(
+            conversation_id, Conversation(conversation_id, "personal", tenant, {user_id})
+        )
+        return 201, {"id": conversation.id}
+
+    def _member(self, conversation_id: str, member_id: str) -> tuple[int, Any]:
+        conversation = self._conversation(conversation_id.partition(";messageid=")[0])
+        self._throttle("members", conversation.id)
+        user = self.users.get(member_id) or next(
+            (u for u in self.users.values() if u["aadObjectId"] == member_id), None
+        )
+        if user is None or user["id"] not in conversation.members:
+            raise _Refused(404, "MemberNotFoundInConversation", "The member was not found.")
+        return 200, user
+
+
+@contextlib.contextmanager
+def fake_teams(**options: Any) -> Iterator[FakeTeams]:
+    """A started FakeTeams, stopped afterwards."""
+    double = FakeTeams(**options).start()
+    try:
+        yield double
+    finally:
+        double.stop()
