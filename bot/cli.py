@@ -1,4 +1,4 @@
-"""The `ciw-bot` command: serve, socket, clock, shell, draft-letter, db upgrade."""
+"""The `ciw-bot` command: serve, socket, clock, shell, draft-letter, teams-package, db upgrade."""
 
 from __future__ import annotations
 
@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     out.add_argument("--out", help="write a Word file (.docx) here")
     out.add_argument("--format", choices=["text", "md"], default="text", help="printed format")
 
+    package = commands.add_parser(
+        "teams-package", help="write the Teams app package to upload in Teams admin"
+    )
+    package.add_argument(
+        "--out", default="ciw-teams.zip", help="where to write it (default ciw-teams.zip)"
+    )
+
     database = commands.add_parser("db", help="database maintenance")
     database.add_argument(
         "action", choices=["upgrade"], help="upgrade: migrate to the newest schema"
@@ -93,7 +100,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot import logging_setup
 
     # The shell's and the letter's output is for people; log lines would drown it.
-    quiet = args.command in {"shell", "draft-letter"}
+    quiet = args.command in {"shell", "draft-letter", "teams-package"}
     logging_setup.configure(logging.WARNING if quiet else logging.INFO)
     if args.command == "db":
         return _db_upgrade(settings)
@@ -112,6 +119,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return run_shell(settings, demo=args.demo, user=args.user, channel=args.channel)
     if args.command == "draft-letter":
         return _draft_letter(args, settings)
+    if args.command == "teams-package":
+        settings.require("TEAMS_APP_ID")
+        from handlers.teams.package import write_package
+
+        print(f"wrote {write_package(settings, args.out)}")
+        return 0
     raise AssertionError(args.command)
 
 

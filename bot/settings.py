@@ -203,6 +203,7 @@ class Settings:
             "SLACK_BOT_TOKEN": self.slack_bot_token,
             "SLACK_SIGNING_SECRET": self.slack_signing_secret,
             "SLACK_APP_TOKEN": self.slack_app_token,
+            "TEAMS_APP_ID": self.teams_app_id,
         }
         for name in names:
             if not attributes[name]:
