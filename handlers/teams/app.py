@@ -77,13 +77,17 @@ class TenantGate(FastAPIAdapter):
 
 
 def create_teams_app(
-    settings: Settings, on_message: Callable[[Any], Awaitable[None]] | None = None
+    settings: Settings,
+    on_message: Callable[[Any], Awaitable[None]] | None = None,
+    fallback: Any | None = None,
 ) -> tuple[App, FastAPI]:
     """The SDK's App for these settings, and the ASGI app that serves it.
 
     The App is initialised (its messaging endpoint registered) when the ASGI app starts
     (its lifespan), so serve the FastAPI app with lifespan on. `on_message` is the message
-    handler (the command router will be registered here).
+    handler (the command router will be registered here). `fallback`, an ASGI app, gets
+    every other path (e.g. the Slack WSGI app through a2wsgi): it is mounted after the SDK
+    has registered /api/messages, since a mount at "/" placed first would shadow it.
     """
     assert settings.teams_app_id and settings.teams_tenant_id
     cloud = teams_cloud(settings)
@@ -105,6 +109,8 @@ def create_teams_app(
     @asynccontextmanager
     async def initialise(_: Any):
         await app.initialize()
+        if fallback is not None:
+            adapter.app.mount("/", fallback)
         yield
 
     adapter.lifespans.append(initialise)
