@@ -45,13 +45,15 @@ def _public_url(value: str | None) -> str | None:
 TEAMS_CLOUDS = ("public", "usgov", "usgovdod", "china")
 
 
-def _endpoint(name: str, value: str | None, must_end: str = "") -> str | None:
+def _endpoint(
+    name: str, value: str | None, must_end: str = "", loopback_http: bool = True
+) -> str | None:
     """An endpoint override without its trailing "/"; SettingsError unless it is https
-    (http only on loopback, for tests) and ends as the SDK needs it to."""
+    (http only on loopback, for tests, where allowed) and ends as the SDK needs it to."""
     if value is None:
         return None
     parts = urllib.parse.urlsplit(value)
-    loopback = parts.hostname in {"127.0.0.1", "localhost", "::1"}
+    loopback = loopback_http and parts.hostname in {"127.0.0.1", "localhost", "::1"}
     if (
         not parts.hostname
         or parts.query
@@ -89,7 +91,10 @@ def _teams(text: Callable[[str], str | None]) -> dict[str, Any]:
             text("TEAMS_OPENID_METADATA_URL"),
             "/openidconfiguration",
         ),
-        "teams_login_url": _endpoint("TEAMS_LOGIN_URL", text("TEAMS_LOGIN_URL")),
+        # MSAL, which asks the login for the bot's token, takes only https authorities.
+        "teams_login_url": _endpoint(
+            "TEAMS_LOGIN_URL", text("TEAMS_LOGIN_URL"), loopback_http=False
+        ),
     }
     if app_id is not None:
         for name in ("TEAMS_APP_PASSWORD", "TEAMS_TENANT_ID"):

@@ -93,6 +93,8 @@ def test_teams_settings_are_required_together(missing):
         ({"TEAMS_CLOUD": "azure"}, "TEAMS_CLOUD"),
         ({"TEAMS_LOGIN_URL": "login.microsoftonline.com"}, "TEAMS_LOGIN_URL"),
         ({"TEAMS_LOGIN_URL": "http://login.example.org"}, "TEAMS_LOGIN_URL"),
+        # MSAL refuses an http authority, loopback or not.
+        ({"TEAMS_LOGIN_URL": "http://127.0.0.1:8080"}, "TEAMS_LOGIN_URL"),
         (
             {"TEAMS_OPENID_METADATA_URL": "https://keys.example/v1/keys"},
             "TEAMS_OPENID_METADATA_URL",
