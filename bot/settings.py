@@ -66,7 +66,10 @@ def _endpoint(
             "openidconfiguration",
             "TEAMS_LOGIN_URL": "https://login.microsoftonline.com",
         }[name]
-        raise SettingsError(f"{name} must be an https address like {example}, not {value!r}")
+        ending = f" ending in {must_end}" if must_end else ""
+        raise SettingsError(
+            f"{name} must be an https address{ending} like {example}, not {value!r}"
+        )
     return value.rstrip("/")
 
 
@@ -125,7 +128,7 @@ class Settings:
     public_url: str | None = None  # where people reach `serve`, without a trailing "/"
     letter_template: str | None = None  # the Word template's path; None: the shipped one
     teams_app_id: str | None = None  # the Azure Bot's Entra app id; None: Teams off
-    teams_app_password: str | None = None
+    teams_app_password: str | None = field(default=None, repr=False)  # a secret
     teams_tenant_id: str | None = None
     teams_cloud: str = "public"  # one of TEAMS_CLOUDS
     teams_openid_metadata_url: str | None = None  # None: the cloud's own

@@ -342,6 +342,12 @@ class FakeTeams:
             "channelData": {"tenant": {"id": tenant}},
         }
 
+    def expect_refusals(self) -> list[Refusal]:
+        """The refusals so far, forgotten: for a test that provokes them on purpose."""
+        with self._lock:
+            refused, self.refusals[:] = list(self.refusals), []
+        return refused
+
     def posted(self, conversation_id: str) -> list[dict[str, Any]]:
         """The activities the bot has in a conversation, oldest first (updates applied)."""
         conversation = self.conversations.get(conversation_id)
@@ -522,15 +528,17 @@ class FakeTeams:
         if not authorization.startswith("Bearer "):
             raise denied
         try:
-            jwt.decode(
+            claims = jwt.decode(
                 authorization.removeprefix("Bearer "),
                 self.login_keys.public_key,
                 algorithms=["RS256"],
                 audience=BOT_AUDIENCE,
-                options={"require": ["exp", "aud"]},
+                options={"require": ["exp", "aud", "appid"]},
             )
         except jwt.InvalidTokenError:
             raise denied from None
+        if claims["appid"] != self.app_id:
+            raise denied
 
     def _throttle(self, scenario: str, thread: str) -> None:
         now = self.clock()

@@ -25,6 +25,9 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTeams]:
         monkeypatch.setenv("SSL_CERT_FILE", double.ca_file)
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", double.ca_file)
         yield double
+        # Whatever real Teams would have refused fails the test, even when the bot swallowed it.
+        refused = "\n".join(str(r) for r in double.refusals)
+        assert not double.refusals, f"Teams would refuse what the bot sent:\n{refused}"
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from microsoft_teams.api.auth import cloud_environment as sdk
 from bot.settings import Settings, SettingsError
 from handlers.teams.cloud import teams_cloud
 
-TEAMS = {"TEAMS_APP_ID": "app-1", "TEAMS_APP_PASSWORD": "secret", "TEAMS_TENANT_ID": "tenant-1"}
+TEAMS = {"TEAMS_APP_ID": "app-1", "TEAMS_APP_PASSWORD": "p4ss-w0rd", "TEAMS_TENANT_ID": "tenant-1"}
 
 
 @pytest.mark.parametrize(
@@ -72,6 +72,10 @@ def test_overrides_replace_only_their_endpoints():
     # The rest stays the cloud's: the issuer the Bot Connector signs as, the scopes.
     assert cloud.token_issuer == sdk.US_GOV.token_issuer
     assert cloud.bot_scope == sdk.US_GOV.bot_scope
+
+
+def test_the_password_is_kept_out_of_the_settings_repr():
+    assert "p4ss-w0rd" not in repr(Settings.from_env(TEAMS))
 
 
 def test_teams_is_off_without_an_app_id():

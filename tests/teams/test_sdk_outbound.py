@@ -92,3 +92,4 @@ def test_teams_refusals_reach_the_bot_as_http_errors(teams_app, cloud):
     assert raised.value.response.status_code == 413
     assert raised.value.response.json()["error"]["code"] == "MessageSizeTooBig"
     assert cloud.posted(CHANNEL) == []
+    assert [r.code for r in cloud.expect_refusals()] == ["MessageSizeTooBig"]

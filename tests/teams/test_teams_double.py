@@ -1,5 +1,7 @@
 """The fake Teams cloud is as strict as the real one: these pin its rules."""
 
+import time
+
 import jwt
 import pytest
 import requests
@@ -112,7 +114,7 @@ def test_login_wants_a_form_and_a_known_tenant(teams):
     assert answer.json()["error_codes"] == [90002]
 
 
-def test_connector_wants_the_bot_token(teams):
+def test_connector_wants_this_bots_token(teams):
     teams.add_channel("19:general@thread.tacv2", [])
     url = teams.service_url + "v3/conversations/19:general@thread.tacv2/activities"
     assert requests.post(url, json={"type": "message", "text": "hi"}).status_code == 401
@@ -121,6 +123,16 @@ def test_connector_wants_the_bot_token(teams):
         url, json={"type": "message"}, headers={"Authorization": f"Bearer {inbound}"}
     )
     assert answer.status_code == 401
+    # A token this login signed for another app is not this bot's either.
+    now = int(time.time())
+    other = teams.login_keys.sign(
+        {"aud": "https://api.botframework.com", "appid": "another-app", "exp": now + 600}
+    )
+    answer = requests.post(
+        url, json={"type": "message"}, headers={"Authorization": f"Bearer {other}"}
+    )
+    assert answer.status_code == 401
+    assert answer.json()["error"]["message"] == "Authorization has been denied for this request."
     assert teams.posted("19:general@thread.tacv2") == []
 
 
