@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import Date, TypeDecorator
@@ -245,9 +246,23 @@ class DraftVersion(Base):
 
 
 class Review(Base):
-    """An approval or a change request on one draft version."""
+    """An approval or a change request on one draft version.
+
+    A reviewer approves a version at most once (a unique index on the approvals), so a
+    double-click or a second process can never record a second approval.
+    """
 
     __tablename__ = "reviews"
+    __table_args__ = (
+        Index(
+            "ux_reviews_one_approval",
+            "version_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("decision = 'approve'"),
+            postgresql_where=text("decision = 'approve'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("draft_versions.id"), index=True)
@@ -281,15 +296,24 @@ class ProcessedEvent(Base):
 
 
 class Delivery(Base):
-    """A message the bot owes Slack: a reminder or an announcement, sent exactly once.
+    """The outbox: one message the bot owes a chat platform, sent exactly once.
 
-    Each row is one message to one conversation. It is claimed atomically before it is
-    sent and marked sent only after Slack accepted it, so two clocks, a retry or a
-    restart never send it twice, and one Slack refused stays due.
+    Each row is one platform-neutral message (`action`: post, update, upload) to one
+    destination (`channel`, `thread_ts`, or the thread of the draft named by `draft_id`);
+    `payload` holds plain values, never a platform's blocks: the platform's sender renders
+    them when it sends. Rows are written in the same transaction as the records they
+    speak of. Rows sharing a `conversation` go out in id order, each only after the one
+    before it was sent. A row is claimed atomically before it is sent and marked sent
+    only after the platform accepted it; its `key` travels with the message (Slack's
+    message metadata) so a sender taking over a lapsed claim finds it instead of sending
+    it twice.
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "sent_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_due", "sent_at", "due_at"),
+        Index("ix_deliveries_conversation", "conversation", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -307,6 +331,19 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     message_ts: Mapped[str | None] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(20), default="post", server_default="post")
+    conversation: Mapped[str | None] = mapped_column(String(80))
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """Something a platform may deliver twice, seen once by any process: a signed request's
+    signature (replays), a form submission (view id and hash)."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class RoleGrant(Base):

@@ -11,7 +11,6 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 
 from bot import drafts
-from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role
@@ -78,24 +77,13 @@ def new_version(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) 
         with runtime.transaction() as session:
             permissions.require(runtime, session, user, Role.INSPECTOR, "draft-letter")
             draft = drafts.get_version(session, _version_id(body)).draft
-            outcome = drafts.new_version(runtime, session, draft, actor=user, post=False)
+            outcome = drafts.new_version(runtime, session, draft, actor=user)
             version_id = outcome.version.id
-            reply = {
-                "council": draft.authority.english_name,
-                "year": ReviewYear(draft.review_year),
-                "version": outcome.version,
-                "posted": False,
-            }
     except UserError as error:
         _refuse(runtime, respond, error)
         return
-    # Recorded first, posted second: what Slack does not take, post_pending posts later.
-    if not drafts.publish_version(runtime, version_id):
-        respond(
-            text=runtime.templates.message("draft_posted", **reply),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+    # The version and its messages committed together: the sender posts them now.
+    drafts.publish_version(runtime, version_id)
 
 
 def register(app: App) -> None:

@@ -108,8 +108,8 @@ def run_command(
         )
     send(runtime, respond, reply)
     if announced:
-        # Announcements the subcommand queued go out now that its transaction has committed.
-        deliveries.send_pending(runtime)
+        # What the subcommand queued goes out now that its transaction has committed.
+        deliveries.kick(runtime)
 
 
 def dispatch(
