@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -28,9 +29,45 @@ def database_state(engine: Engine) -> dict[str, Any]:
     return {"database": "ok"}
 
 
-def wsgi_app(app: App, engine: Engine) -> WSGIApp:
-    """The WSGI application: `POST /slack/events` to Bolt, `GET /healthz` for probes."""
+def signed_by_slack(secret: str, environ: dict[str, Any], body: bytes) -> bool:
+    """Whether the request carries Slack's valid, fresh signature; any malformed header
+    (a timestamp that is not a number, say) is simply not signed."""
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+    if not (timestamp.isascii() and timestamp.isdigit()) or not signature.isascii():
+        return False
+    try:
+        return SignatureVerifier(secret).is_valid(body, timestamp, signature)
+    except (ValueError, TypeError, UnicodeError):
+        return False
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    import io
+
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    # Bolt's adapter reads the body again: hand it the same bytes.
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSGIApp:
+    """The WSGI application: `POST /slack/events` to Bolt, `GET /healthz` for probes.
+
+    With a signing secret, a request to /slack/events that Slack did not sign is answered
+    401 here, before Bolt or any listener sees it: nothing is called, nothing answered to
+    a response_url the request names.
+    """
     slack = SlackRequestHandler(app, path="/slack/events")
+    if signing_secret is None:
+        from bot.app import runtime_of
+
+        signing_secret = runtime_of(app).settings.slack_signing_secret
+    secret = signing_secret
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -42,6 +79,11 @@ def wsgi_app(app: App, engine: Engine) -> WSGIApp:
             start_response(status, [("Content-Type", "application/json")])
             return [body.encode()]
         captured: dict[str, str] = {}
+        checked = secret and path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST"
+        if checked and not signed_by_slack(secret, environ, _read_body(environ)):
+            log.warning("unsigned request refused", extra={"outcome": "refused:unsigned"})
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+            return [b""]
 
         def recording_start_response(status: str, headers: list, *args: Any) -> Any:
             captured["status"] = status

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from bot import deliveries, roles
 from bot.errors import UserError
 from bot.runtime import Runtime
-from handlers import failures
+from handlers import failures, middleware
 from handlers.commands import (
     authority,
     draft_letter,
@@ -121,6 +121,7 @@ def dispatch(
     args: str,
 ) -> Reply:
     """Run one subcommand in the caller's transaction; a UserError rolls everything back."""
+    middleware.confirm_member(runtime, client, body)  # when the ack could not check them
     table = subcommands()
     module = table.get(name)
     if module is None:
