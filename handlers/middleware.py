@@ -27,7 +27,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.errors import UserError
 from bot.runtime import Runtime
@@ -52,6 +54,9 @@ STALE_SECONDS = 24 * 60 * 60
 LOOKUP_BUDGET = 0.5
 UNVERIFIED = "_ciw_unverified"  # body key: the command's work confirms the user first
 SWEEP_EVERY = 60.0
+# Database time a form's ack may wait for (Slack closes the request at 3 s).
+ACK_DB_BUDGET_MS = 2000
+SQLITE_BUSY_MS = 30000  # db.session's usual busy timeout
 
 
 class ExpiringSet:
@@ -342,6 +347,55 @@ def seen_before(runtime: Runtime, key: str) -> bool:
     except IntegrityError:
         return True
     return False
+
+
+@contextmanager
+def ack_transaction(runtime: Runtime) -> Iterator[Session]:
+    """A transaction whose database waits are bounded so an ack can still answer in time
+    (a form's submission): a statement or lock wait past `ACK_DB_BUDGET_MS` fails it
+    (PostgreSQL statement and lock timeouts; SQLite's busy timeout), it is rolled back,
+    and the caller says so within Slack's 3 seconds. Nothing is half-done."""
+    session = runtime.sessions()
+    sqlite = runtime.engine.dialect.name == "sqlite"
+    try:
+        connection = session.connection()
+        if sqlite:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {ACK_DB_BUDGET_MS}")
+        else:
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {ACK_DB_BUDGET_MS}")
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {ACK_DB_BUDGET_MS}")
+        yield session
+        if sqlite:
+            # The pool's connections keep their setting: back to the usual wait.
+            session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if sqlite:
+            with suppress(DBAPIError):
+                session.connection().exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+                session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def first_submission(session: Session, body: dict[str, Any]) -> bool:
+    """Record this form submission (its view id and hash) in the caller's transaction, so
+    it commits with what the submission records; False if it was recorded before (Slack
+    delivered it twice): the caller then records nothing and just closes the form."""
+    view = body.get("view") or {}
+    if not view.get("id"):
+        return True
+    key = f"view:{view.get('id')}:{view.get('hash') or ''}"[:200]
+    if session.get(IdempotencyKey, key) is not None:
+        log.info("duplicate form submission dropped", extra={"outcome": "duplicate"})
+        return False
+    # Two deliveries at the very same moment: the second's commit fails on the key
+    # (IntegrityError), and nothing of it is recorded.
+    session.add(IdempotencyKey(key=key, seen_at=dt.datetime.now(dt.UTC)))
+    session.flush()
+    return True
 
 
 def _refusal(runtime: Runtime, body: dict[str, Any], *, unverified: bool) -> BoltResponse:

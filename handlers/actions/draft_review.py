@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from sqlalchemy.exc import IntegrityError
 
 from bot import drafts
 from bot.errors import UserError
@@ -41,6 +42,12 @@ def approve(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> N
             drafts.approve(runtime, session, _version_id(body), user_id=user)
     except UserError as error:
         _refuse(runtime, respond, error)
+        return
+    except IntegrityError:
+        # Another click recorded this approval at the same moment: nothing more to do.
+        with runtime.transaction() as session:
+            number = drafts.get_version(session, _version_id(body)).number
+        _refuse(runtime, respond, UserError("draft_already_approved", version=number))
         return
     # Slack is told once the approval is committed: a slow Slack never loses a decision.
     drafts.announce(runtime, _version_id(body), actor=user)

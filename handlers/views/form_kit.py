@@ -8,12 +8,14 @@ this module only adapts Slack's modal shapes to them.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import authorities
@@ -21,10 +23,12 @@ from bot.errors import UserError
 from bot.runtime import Runtime
 from bot.slack_text import visible
 from db.models import Role
-from handlers import permissions
+from handlers import middleware, permissions
 
 if TYPE_CHECKING:  # handlers.commands imports the forms: no import back at run time
     from handlers.commands.base import Reply
+
+log = logging.getLogger("ciw.forms")
 
 T = TypeVar("T")
 
@@ -150,6 +154,12 @@ def submitted(view: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def first_input(view: dict[str, Any]) -> str:
+    """The block id of the form's first input (where a whole-form problem is shown)."""
+    blocks = view.get("blocks") or []
+    return next((b["block_id"] for b in blocks if b.get("type") == "input"), "value")
+
+
 def metadata(view: dict[str, Any]) -> dict[str, Any]:
     """The private_metadata the form was opened with (empty if missing or not ours)."""
     try:
@@ -208,6 +218,10 @@ def confirm(
     client.chat_postMessage(channel=user_id, text=text)
 
 
+class _NotRecorded(Exception):
+    """The form's values had errors: roll the transaction back."""
+
+
 # parse(submitted values, errors) -> what the command's grammar would give, or None
 Parse = Callable[[dict[str, Any], FieldErrors], Any]
 # record(runtime, session, parsed, user_id, channel_id) -> the command's reply
@@ -232,13 +246,27 @@ def submit(
     errors = FieldErrors(runtime)
     reply = None
     try:
-        with runtime.transaction() as session:
+        with middleware.ack_transaction(runtime) as session:
+            if not middleware.first_submission(session, body):
+                ack()  # delivered twice: recorded the first time
+                return
             permissions.require(runtime, session, user_id, Role.INSPECTOR, action)
             parsed = parse(submitted(form), errors)
-            if parsed is not None:
-                reply = record(runtime, session, parsed, user_id, channel_id)
+            if parsed is None or errors:
+                # Nothing recorded, so the submission is not kept as seen either.
+                raise _NotRecorded
+            reply = record(runtime, session, parsed, user_id, channel_id)
+    except _NotRecorded:
+        pass
     except UserError as error:
         errors.add(block_of(error), error)
+    except IntegrityError:
+        ack()  # the same submission, delivered twice at once: the other one recorded it
+        return
+    except DBAPIError:
+        # Down or too slow to answer within the ack: the form stays open and says so.
+        log.warning("form not recorded: database unavailable", extra={"outcome": "db"})
+        errors.add(first_input(form), UserError("database_unavailable"))
     if errors or reply is None:
         ack(response_action="errors", errors=errors.errors)
         return
