@@ -55,7 +55,8 @@ LOOKUP_BUDGET = 0.5
 UNVERIFIED = "_ciw_unverified"  # body key: the command's work confirms the user first
 SWEEP_EVERY = 60.0
 # Database time a form's ack may wait for (Slack closes the request at 3 s).
-ACK_DB_BUDGET_MS = 2000
+ACK_DB_BUDGET_MS = 1800
+REPLAY_DB_BUDGET_MS = 500  # of which the replay check may take this much
 SQLITE_BUSY_MS = 30000  # db.session's usual busy timeout
 
 
@@ -315,7 +316,7 @@ def _first_sighting(
     runtime: Runtime, key: str, fallback: ExpiringSet, sweep: dict[str, float]
 ) -> bool:
     try:
-        with runtime.transaction() as session:
+        with ack_transaction(runtime, REPLAY_DB_BUDGET_MS) as session:
             if time.monotonic() >= sweep["next"]:
                 sweep["next"] = time.monotonic() + SWEEP_EVERY
                 session.execute(
@@ -350,20 +351,21 @@ def seen_before(runtime: Runtime, key: str) -> bool:
 
 
 @contextmanager
-def ack_transaction(runtime: Runtime) -> Iterator[Session]:
+def ack_transaction(runtime: Runtime, budget_ms: int | None = None) -> Iterator[Session]:
     """A transaction whose database waits are bounded so an ack can still answer in time
     (a form's submission): a statement or lock wait past `ACK_DB_BUDGET_MS` fails it
     (PostgreSQL statement and lock timeouts; SQLite's busy timeout), it is rolled back,
     and the caller says so within Slack's 3 seconds. Nothing is half-done."""
+    budget = int(budget_ms or ACK_DB_BUDGET_MS)
     session = runtime.sessions()
     sqlite = runtime.engine.dialect.name == "sqlite"
     try:
         connection = session.connection()
         if sqlite:
-            connection.exec_driver_sql(f"PRAGMA busy_timeout = {ACK_DB_BUDGET_MS}")
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {budget}")
         else:
-            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {ACK_DB_BUDGET_MS}")
-            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {ACK_DB_BUDGET_MS}")
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {budget}")
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {budget}")
         yield session
         if sqlite:
             # The pool's connections keep their setting: back to the usual wait.
