@@ -318,6 +318,14 @@ class FakeSlack:
         self._stalls: dict[str, list[float]] = {}
         self._rate: tuple[float, int] | None = None
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._later: dict[str, list[tuple[int, Fault]]] = {}
+
+    def fail_after(
+        self, method: str, calls: int, status: int, *, body: dict[str, Any] | None = None
+    ) -> None:
+        """Let `calls` calls of `method` through, then answer the next one with `status`."""
+        with self._lock:
+            self._later.setdefault(method, []).append((calls, Fault(status, {}, 1, body)))
 
     def stall(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Answer the next `times` calls of `method` only after `seconds` (done meanwhile)."""
@@ -332,6 +340,13 @@ class FakeSlack:
 
     def _injected_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         with self._lock:
+            pending = self._later.get(method) or []
+            if pending:
+                left, fault = pending[0]
+                if left <= 0:
+                    pending.pop(0)
+                    return fault
+                pending[0] = (left - 1, fault)
             stalls = self._stalls.get(method) or []
             delay = stalls.pop(0) if stalls else 0.0
         if delay:

@@ -43,10 +43,16 @@ class DatabaseFault:
         self.engine = engine
         self.failing = False
         event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "commit", self._commit)
 
     def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if self.failing and threading.current_thread().name != "test-admin":
             raise OperationalError(statement, None, ConnectionRefusedError("database is down"))
+
+    def _commit(self, conn: Any) -> None:
+        # The connection lost at COMMIT: the transaction never happened.
+        if self.failing:
+            raise OperationalError("COMMIT", None, ConnectionResetError("connection lost"))
 
     def down(self) -> None:
         self.failing = True
@@ -56,6 +62,7 @@ class DatabaseFault:
 
     def remove(self) -> None:
         event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "commit", self._commit)
 
 
 @pytest.fixture
