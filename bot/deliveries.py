@@ -74,6 +74,9 @@ RATELIMITED = "ratelimited"
 RETRY_AFTER_DEFAULT = 30  # seconds, when a 429 names no Retry-After
 RETRY_BACKOFF = (5, 30, 120, 600)  # seconds after each failed attempt (then the last)
 HISTORY_PAGES = 10  # pages of 200 messages read when looking for a key
+# How far back before a row fell due (or now, for a `clock --now` in the future) an earlier
+# attempt may have posted it: a day covers a lapsed lease and every retry's backoff.
+LOOKBACK = 24 * 60 * 60
 # A pass waits for a retry this close (a 429's Retry-After) rather than leave it to the next.
 INLINE_WAIT = 10.0
 INLINE_ATTEMPTS = 5
@@ -379,7 +382,7 @@ def find_posted(runtime: Runtime, outgoing: Outgoing, key: str, since: dt.dateti
         else:
             answer = client.conversations_history(
                 channel=channel,
-                oldest=f"{since.timestamp() - 60:.6f}",
+                oldest=f"{min(since, wall_clock()).timestamp() - LOOKBACK:.6f}",
                 include_all_metadata=True,
                 limit=200,
                 cursor=cursor,

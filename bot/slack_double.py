@@ -350,6 +350,7 @@ class FakeSlack:
             stalls = self._stalls.get(method) or []
             delay = stalls.pop(0) if stalls else 0.0
         if delay:
+            self._record(Call(f"stalled:{method}", params))
             time.sleep(delay)
         if method != "chat.postMessage" or self._rate is None:
             return None
