@@ -316,6 +316,15 @@ def render(
             filename=made.filename,
             title=made.title,
         ), None
+    if row.kind == outbox.NOTICE:
+        text = str((row.payload or {}).get("text") or "")
+        return Outgoing(
+            action=outbox.POST,
+            channel=row.channel,
+            thread_ts=row.thread_ts,
+            text=text,
+            blocks=reminders.sections(text),
+        ), None
     outcome = reminders.message_for(runtime, session, row, now)
     if outcome.message is None:
         return None, outcome.dropped

@@ -40,6 +40,9 @@ QUEUED = "outbox_queued"
 UNCERTAIN = "uncertain: "
 
 POST, UPDATE, UPLOAD = "post", "update", "upload"
+# A plain message whose words are in the payload (`{"text": …}`, already rendered from a
+# template): what any platform can show as it is.
+NOTICE = "notice"
 
 
 def wall_clock() -> dt.datetime:

@@ -15,9 +15,10 @@ before Bolt sees it.) In order:
 Every ack stays within Slack's 3 seconds whatever Slack does: `users.info` is asked with
 a short budget and no retries (`LOOKUP_BUDGET`); an answer is remembered for five
 minutes, and a remembered one still serves for a day when Slack cannot answer in time.
-When nobody can say who someone is: a command goes ahead to its after-ack work, which
-asks again with retries before doing anything (`confirm_member`); an event is answered
-503 so Slack retries it; a button or form is refused with "try again in a minute".
+A command from someone not remembered goes straight on to its after-ack work, which asks
+with retries before doing anything (`confirm_member`), so a command's ack never waits
+for Slack. When nobody can say who someone is in time: an event is answered 503 so
+Slack retries it; a button or form is refused with "try again in a minute".
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def confirm_member(runtime: Runtime, client: WebClient, body: dict[str, Any]) ->
     user_id = acting_user(body) or ""
     cache: GuestCache = runtime.__dict__.setdefault("_ciw_guests", GuestCache())
     try:
-        member = cache.look_up(client, user_id)
+        member = cache.remembered(user_id) or cache.look_up(client, user_id)
     except (SlackApiError, SlackClientError, OSError):
         raise UserError("guest", unverified=True) from None
     if not allowed(member, runtime.settings.slack_team_id):
@@ -255,7 +256,14 @@ def register(app: App) -> None:
             next()
             return None
         runtime: Runtime = context["ciw"]
+        runtime.__dict__.setdefault("_ciw_guests", guests)
         member = guests.remembered(user_id)
+        if member is None and body.get("command"):
+            # A command answers nothing in its ack: whoever it is, it is checked (with
+            # retries) in its after-ack work, so the ack never waits for Slack.
+            body[UNVERIFIED] = True
+            next()
+            return None
         if member is None:
             try:
                 member = guests.look_up(quick_client(client), user_id)
@@ -268,10 +276,6 @@ def register(app: App) -> None:
                         extra={"user": user_id, "outcome": "unverified"},
                     )
         if member is None:
-            if body.get("command"):
-                body[UNVERIFIED] = True  # checked again, with retries, after the ack
-                next()
-                return None
             if body.get("type") == "event_callback":
                 return BoltResponse(status=503, body="")  # Slack sends it again later
             return _refusal(runtime, body, unverified=True)
