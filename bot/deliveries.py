@@ -65,11 +65,14 @@ PERMANENT_ERRORS = frozenset(
         "restricted_action",
     }
 )
+# What speaks of an activity's records: sent only to people and channels allowed to see it.
+PRIVATE_KINDS = frozenset({reminders.REMINDER, reminders.ANNOUNCE, reminders.POSTPONED})
+AUDIENCE_SECONDS = 300
 # What a command's after-ack work sends at once: what it just queued (everything due now).
 IMMEDIATE_KINDS = (reminders.ANNOUNCE,)
 # Per channel: Slack allows about 1 post a second sustained, with short bursts.
 PACE_PER_SECOND = 1.0
-PACE_BURST = 3
+PACE_BURST = 2  # one less than Slack tolerates, so a steady run is not refused
 RATELIMITED = "ratelimited"
 RETRY_AFTER_DEFAULT = 30  # seconds, when a 429 names no Retry-After
 RETRY_BACKOFF = (5, 30, 120, 600)  # seconds after each failed attempt (then the last)
@@ -251,7 +254,15 @@ def send_one(runtime: Runtime, row_id: int, now: dt.datetime) -> str:
             log.info("delivery dropped", extra={"key": row.key, "why": dropped})
             return "dropped"
         key, since = row.key, row.due_at
+        private = row.kind in PRIVATE_KINDS
     try:
+        if private and (why := audience_refusal(runtime, outgoing.channel)):
+            with runtime.transaction() as session:
+                row = session.get(Delivery, row_id)
+                if row is not None and row.claim_token == token:
+                    outbox.cancel(session, row, now=now, why=why)
+            log.info("delivery dropped", extra={"key": key, "why": why})
+            return "dropped"
         if uncertain and outgoing.action == outbox.POST:
             ts = find_posted(runtime, outgoing, key, since)
             if ts is not None:
@@ -325,6 +336,13 @@ def render(
             text=text,
             blocks=reminders.sections(text),
         ), None
+    if row.kind in PRIVATE_KINDS and row.channel.startswith(("U", "W")):
+        from bot import roles  # bot.roles imports the domain that imports this module
+
+        if roles.enforced(session) and (
+            roles.role_of(session, row.channel, runtime.settings.admins) is None
+        ):
+            return None, "the recipient has no role"
     outcome = reminders.message_for(runtime, session, row, now)
     if outcome.message is None:
         return None, outcome.dropped
@@ -335,6 +353,46 @@ def render(
         text=outcome.message.text,
         blocks=outcome.message.blocks,
     ), None
+
+
+# -- who may read it ----------------------------------------------------------------------
+def home_team(runtime: Runtime) -> str | None:
+    """The bot's own workspace: SLACK_TEAM_ID, else the one its token belongs to."""
+    if runtime.settings.slack_team_id:
+        return runtime.settings.slack_team_id
+    state = _state(runtime)
+    if "team" not in state:
+        state["team"] = client_of(runtime).auth_test().get("team_id")
+    return state["team"]
+
+
+def audience_refusal(runtime: Runtime, channel: str) -> str | None:
+    """Why a reminder about an activity may not go to this person or conversation: a
+    guest, someone of another workspace or deactivated; a channel shared with another
+    organisation (Slack Connect). None when it may. Asked of Slack (outside any
+    transaction), remembered for a few minutes."""
+    state = _state(runtime)
+    known: dict[str, tuple[str | None, float]] = state.setdefault("audience", {})
+    remembered = known.get(channel)
+    if remembered is not None and remembered[1] > time.monotonic():
+        return remembered[0]
+    client = client_of(runtime)
+    why: str | None = None
+    if channel.startswith(("U", "W")):
+        user = client.users_info(user=channel)["user"]
+        team = home_team(runtime)
+        if user.get("is_restricted") or user.get("is_ultra_restricted"):
+            why = "the recipient is a guest"
+        elif user.get("deleted"):
+            why = "the recipient is deactivated"
+        elif team and user.get("team_id") not in (None, team):
+            why = "the recipient belongs to another workspace"
+    else:
+        info = client.conversations_info(channel=channel)["channel"]
+        if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
+            why = "the channel is shared with another organisation"
+    known[channel] = (why, time.monotonic() + AUDIENCE_SECONDS)
+    return why
 
 
 # -- Slack -----------------------------------------------------------------------------
@@ -417,8 +475,12 @@ def _wait_turn(runtime: Runtime, channel: str) -> None:
 
 def _retry_after(error: Exception) -> float | None:
     if isinstance(error, SlackApiError) and error.response.status_code == 429:
+        headers = {k.lower(): v for k, v in (error.response.headers or {}).items()}
+        value = headers.get("retry-after", RETRY_AFTER_DEFAULT)
+        if isinstance(value, list):
+            value = value[0] if value else RETRY_AFTER_DEFAULT
         try:
-            return float(error.response.headers.get("Retry-After", RETRY_AFTER_DEFAULT))
+            return float(value)
         except (TypeError, ValueError):
             return float(RETRY_AFTER_DEFAULT)
     return None

@@ -142,11 +142,15 @@ def summaries(
 
 # -- where drafts may go ---------------------------------------------------------------
 def check_channel(runtime: Runtime, channel_id: str) -> None:
-    """Refuse a channel a draft may not go to: public (unless allowed) or out of reach."""
+    """Refuse a channel a draft may not go to: shared with another organisation (Slack
+    Connect), public (unless allowed) or out of reach."""
     try:
         info: dict[str, Any] = runtime.client.conversations_info(channel=channel_id)["channel"]
     except SlackApiError:
         raise UserError("draft_channel_unavailable") from None
+    if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
+        # Slack Connect: people of other organisations read it. Never a draft there.
+        raise UserError("draft_shared_channel")
     public = bool(info.get("is_channel")) and not info.get("is_private")
     if public and not runtime.settings.allow_public_drafts:
         raise UserError("draft_public_channel")
@@ -467,7 +471,8 @@ def record_comment(
     comment = Comment(
         version_id=current(draft).id,
         user_id=user_id,
-        text=unescape(text or ""),
+        # Slack caps a message at 40,000 characters; a forged event may carry more.
+        text=unescape(text or "")[:MAX_COMMENT],
         message_ts=message_ts,
         at=now,
     )

@@ -19,7 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import Date, TypeDecorator
 
 
@@ -41,6 +41,26 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they
+# make recorded text read differently from what was typed ("Trojan Source"), in Slack and
+# in the letter. Stripped from everything recorded.
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def clean_text(value: str | None, *, strict: bool = True) -> str | None:
+    """Recorded text without bidi controls; a NUL byte (which PostgreSQL cannot store)
+    refused with a clear message (`strict`) or dropped."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        if strict:
+            from bot.errors import UserError
+
+            raise UserError("bad_character")
+        value = value.replace("\x00", "")
+    return value.translate(BIDI_CONTROLS)
 
 
 def utcnow() -> dt.datetime:
@@ -119,6 +139,10 @@ class Authority(Base):
     address: Mapped[str | None] = mapped_column(Text)  # lines joined by "\n"
     language: Mapped[Language] = mapped_column(_enum(Language, "language"), default=Language.EN)
 
+    @validates("director", "address")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        return clean_text(value)
+
     @property
     def address_lines(self) -> list[str]:
         """The postal address, one line per item."""
@@ -151,6 +175,10 @@ class Activity(Base):
     inspectors: Mapped[list[ActivityInspector]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="ActivityInspector.user_id"
     )
+
+    @validates("title", "details", "status_reason")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        return clean_text(value)
 
     @property
     def inspector_ids(self) -> list[str]:
@@ -188,6 +216,10 @@ class Finding(Base):
     removed_by: Mapped[str | None] = mapped_column(String(40))
 
     authority: Mapped[Authority] = relationship(lazy="joined", innerjoin=True)
+
+    @validates("text")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        return clean_text(value)
 
 
 class HistoryEntry(Base):
@@ -272,6 +304,10 @@ class Review(Base):
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
+    @validates("reason")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        return clean_text(value)
+
 
 class Comment(Base):
     """A reply in a draft's thread, recorded against the version it answers."""
@@ -284,6 +320,11 @@ class Comment(Base):
     text: Mapped[str] = mapped_column(Text)
     message_ts: Mapped[str] = mapped_column(String(40))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @validates("text")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        # A thread reply cannot be refused: what cannot be stored is dropped.
+        return clean_text(value, strict=False)
 
 
 class ProcessedEvent(Base):

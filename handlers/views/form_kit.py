@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -33,6 +34,8 @@ log = logging.getLogger("ciw.forms")
 T = TypeVar("T")
 
 ACTION = "value"  # every input's action_id: one input per block
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,20}")
 
 # Slack's answers to chat.postEphemeral when the bot cannot post in that conversation;
 # the confirmation then goes to the person's DM with the app instead.
@@ -218,6 +221,16 @@ def confirm(
     client.chat_postMessage(channel=user_id, text=text)
 
 
+def _check_users(values: dict[str, Any], errors: FieldErrors) -> None:
+    # People come from a users select: a forged value (`U1><!channel`) is refused as
+    # strictly as a typed mention would be.
+    for block_id, value in values.items():
+        if isinstance(value, list):
+            bad = next((v for v in value if not USER_ID.fullmatch(str(v))), None)
+            if bad is not None:
+                errors.add(block_id, UserError("bad_user", value=str(bad)))
+
+
 class _NotRecorded(Exception):
     """The form's values had errors: roll the transaction back."""
 
@@ -243,6 +256,8 @@ def submit(
     form = body["view"]
     user_id = body["user"]["id"]
     channel_id = metadata(form).get("channel_id") or None
+    if channel_id is not None and not CHANNEL_ID.fullmatch(str(channel_id)):
+        channel_id = None  # not a conversation id: confirm by DM, remind nobody there
     errors = FieldErrors(runtime)
     reply = None
     try:
@@ -251,7 +266,9 @@ def submit(
                 ack()  # delivered twice: recorded the first time
                 return
             permissions.require(runtime, session, user_id, Role.INSPECTOR, action)
-            parsed = parse(submitted(form), errors)
+            values = submitted(form)
+            _check_users(values, errors)
+            parsed = parse(values, errors) if not errors else None
             if parsed is None or errors:
                 # Nothing recorded, so the submission is not kept as seen either.
                 raise _NotRecorded
