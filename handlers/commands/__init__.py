@@ -8,12 +8,14 @@ also has `register(app)`.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from types import ModuleType
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot import deliveries, roles
@@ -36,6 +38,7 @@ from handlers.commands import (
 from handlers.commands.base import Command, Reply
 
 log = logging.getLogger("ciw.command")
+CLASH_ATTEMPTS = 6
 
 MODULES: list[ModuleType] = [
     help,
@@ -90,9 +93,19 @@ def run_command(
     outcome = "ok"
     announced = False
     try:
-        with runtime.transaction() as session:
-            reply = dispatch(runtime, session, client, body, name, args.strip())
-            announced = deliveries.queued(session)
+        for attempt in range(1, CLASH_ATTEMPTS + 1):
+            try:
+                with runtime.transaction() as session:
+                    reply = dispatch(runtime, session, client, body, name, args.strip())
+                    announced = deliveries.queued(session)
+                break
+            except (IntegrityError, OperationalError) as error:
+                # Another request made the same record at the same moment (a unique key),
+                # or SQLite's writer went first: done again from what it left.
+                if attempt == CLASH_ATTEMPTS or not _clash(error):
+                    raise
+                log.info("command retried after a clash", extra={"attempt": attempt})
+                time.sleep(random.uniform(0, 0.05 * attempt))  # let the other one finish
     except UserError as error:
         outcome = f"refused:{error.template}"
         reply = Reply(f"errors/{error.template}", error.data)
@@ -110,6 +123,15 @@ def run_command(
     if announced:
         # What the subcommand queued goes out now that its transaction has committed.
         deliveries.kick(runtime)
+
+
+def _clash(error: Exception) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    text = str(getattr(error, "orig", error)).lower()
+    # SQLite: a reader that turned writer after another's commit; PostgreSQL: a lock wait
+    # or serialization failure.
+    return "locked" in text or "busy" in text or "deadlock" in text or "serializ" in text
 
 
 def dispatch(
