@@ -54,6 +54,7 @@ STALE_SECONDS = 24 * 60 * 60
 # users.info inside an ack: at most this long, no retries (the rest of 3 s is Bolt's).
 LOOKUP_BUDGET = 0.5
 UNVERIFIED = "_ciw_unverified"  # body key: the command's work confirms the user first
+SIGNATURE = "_ciw_signature"  # body key: the command's work keeps its signature
 SWEEP_EVERY = 60.0
 # Database time a form's ack may wait for (Slack closes the request at 3 s).
 ACK_DB_BUDGET_MS = 1800
@@ -226,7 +227,18 @@ def register(app: App) -> None:
             next()
             return None
         runtime: Runtime = context["ciw"]
-        if not _first_sighting(runtime, f"sig:{signature}"[:200], signatures, sweep):
+        key = f"sig:{signature}"[:200]
+        if body.get("command"):
+            # A command does its work after the ack: its signature is kept in the database
+            # by that work, in the same transaction (`claim_signature`), so the ack writes
+            # nothing. This process's memory still refuses a replay here at once.
+            if not signatures.add(key):
+                log.warning("replayed request refused", extra={"outcome": "replay"})
+                return BoltResponse(status=401, body="")
+            body[SIGNATURE] = key
+            next()
+            return None
+        if not _first_sighting(runtime, key, signatures, sweep):
             log.warning("replayed request refused", extra={"outcome": "replay"})
             return BoltResponse(status=401, body="")
         next()
@@ -341,6 +353,24 @@ def _first_sighting(
         return fallback.add(key)
     fallback.add(key)
     return True
+
+
+class Replayed(Exception):
+    """A signed command already done (by this process or another): nothing is done again."""
+
+
+def claim_signature(session: Session, body: dict[str, Any]) -> None:
+    """Keep a command's signature in the caller's transaction (it commits with the
+    command's work); Replayed if another process did this very request already."""
+    key = body.get(SIGNATURE)
+    if not key:
+        return  # Socket Mode, or the shell: nothing signed
+    if session.get(IdempotencyKey, key) is not None:
+        raise Replayed(key)
+    # Two processes at once: the second's commit fails on the key (IntegrityError); its
+    # retry then finds it here.
+    session.add(IdempotencyKey(key=key, seen_at=dt.datetime.now(dt.UTC)))
+    session.flush()
 
 
 def seen_before(runtime: Runtime, key: str) -> bool:

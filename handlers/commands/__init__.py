@@ -106,6 +106,10 @@ def run_command(
                     raise
                 log.info("command retried after a clash", extra={"attempt": attempt})
                 time.sleep(random.uniform(0, 0.05 * attempt))  # let the other one finish
+    except middleware.Replayed:
+        outcome = "replay"
+        log.warning("replayed command refused", extra={"outcome": "replay"})
+        return
     except UserError as error:
         outcome = f"refused:{error.template}"
         reply = Reply(f"errors/{error.template}", error.data)
@@ -143,6 +147,7 @@ def dispatch(
     args: str,
 ) -> Reply:
     """Run one subcommand in the caller's transaction; a UserError rolls everything back."""
+    middleware.claim_signature(session, body)  # a replay, in any process, does nothing
     middleware.confirm_member(runtime, client, body)  # when the ack could not check them
     table = subcommands()
     module = table.get(name)
