@@ -258,7 +258,8 @@ def main() -> int:
         # 3. A long draft: many parts to one channel, under Slack's per-channel rate.
         slack.clear()
         slack.rate_limit(per_second=SLACK_PER_CHANNEL, burst=3)
-        now = runtime.now()
+        # Due at the quiet moment of part 1: nothing else in the outbox is due with it.
+        now = quiet
         with runtime.transaction() as session:
             for part in range(1, parts + 1):
                 outbox.enqueue(
