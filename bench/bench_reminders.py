@@ -1,16 +1,20 @@
-"""Benchmark: the clock's tick against a large ledger.
+"""Benchmark: the clock's tick and the outbox's sender against a large outbox.
 
-1. 10,000 scheduled activities (40,000 planned reminders), nothing due: one `run_once`
-   must take under 0.5 s and not read every activity: it counts the SQL statements the
-   tick runs, the rows they return and shows SQLite's query plan of the due query
-   (it must SEARCH the (sent_at, due_at) index, not SCAN the table).
-2. 1,000 reminders due: two clocks tick at the same instant (two threads); every one is
-   sent once to a FakeSlack, and a further tick sends nothing.
+1. 100,000 scheduled activities (400,000 planned reminders), nothing due: a `run_once`
+   must take under 20 ms (median of 20 ticks) and not read every activity: it counts the
+   SQL statements the tick runs, the rows they return and shows SQLite's query plan of
+   the due query (it must SEARCH the (sent_at, due_at) index, not SCAN the table).
+2. 1,000 reminders due, each activity in its own channel: two clocks tick at the same
+   instant (two threads); every one is sent once to a FakeSlack, and a further tick sends
+   nothing. The sender's throughput is reported beside Slack's limits.
+3. A 50-part message to one channel (a long draft) with the FakeSlack refusing more than
+   Slack's ~1 post a second per channel (short burst 3, then 429 + Retry-After): the time
+   until the last part is posted, every part once and in order.
 
     python bench/bench_reminders.py [--quick] [--database-url URL]
 
-`--quick` (CI) uses 1,000 activities and 100 due. Prints the figures; exits 1 if a
-target is missed.
+`--quick` (CI) uses 5,000 activities, 100 due and 10 parts. Prints the figures; exits 1
+if a target is missed.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, insert, select, text
 
-from bot import clock, reminders
+from bot import clock, deliveries, outbox, reminders
 from bot.app import create_app, runtime_of
 from bot.deliveries import due_ids
 from bot.settings import Settings
@@ -37,14 +41,25 @@ from db.models import Activity, ActivityInspector, Authority, Delivery
 from db.session import make_engine
 
 LONDON = "Europe/London"
-TICK_LIMIT_S = 0.5
+TICK_LIMIT_S = 0.020
+# Slack: chat.postMessage about 1 a second per channel (bursts allowed), and a workspace
+# allowance of several hundred a minute (https://api.slack.com/methods/chat.postMessage).
+SLACK_PER_CHANNEL = 1.0
 
 
 def office(runtime, day: dt.date, at: dt.time) -> dt.datetime:
     return runtime.office_time(day, at)
 
 
-def populate(runtime, count: int, *, start: dt.date, spread_days: int, first_id: int) -> None:
+def populate(
+    runtime,
+    count: int,
+    *,
+    start: dt.date,
+    spread_days: int,
+    first_id: int,
+    own_channels: bool = False,
+) -> None:
     """Insert `count` scheduled activities and their reminders (core inserts: fast)."""
     with runtime.transaction() as session:
         authority_ids = list(session.scalars(select(Authority.id)))
@@ -69,10 +84,16 @@ def populate(runtime, count: int, *, start: dt.date, spread_days: int, first_id:
                 "created_at": dt.datetime(2020, 3, 2, tzinfo=dt.UTC),
             }
         )
-        inspectors.append({"activity_id": activity_id, "user_id": "U0INSPECT"})
+        person, channel = (
+            (f"U{activity_id:08d}", f"G{activity_id:08d}")
+            if own_channels
+            else ("U0INSPECT", "G0REVIEW")
+        )
+        inspectors.append({"activity_id": activity_id, "user_id": person})
+        activities[-1]["channel_id"] = channel
         for before, remind_day in reminders.reminder_days(day):
             due = reminders.office_at(zone, remind_day)
-            for recipient in ("U0INSPECT", "G0REVIEW"):
+            for recipient in (person, channel):
                 deliveries.append(
                     {
                         "key": f"remind:A{activity_id}:before-{before}:{due:%Y%m%dT%H%MZ}:{recipient}",
@@ -112,8 +133,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small numbers (CI)")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     args = parser.parse_args()
-    scheduled = 1_000 if args.quick else 10_000
+    scheduled = 5_000 if args.quick else 100_000
     due_count = 100 if args.quick else 1_000
+    parts = 10 if args.quick else 50
 
     slack = FakeSlack().start()
     with tempfile.TemporaryDirectory() as folder:
@@ -145,14 +167,20 @@ def main() -> int:
         counter = Counter(engine)
         clock.run_once(runtime, quiet)  # warm caches (templates, connections)
         counter.enabled = True
-        started = time.perf_counter()
-        report = clock.run_once(runtime, quiet)
-        elapsed = time.perf_counter() - started
+        timings = []
+        for _ in range(20):
+            started = time.perf_counter()
+            report = clock.run_once(runtime, quiet)
+            timings.append(time.perf_counter() - started)
         counter.enabled = False
+        counter.statements //= 20
+        elapsed = sorted(timings)[len(timings) // 2]
         with runtime.transaction() as session:
             returned = len(due_ids(session, quiet))
         print(
-            f"tick with nothing due: {elapsed * 1000:.1f} ms, {counter.statements} statements, "
+            f"tick with nothing due: {elapsed * 1000:.1f} ms median of 20 "
+            f"(max {max(timings) * 1000:.1f} ms, goal < {TICK_LIMIT_S * 1000:.0f} ms), "
+            f"{counter.statements} statements, "
             f"{returned} delivery ids returned, sent {report.sent}"
         )
         ok = elapsed < TICK_LIMIT_S and report.sent == 0 and returned == 0
@@ -193,6 +221,7 @@ def main() -> int:
             start=dt.date(2020, 4, 20),
             spread_days=1,
             first_id=scheduled + 1,
+            own_channels=True,
         )
         moment = office(runtime, dt.date(2020, 4, 9), dt.time(9))
         slack.clear()
@@ -220,6 +249,40 @@ def main() -> int:
             f"{len(distinct)} distinct; a further tick sent {again.sent}"
         )
         ok = ok and sent == due_count == len(posts) == len(distinct) and again.sent == 0
+        print(
+            f"  sender throughput {due_count / elapsed:.0f} posts/s across {due_count} "
+            f"conversations; Slack allows ~{SLACK_PER_CHANNEL:.0f}/s in each one, so the "
+            "per-channel pace, not the sender, bounds a burst to one channel"
+        )
+
+        # 3. A long draft: many parts to one channel, under Slack's per-channel rate.
+        slack.clear()
+        slack.rate_limit(per_second=SLACK_PER_CHANNEL, burst=3)
+        # Due at the quiet moment of part 1: nothing else in the outbox is due with it.
+        now = quiet
+        with runtime.transaction() as session:
+            for part in range(1, parts + 1):
+                outbox.enqueue(
+                    session,
+                    key=f"bench:long:{part}",
+                    kind=outbox.NOTICE,
+                    channel="G0LONG",
+                    conversation="bench:long",
+                    due_at=now,
+                    payload={"text": f"part {part} of {parts}"},
+                )
+        started = time.perf_counter()
+        report = deliveries.send_due(runtime, now)
+        elapsed = time.perf_counter() - started
+        posts = slack.of("chat.postMessage")
+        order = [int(c.get("text").split()[1]) for c in posts]
+        refused = len(slack.of("failed:chat.postMessage"))
+        print(
+            f"{parts}-part message to one channel at Slack's ~1/s (burst 3): all posted in "
+            f"{elapsed:.1f} s (floor {parts - 3:.0f} s), {len(posts)} posts, in order: "
+            f"{order == list(range(1, parts + 1))}, 429s: {refused}"
+        )
+        ok = ok and report.sent == parts and order == list(range(1, parts + 1))
         engine.dispose()
     slack.stop()
     print("OK" if ok else "TARGET MISSED")

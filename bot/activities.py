@@ -159,7 +159,10 @@ def edit_activity(
 
 def get_activity(session: Session, activity_id: int) -> Activity:
     """The activity with this id (not removed); UserError if there is none."""
-    activity = session.get(Activity, activity_id)
+    # Locked for the caller's transaction (PostgreSQL): two moves at once are made one
+    # after the other, each from the state the other left, so history never records a
+    # stale "from".
+    activity = session.get(Activity, activity_id, with_for_update=True, populate_existing=True)
     if activity is None or activity.removed_at is not None:
         raise UserError("unknown_id", ref=f"A{activity_id}")
     return activity

@@ -36,6 +36,8 @@ def create_app(
     """Build the Bolt app on this database (migrated if SQLite, else checked at head)."""
     runtime = build_runtime(settings, client=client, engine=engine, clock=clock)
     client = runtime.client
+    if not settings.slack_team_id:
+        log.warning("SLACK_TEAM_ID is not set: requests from any Slack workspace are served")
     app = App(
         client=client,
         signing_secret=settings.slack_signing_secret or "",

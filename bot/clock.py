@@ -1,8 +1,11 @@
-"""The clock: sends what the Delivery ledger says is due, once now or on an APScheduler interval.
+"""The clock: sends what the outbox says is due, once now or on an APScheduler interval.
 
-The ledger decides what is due, not the scheduler's memory: every tick sends everything
-due up to its moment that was not sent, so a reminder missed while no clock ran goes out
-at the first tick after one starts, and two clocks ticking together send it once.
+The outbox decides what is due, not the scheduler's memory: every tick sends everything
+due up to its moment that was not sent (reminders, and whatever a web process queued but
+could not deliver: Slack down, the process killed), so a reminder missed while no clock
+ran goes out at the first tick after one starts, and two clocks ticking together send it
+once. A clock killed mid-send leaves a claim that lapses; the next sender looks for the
+message in Slack before sending it (`bot.deliveries`).
 
 The CLI wires it: `ciw-bot clock --once [--now ISO]` → `run_once(runtime, now)`;
 `ciw-bot clock` → `start(runtime, blocking=True)`; `serve/socket --with-clock` →
@@ -19,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot import deliveries, drafts
+from bot import deliveries, translation
 from bot.runtime import Runtime
 
 log = logging.getLogger("ciw.clock")
@@ -37,12 +40,14 @@ class TickReport:
     failed: int
     dropped: int
     skipped: int
-    drafts_posted: int
+    found: int = 0
+    packs_posted: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.now.isoformat()}: sent {self.sent}, failed {self.failed}, "
-            f"dropped {self.dropped}, skipped {self.skipped}, drafts posted {self.drafts_posted}"
+            f"dropped {self.dropped}, skipped {self.skipped}, found already sent {self.found}, "
+            f"translation packs posted {self.packs_posted}"
         )
 
 
@@ -50,9 +55,12 @@ def run_once(runtime: Runtime, now: dt.datetime | None = None) -> TickReport:
     """Send everything due up to `now` (default: the runtime's now) that was not sent yet."""
     moment = (now or runtime.now()).astimezone(dt.UTC)
     report = deliveries.send_due(runtime, moment)
-    posted = drafts.post_pending(runtime)
-    tick = TickReport(moment, report.sent, report.failed, report.dropped, report.skipped, posted)
-    if report.sent or report.failed or posted:
+    # Translation packs Slack did not take when their approval was announced.
+    packs = translation.post_pending_packs(runtime)
+    tick = TickReport(
+        moment, report.sent, report.failed, report.dropped, report.skipped, report.found, packs
+    )
+    if report.sent or report.failed or report.found or packs:
         log.info("tick %s", tick)
     return tick
 

@@ -1,10 +1,12 @@
 """Draft letters and their review: versions, approvals, change requests, comments.
 
 A draft is one authority's letter for one review year, reviewed in one Slack thread of
-one channel. Each version is recorded first and posted second: a version Slack could
-not take stays recorded with no message, and `post_pending` (run by the clock) posts it.
-Functions take the Runtime for its settings, templates and Slack client, and the
-caller's Session; they never commit.
+one channel. A version and the messages that post it are recorded together: the
+messages go in the outbox (`bot.draft_posts`) in the same transaction, and the sender
+posts them once it has committed, so a draft is never in Slack without its record, nor
+recorded without being posted. Decisions queue what they show the same way.
+Functions take the Runtime for its settings and templates, and the caller's Session;
+they never commit.
 """
 
 from __future__ import annotations
@@ -15,18 +17,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import history, reminders, slack_text, translation
+from bot import history, reminders, translation
 from bot.dates import ReviewYear
 from bot.errors import UserError
-from bot.letters import assemble, blocks, check, render
-from bot.letters.docx import load_template, to_docx
+from bot.letters import assemble, check, render
 from bot.runtime import Runtime
-from bot.slack_text import unescape, visible
-from db.models import Authority, Comment, Decision, Draft, DraftVersion, Language, Review
+from bot.slack_text import unescape
+from db.models import Authority, Comment, Decision, Draft, DraftVersion, Review
 
 log = logging.getLogger("ciw.drafts")
 
@@ -36,10 +37,7 @@ NEW_VERSION = "draft_new_version"
 
 AWAITING, CHANGES_REQUESTED, APPROVED = "awaiting review", "changes requested", "approved"
 MAX_REASON = 3000
-# A version this old with no message was not being posted by a live request: post it.
-PENDING_AFTER = dt.timedelta(minutes=2)
-# Slack refusing (ok: false after retries) or unreachable: the version stays pending.
-SLACK_FAILURES = (SlackClientError, OSError)
+MAX_COMMENT = 40_000  # Slack's own limit on a message's text: nothing longer is recorded
 
 
 # -- reading -------------------------------------------------------------------------
@@ -149,11 +147,15 @@ def summaries(
 
 # -- where drafts may go ---------------------------------------------------------------
 def check_channel(runtime: Runtime, channel_id: str) -> None:
-    """Refuse a channel a draft may not go to: public (unless allowed) or out of reach."""
+    """Refuse a channel a draft may not go to: shared with another organisation (Slack
+    Connect), public (unless allowed) or out of reach."""
     try:
         info: dict[str, Any] = runtime.client.conversations_info(channel=channel_id)["channel"]
     except SlackApiError:
         raise UserError("draft_channel_unavailable") from None
+    if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
+        # Slack Connect: people of other organisations read it. Never a draft there.
+        raise UserError("draft_shared_channel")
     if info.get("is_mpim"):
         # The manifest has no message.mpim: the bot never hears a group DM's thread replies.
         raise UserError("draft_group_dm")
@@ -234,7 +236,8 @@ def draft_letter(
 def new_version(
     runtime: Runtime, session: Session, draft: Draft, *, actor: str, post: bool = True
 ) -> Outcome:
-    """Re-assemble the letter as the draft's next version, and post it (unless `post` is False).
+    """Re-assemble the letter as the draft's next version, and queue its messages (unless
+    `post` is False); `Outcome.posted` says whether they were queued.
 
     Change requests on earlier versions are resolved by it; their approvals do not carry over.
     """
@@ -271,11 +274,14 @@ def new_version(
         at=now,
         changes={"version": number},
     )
-    posted = publish(runtime, session, draft, version) if post else False
-    return Outcome(draft, version, posted)
+    if post:
+        from bot import draft_posts  # renders through the letter's Slack blocks
+
+        draft_posts.enqueue_version(runtime, session, draft, version, now=now)
+    return Outcome(draft, version, post)
 
 
-# -- Slack -----------------------------------------------------------------------------
+# -- the letter as text ----------------------------------------------------------------
 def _elements(version: DraftVersion) -> list[render.Element]:
     return render.parse(version.body)
 
@@ -283,108 +289,6 @@ def _elements(version: DraftVersion) -> list[render.Element]:
 def text_lines(version: DraftVersion) -> list[str]:
     """The version's letter as plain text lines (blank lines left out)."""
     return [line for line in render.to_text(_elements(version)).splitlines() if line.strip()]
-
-
-def _labels(runtime: Runtime) -> Any:
-    return runtime.templates.messages.get_template("draft_labels.j2").module.labels
-
-
-def _context(
-    runtime: Runtime,
-    session: Session,
-    draft: Draft,
-    version: DraftVersion,
-) -> dict[str, Any]:
-    state = tally(session, version, runtime.settings.required_approvals)
-    return {
-        "council": draft.authority.english_name,
-        "year": ReviewYear(draft.review_year),
-        "version": version,
-        "author": version.created_by,
-        "tally": state,
-        "status": state.status,
-        "welsh": draft.authority.language in (Language.CY, Language.BOTH),
-        "language": draft.authority.language.value,
-        # Welsh-workflow hook (bot.translation): the Welsh line, and the status awaiting Welsh.
-        **translation.context(runtime, session, draft, version, state.approved),
-        "warnings": version.warnings or [],
-    }
-
-
-def parent_message(
-    runtime: Runtime, session: Session, draft: Draft
-) -> tuple[str, list[dict], list[list[dict]]]:
-    """The parent message of a draft (text, blocks) and the letter's continuation messages."""
-    version = current(draft)
-    data = _context(runtime, session, draft, version)
-    labels = _labels(runtime)
-    letter = blocks.letter_blocks(_elements(version))
-    top = [
-        blocks.header(visible(runtime.templates.message("draft_title", **data))),
-        blocks.section(runtime.templates.message("draft_parent", continued=False, **data)),
-        {
-            "type": "actions",
-            "block_id": "draft_review",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": APPROVE,
-                    "style": "primary",
-                    "text": {"type": "plain_text", "text": labels["approve"]},
-                    "value": str(version.id),
-                },
-                {
-                    "type": "button",
-                    "action_id": REQUEST_CHANGES,
-                    "style": "danger",
-                    "text": {"type": "plain_text", "text": labels["request_changes"]},
-                    "value": str(version.id),
-                },
-                {
-                    "type": "button",
-                    "action_id": NEW_VERSION,
-                    "text": {"type": "plain_text", "text": labels["new_version"]},
-                    "value": str(version.id),
-                },
-            ],
-        },
-        {"type": "divider"},
-    ]
-    room = blocks.MESSAGE_BLOCKS - len(top)
-    continuations: list[list[dict]] = []
-    if len(letter) > room:
-        # One block is kept for the note that the letter goes on in the thread.
-        shown, rest = letter[: room - 1], letter[room - 1 :]
-        top[1] = blocks.section(runtime.templates.message("draft_parent", continued=True, **data))
-        letter = shown
-        continuations = blocks.messages(rest, first_capacity=blocks.MESSAGE_BLOCKS)
-        letter.append(
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": runtime.templates.message("draft_continued_note", **data),
-                    }
-                ],
-            }
-        )
-    text = runtime.templates.message("draft_parent_text", **data)
-    return text, top + letter, continuations
-
-
-def _post(
-    runtime: Runtime, channel: str, text: str, block_list: list[dict], thread_ts: str | None = None
-) -> str:
-    answer = runtime.client.chat_postMessage(
-        channel=channel,
-        text=text,
-        blocks=block_list,
-        thread_ts=thread_ts,
-        unfurl_links=False,
-        unfurl_media=False,
-    )
-    return str(answer["ts"])
 
 
 def changes(old: list[str], new: list[str]) -> dict[str, list[Any]]:
@@ -406,131 +310,6 @@ def changes(old: list[str], new: list[str]) -> dict[str, list[Any]]:
     return {"added": added, "removed": removed, "changed": changed}
 
 
-def _split_message(text: str) -> list[str]:
-    # A long rendered message, cut between lines (else words) into section-sized pieces.
-    return slack_text.split_mrkdwn(text, blocks.SECTION_LIMIT)
-
-
-def version_messages(
-    runtime: Runtime, session: Session, draft: Draft, version: DraftVersion
-) -> tuple[str, list[list[dict]]]:
-    """A later version as posted in the thread: what changed, then the letter."""
-    data = _context(runtime, session, draft, version)
-    previous = next(v for v in draft.versions if v.number == version.number - 1)
-    diff = changes(text_lines(previous), text_lines(version))
-    intro = runtime.templates.message("draft_version", previous=previous.number, **data)
-    what = runtime.templates.message("draft_changes", previous=previous.number, **diff)
-    block_list = [blocks.section(p) for p in _split_message(intro)]
-    block_list += [blocks.section(p) for p in _split_message(what)]
-    block_list.append({"type": "divider"})
-    block_list += blocks.letter_blocks(_elements(version))
-    return runtime.templates.message("draft_version_text", **data), blocks.messages(block_list)
-
-
-def _filename(draft: Draft, version: DraftVersion, approved: bool) -> str:
-    year = ReviewYear(draft.review_year).label
-    suffix = "-approved" if approved else ""
-    return f"ciw-letter-{draft.authority.slug}-{year}-v{version.number}{suffix}.docx"
-
-
-def upload_docx(
-    runtime: Runtime, draft: Draft, version: DraftVersion, *, approved: bool = False
-) -> str:
-    """Upload the version's .docx into the draft's thread; the Slack file id."""
-    data = {
-        "council": draft.authority.english_name,
-        "year": ReviewYear(draft.review_year),
-        "version": version,
-        "approved": approved,
-    }
-    title = visible(runtime.templates.message("draft_file_title", **data))
-    content = to_docx(
-        _elements(version),
-        title=title,
-        subject=APPROVED if approved else "draft for review",
-        template=load_template(runtime.settings.letter_template),
-        version=version.number,
-        approved=approved,
-        now=runtime.now(),
-    )
-    answer = runtime.client.files_upload_v2(
-        channel=draft.channel_id,
-        thread_ts=draft.thread_ts,
-        file=content,
-        filename=_filename(draft, version, approved),
-        title=title,
-    )
-    return str(answer["file"]["id"])
-
-
-def publish(runtime: Runtime, session: Session, draft: Draft, version: DraftVersion) -> bool:
-    """Post what is not posted yet of a version (message, continuations, .docx); done or not.
-
-    The first version is the parent message; later ones go into its thread and the parent
-    is updated to show them. A Slack failure leaves the rest for `post_pending`.
-    """
-    now = runtime.now()
-    try:
-        if version.message_ts is None:
-            if draft.thread_ts is None:
-                text, parent, continuations = parent_message(runtime, session, draft)
-                ts = _post(runtime, draft.channel_id, text, parent)
-                draft.thread_ts = version.message_ts = ts
-                session.flush()
-                for number, more in enumerate(continuations, start=2):
-                    note = runtime.templates.message(
-                        "draft_continued",
-                        part=number,
-                        parts=len(continuations) + 1,
-                        **_context(runtime, session, draft, version),
-                    )
-                    _post(runtime, draft.channel_id, note, more, thread_ts=ts)
-            else:
-                text, messages = version_messages(runtime, session, draft, version)
-                first = None
-                for more in messages:
-                    ts = _post(runtime, draft.channel_id, text, more, thread_ts=draft.thread_ts)
-                    first = first or ts
-                version.message_ts = first
-                session.flush()
-                refresh_parent(runtime, session, draft)
-            history.record(
-                session,
-                actor=version.created_by,
-                subject="draft",
-                subject_id=draft.id,
-                action="posted",
-                at=now,
-                changes={"version": version.number, "ts": version.message_ts},
-            )
-            reminders.draft_posted(session, draft, version, now=now)
-        if version.file_id is None:
-            version.file_id = upload_docx(runtime, draft, version)
-            session.flush()
-    except SLACK_FAILURES as error:
-        log.warning("draft %s version %s not posted yet: %s", draft.id, version.number, error)
-        return False
-    return True
-
-
-def refresh_parent(runtime: Runtime, session: Session, draft: Draft) -> None:
-    """Update the parent message to the current version, status and tally."""
-    if draft.thread_ts is None:
-        return
-    text, parent, _ = parent_message(runtime, session, draft)
-    runtime.client.chat_update(
-        channel=draft.channel_id, ts=draft.thread_ts, text=text, blocks=parent
-    )
-
-
-def _approved_upload_done(session: Session, draft: Draft, version: DraftVersion) -> bool:
-    done = history.for_subjects(session, "draft", [draft.id]).get(str(draft.id), [])
-    return any(
-        e.action == "approved docx" and (e.changes or {}).get("version") == version.number
-        for e in done
-    )
-
-
 # -- decisions ------------------------------------------------------------------------
 def _current_or_refuse(version: DraftVersion) -> Draft:
     draft = version.draft
@@ -541,8 +320,15 @@ def _current_or_refuse(version: DraftVersion) -> Draft:
 
 
 def _after_decision(
-    runtime: Runtime, session: Session, draft: Draft, version: DraftVersion, actor: str
+    runtime: Runtime,
+    session: Session,
+    draft: Draft,
+    version: DraftVersion,
+    actor: str,
+    review: Review | None = None,
 ) -> Tally:
+    from bot import draft_posts
+
     now = runtime.now()
     state = tally(session, version, runtime.settings.required_approvals)
     if state.approved and version.approved_at is None:
@@ -561,58 +347,25 @@ def _after_decision(
     elif not state.approved:
         version.approved_at = None
     reminders.draft_decided(session, draft, now=now)
+    draft_posts.enqueue_decision(
+        session,
+        draft,
+        version,
+        review=review,
+        approved=state.approved and current(draft).id == version.id,
+        now=now,
+    )
     session.flush()
     return state
 
 
 def announce(runtime: Runtime, version_id: int, *, actor: str, reason: str | None = None) -> None:
-    """Show a recorded decision in Slack (its own transaction, after the decision committed).
+    """Send what a committed decision queued (its note, the parent's status, the approved
+    letter): the decision's transaction put them in the outbox; this wakes the sender."""
+    from bot import deliveries  # the sender renders drafts' rows: imported when used
 
-    A change request's reason is posted in the thread; the parent shows the new status and
-    tally; a version that is now approved gets its approved .docx in the thread (once).
-    Slack failing here loses no decision: the next update shows the state.
-    """
-    with runtime.transaction() as session:
-        version = get_version(session, version_id)
-        draft = version.draft
-        if draft.thread_ts is None:
-            return  # not posted yet: post_pending posts it with its current state
-        data = _context(runtime, session, draft, version)
-        try:
-            if reason is not None:
-                text = runtime.templates.message(
-                    "draft_change_request", user=actor, reason=reason, **data
-                )
-                _post(
-                    runtime,
-                    draft.channel_id,
-                    text,
-                    [blocks.section(p) for p in _split_message(text)],
-                    thread_ts=draft.thread_ts,
-                )
-            refresh_parent(runtime, session, draft)
-            approved = data["tally"].approved and current(draft).id == version.id
-            if approved and not _approved_upload_done(session, draft, version):
-                text = runtime.templates.message("draft_approved", **data)
-                _post(
-                    runtime,
-                    draft.channel_id,
-                    text,
-                    [blocks.section(text)],
-                    thread_ts=draft.thread_ts,
-                )
-                file_id = upload_docx(runtime, draft, version, approved=True)
-                history.record(
-                    session,
-                    actor=actor,
-                    subject="draft",
-                    subject_id=draft.id,
-                    action="approved docx",
-                    at=runtime.now(),
-                    changes={"version": version.number, "file_id": file_id},
-                )
-        except SLACK_FAILURES as error:
-            log.warning("draft %s: Slack not updated after a decision: %s", draft.id, error)
+    del actor, reason  # the outbox rows carry what to say
+    deliveries.kick(runtime)
     # Welsh-workflow hook (bot.translation): the translation pack, once, after the decision.
     translation.publish_pack(runtime, version_id)
 
@@ -637,7 +390,16 @@ def approve(runtime: Runtime, session: Session, version_id: int, *, user_id: str
     for review in mine:
         if review.decision is Decision.REQUEST_CHANGES and review.resolved_at is None:
             review.resolved_at = now
-    session.add(Review(version_id=version.id, user_id=user_id, decision=Decision.APPROVE, at=now))
+    earlier = next((r for r in mine if r.decision is Decision.APPROVE), None)
+    if earlier is not None:
+        # Approving again after asking for changes: the one approval row moves to now.
+        earlier.at = now
+    else:
+        # A second click racing this one fails on the unique index when it commits
+        # (IntegrityError): the caller answers it as already approved.
+        session.add(
+            Review(version_id=version.id, user_id=user_id, decision=Decision.APPROVE, at=now)
+        )
     history.record(
         session,
         actor=user_id,
@@ -670,15 +432,14 @@ def request_changes(
         raise UserError("too_long", what="reason", limit=MAX_REASON, length=len(reason))
     version = check_reviewable(session, version_id)
     draft = version.draft
-    session.add(
-        Review(
-            version_id=version.id,
-            user_id=user_id,
-            decision=Decision.REQUEST_CHANGES,
-            reason=reason,
-            at=now,
-        )
+    review = Review(
+        version_id=version.id,
+        user_id=user_id,
+        decision=Decision.REQUEST_CHANGES,
+        reason=reason,
+        at=now,
     )
+    session.add(review)
     history.record(
         session,
         actor=user_id,
@@ -690,14 +451,16 @@ def request_changes(
         changes={"version": version.number},
     )
     session.flush()
-    return _after_decision(runtime, session, draft, version, user_id)
+    return _after_decision(runtime, session, draft, version, user_id, review)
 
 
 def publish_version(runtime: Runtime, version_id: int) -> bool:
-    """Post a recorded version in its own transaction; whether Slack took all of it."""
-    with runtime.transaction() as session:
-        version = get_version(session, version_id)
-        return publish(runtime, session, version.draft, version)
+    """Send a recorded version's queued messages (its rows are in the outbox already)."""
+    from bot import deliveries
+
+    del version_id
+    deliveries.kick(runtime)
+    return True
 
 
 # -- comments ---------------------------------------------------------------------------
@@ -728,39 +491,11 @@ def record_comment(
     comment = Comment(
         version_id=current(draft).id,
         user_id=user_id,
-        text=unescape(text or ""),
+        # Slack caps a message at 40,000 characters; a forged event may carry more.
+        text=unescape(text or "")[:MAX_COMMENT],
         message_ts=message_ts,
         at=now,
     )
     session.add(comment)
     session.flush()
     return comment
-
-
-# -- the clock ----------------------------------------------------------------------------
-def post_pending(runtime: Runtime) -> int:
-    """Post draft versions that Slack could not take when they were made; how many went."""
-    cutoff = runtime.now() - PENDING_AFTER
-    with runtime.transaction() as session:
-        waiting = [
-            (v.draft_id, v.id)
-            for v in session.scalars(
-                select(DraftVersion)
-                .where(
-                    (DraftVersion.message_ts.is_(None)) | (DraftVersion.file_id.is_(None)),
-                    DraftVersion.created_at <= cutoff,
-                )
-                .order_by(DraftVersion.draft_id, DraftVersion.number)
-            )
-        ]
-    sent = 0
-    for draft_id, version_id in waiting:
-        with runtime.transaction() as session:
-            draft = session.get(Draft, draft_id)
-            version = session.get(DraftVersion, version_id)
-            if draft is None or version is None or current(draft).id != version.id:
-                continue  # an older version is superseded: only the current one is posted
-            if publish(runtime, session, draft, version):
-                sent += 1
-    # Welsh-workflow hook (bot.translation): translation packs Slack did not take.
-    return sent + translation.post_pending_packs(runtime)

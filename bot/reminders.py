@@ -520,7 +520,11 @@ def after_sent(session: Session, delivery: Delivery, *, now: dt.datetime) -> Non
     if activity is None or activity.removed_at is not None:
         return
     if activity.status is ActivityStatus.POSTPONED:
-        after = delivery.due_at.astimezone(office_zone(session)).date()
+        # Counted from when it went out, not from when it was due: after a clock stopped
+        # for weeks, one catch-up goes, then every 10 working days from then (a next one
+        # planned from the old due date would be due at once, and so on, each tick).
+        zone = office_zone(session)
+        after = max(delivery.due_at, now).astimezone(zone).date()
         plan_postponed(session, activity, after=after, recipients_=[delivery.channel])
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, event, exists, or_, select
+from sqlalchemy import ColumnElement, event, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import history
@@ -114,11 +114,29 @@ def check(
 
 
 def grant(
-    session: Session, *, actor: str, user_id: str, role: Role | None, now: dt.datetime
+    session: Session,
+    *,
+    actor: str,
+    user_id: str,
+    role: Role | None,
+    now: dt.datetime,
+    configured_admins: frozenset[str] = frozenset(),
 ) -> Role | None:
-    """Give `user_id` a role (None takes it away), recorded in the history; the old role."""
-    current = session.get(RoleGrant, user_id)
+    """Give `user_id` a role (None takes it away), recorded in the history; the old role.
+
+    The last admin keeps their role (UserError): without one nobody could grant roles
+    again until an operator edits CIW_ADMINS.
+    """
+    current = session.get(RoleGrant, user_id, with_for_update=True)
     old = current.role if current is not None else None
+    if old is Role.ADMIN and role is not Role.ADMIN and not configured_admins:
+        others = session.scalar(
+            select(func.count())
+            .select_from(RoleGrant)
+            .where(RoleGrant.role == Role.ADMIN, RoleGrant.user_id != user_id)
+        )
+        if not others:
+            raise UserError("role_last_admin", user=user_id)
     if role is None:
         if current is not None:
             session.delete(current)

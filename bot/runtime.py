@@ -48,6 +48,11 @@ class Runtime:
         self.sessions.configure(info={OFFICE_TZ_KEY: self.settings.tz, CLOCK_KEY: self.clock})
         self._after_ack: ThreadPoolExecutor | None = None
         self._listeners: ThreadPoolExecutor | None = None
+        self._closers: list[Callable[[], None]] = []
+
+    def on_shutdown(self, close: Callable[[], None]) -> None:
+        """Call `close` at `shutdown`, after the listeners and their work have finished."""
+        self._closers.append(close)
 
     @property
     def after_ack(self) -> ThreadPoolExecutor:
@@ -74,6 +79,8 @@ class Runtime:
         for pool in (self._listeners, self._after_ack):
             if pool is not None:
                 pool.shutdown(wait=True)
+        while self._closers:
+            self._closers.pop()()
 
     def now(self) -> dt.datetime:
         """Now, UTC."""

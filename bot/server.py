@@ -12,6 +12,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -32,13 +33,47 @@ def database_state(engine: Engine) -> dict[str, Any]:
     return {"database": "ok"}
 
 
-def wsgi_app(app: App, engine: Engine) -> WSGIApp:
+def signed_by_slack(secret: str, environ: dict[str, Any], body: bytes) -> bool:
+    """Whether the request carries Slack's valid, fresh signature; any malformed header
+    (a timestamp that is not a number, say) is simply not signed."""
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+    if not (timestamp.isascii() and timestamp.isdigit()) or not signature.isascii():
+        return False
+    try:
+        return SignatureVerifier(secret).is_valid(body, timestamp, signature)
+    except (ValueError, TypeError, UnicodeError):
+        return False
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    import io
+
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    # Bolt's adapter reads the body again: hand it the same bytes.
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSGIApp:
     """The WSGI application: `POST /slack/events` to Bolt, `GET /healthz` for probes,
-    `GET /calendar/<token>.ics` for calendar feeds."""
+    `GET /calendar/<token>.ics` for calendar feeds.
+
+    With a signing secret, a request to /slack/events that Slack did not sign is answered
+    401 here, before Bolt or any listener sees it: nothing is called, nothing answered to
+    a response_url the request names.
+    """
     from bot.app import runtime_of  # the app module builds on this one's callers
 
     slack = SlackRequestHandler(app, path="/slack/events")
     runtime = runtime_of(app)
+    if signing_secret is None:
+        signing_secret = runtime.settings.slack_signing_secret
+    secret = signing_secret
     calendar = calendar_http.endpoint(
         runtime, {"slack": calendar_http.slack_member_check(runtime.client)}
     )
@@ -80,6 +115,11 @@ def wsgi_app(app: App, engine: Engine) -> WSGIApp:
                 },
             )
             return result
+        checked = secret and path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST"
+        if checked and not signed_by_slack(secret, environ, _read_body(environ)):
+            log.warning("unsigned request refused", extra={"outcome": "refused:unsigned"})
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+            return [b""]
 
         def recording_start_response(status: str, headers: list, *args: Any) -> Any:
             captured["status"] = status

@@ -116,6 +116,7 @@ class Settings:
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = SLACK_PUBLIC_API_URL
+    slack_team_id: str | None = None
     database_url: str = DEFAULT_DATABASE_URL
     timezone: str = "Europe/London"
     allow_public_drafts: bool = False
@@ -191,6 +192,7 @@ class Settings:
             slack_signing_secret=text("SLACK_SIGNING_SECRET"),
             slack_app_token=text("SLACK_APP_TOKEN"),
             slack_api_url=api_url,
+            slack_team_id=text("SLACK_TEAM_ID"),
             database_url=text("DATABASE_URL") or DEFAULT_DATABASE_URL,
             timezone=timezone,
             allow_public_drafts=_flag(env.get("CIW_ALLOW_PUBLIC_DRAFTS")),

@@ -88,6 +88,10 @@ def run_shell(
         )
         app = create_app(shell_settings)
         runtime = runtime_of(app)
+        from bot import deliveries
+
+        # Slack is played in this process: nothing to pace the outbox for.
+        deliveries.set_pacer(runtime, deliveries.Pacer(rate=1000.0, burst=1000))
         if demo:
             from db.demo import load_demo
 

@@ -133,6 +133,7 @@ class FakeSlack:
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
+        self._init_fault_injection()
         self._faults: dict[str, list[Fault]] = {}
         self._ts = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
@@ -271,6 +272,8 @@ class FakeSlack:
         params = self._params(headers, body)
         with self._lock:
             fault = self._fault_for(method)
+        if fault is None:
+            fault = self._injected_fault(method, params)
         if fault is not None:
             self._record(Call(f"failed:{method}", params, body))
             return fault.status, fault.headers, fault.body or {"ok": False, "error": "fake_fault"}
@@ -283,8 +286,9 @@ class FakeSlack:
         violations = slack_limits.check(method, params) + self._state_violations(method, params)
         if violations:
             return 200, {}, self._refuse(method, params, body, violations)
-        answer = self._reply(method, params)
+        answer = self._conversation_answer(method, params) or self._reply(method, params)
         self._record(Call(method, params, body))
+        self._after_answer(method, params, answer)
         return 200, {}, answer
 
     def _refuse(
@@ -417,7 +421,7 @@ class FakeSlack:
             return json.loads(body or b"{}")
         pairs = urllib.parse.parse_qs(body.decode("utf-8"), keep_blank_values=True)
         params: dict[str, Any] = {k: v[0] for k, v in pairs.items()}
-        for key in ("blocks", "attachments", "view", "files"):
+        for key in ("blocks", "attachments", "view", "files", "metadata"):
             if isinstance(params.get(key), str):
                 with contextlib.suppress(json.JSONDecodeError):
                     params[key] = json.loads(params[key])
@@ -591,6 +595,106 @@ class FakeSlack:
             return 404, html, b"<html>not found</html>"
         self._record(Call("file_download", {"file": file_id}))
         return 200, {"Content-Type": "application/octet-stream"}, content
+
+    # == fault injection and conversation history (for the outbox's fault tests) ==========
+    # Kept apart from the Web API above so the strict fake can take it over unchanged.
+    # `stall` makes a method answer late (a slow Slack; the bot's timeout fires first, or the
+    # post lands after the caller gave up: its fate unknown to the bot). `rate_limit` answers
+    # chat.postMessage with 429 `ratelimited` and Retry-After past about one post a second
+    # per channel with a short burst, as Slack does
+    # (https://api.slack.com/methods/chat.postMessage#rate_limiting,
+    # https://api.slack.com/docs/rate-limits#rate-limits__responding-to-rate-limiting-conditions).
+    # Posted messages are kept per conversation with their `metadata`, and
+    # conversations.history / conversations.replies return it when `include_all_metadata`
+    # is set (https://api.slack.com/methods/conversations.history#arg_include_all_metadata).
+    def _init_fault_injection(self) -> None:
+        self.messages: dict[str, list[dict[str, Any]]] = {}
+        self._stalls: dict[str, list[float]] = {}
+        self._rate: tuple[float, int] | None = None
+        self._fault_buckets: dict[str, tuple[float, float]] = {}
+        self._later: dict[str, list[tuple[int, Fault]]] = {}
+
+    def fail_after(
+        self, method: str, calls: int, status: int, *, body: dict[str, Any] | None = None
+    ) -> None:
+        """Let `calls` calls of `method` through, then answer the next one with `status`."""
+        with self._lock:
+            self._later.setdefault(method, []).append((calls, Fault(status, {}, 1, body)))
+
+    def stall(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` only after `seconds` (done meanwhile)."""
+        with self._lock:
+            self._stalls.setdefault(method, []).extend([seconds] * times)
+
+    def rate_limit(self, per_second: float = 1.0, burst: int = 3) -> None:
+        """Refuse chat.postMessage past `per_second` per channel (after a burst) with 429."""
+        with self._lock:
+            self._rate = (per_second, burst)
+            self._fault_buckets.clear()
+
+    def _injected_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
+        with self._lock:
+            pending = self._later.get(method) or []
+            if pending:
+                left, fault = pending[0]
+                if left <= 0:
+                    pending.pop(0)
+                    return fault
+                pending[0] = (left - 1, fault)
+            stalls = self._stalls.get(method) or []
+            delay = stalls.pop(0) if stalls else 0.0
+        if delay:
+            self._record(Call(f"stalled:{method}", params))
+            time.sleep(delay)
+        if method != "chat.postMessage" or self._rate is None:
+            return None
+        rate, burst = self._rate
+        channel = str(params.get("channel", ""))
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._fault_buckets.get(channel, (float(burst), now))
+            tokens = min(float(burst), tokens + (now - at) * rate)
+            if tokens >= 1:
+                self._fault_buckets[channel] = (tokens - 1, now)
+                return None
+            self._fault_buckets[channel] = (tokens, now)
+        retry_after = max(1, int((1 - tokens) / rate + 0.999))
+        return Fault(
+            429, {"Retry-After": str(retry_after)}, 1, {"ok": False, "error": "ratelimited"}
+        )
+
+    def _after_answer(self, method: str, params: dict[str, Any], answer: dict[str, Any]) -> None:
+        if method != "chat.postMessage" or not answer.get("ok"):
+            return
+        message = {
+            "type": "message",
+            "ts": answer["ts"],
+            "text": params.get("text"),
+            "bot_id": "BBOT",
+        }
+        if params.get("thread_ts"):
+            message["thread_ts"] = params["thread_ts"]
+        if isinstance(params.get("metadata"), dict):
+            message["metadata"] = params["metadata"]
+        with self._lock:
+            self.messages.setdefault(answer["channel"], []).append(message)
+
+    def _conversation_answer(self, method: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        if method not in {"conversations.history", "conversations.replies"}:
+            return None
+        channel = str(params.get("channel", ""))
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in {"1", "true"}
+        with self._lock:
+            posted = list(self.messages.get(channel, []))
+        if method == "conversations.replies":
+            thread = str(params.get("ts", ""))
+            posted = [m for m in posted if m["ts"] == thread or m.get("thread_ts") == thread]
+        else:
+            oldest = float(params.get("oldest") or 0)
+            posted = [m for m in posted if float(m["ts"]) > oldest and not m.get("thread_ts")]
+            posted.reverse()  # newest first, as Slack answers
+        out = [{k: v for k, v in m.items() if with_metadata or k != "metadata"} for m in posted]
+        return {"ok": True, "messages": out, "has_more": False, "response_metadata": {}}
 
 
 class SignedRequests:

@@ -17,8 +17,9 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 from sqlalchemy.types import Date, TypeDecorator
 
 
@@ -40,6 +41,26 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they
+# make recorded text read differently from what was typed ("Trojan Source"), in Slack and
+# in the letter. Stripped from everything recorded.
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def clean_text(value: str | None, *, strict: bool = True) -> str | None:
+    """Recorded text without bidi controls; a NUL byte (which PostgreSQL cannot store)
+    refused with a clear message (`strict`) or dropped."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        if strict:
+            from bot.errors import UserError
+
+            raise UserError("bad_character")
+        value = value.replace("\x00", "")
+    return value.translate(BIDI_CONTROLS)
 
 
 def utcnow() -> dt.datetime:
@@ -118,6 +139,10 @@ class Authority(Base):
     address: Mapped[str | None] = mapped_column(Text)  # lines joined by "\n"
     language: Mapped[Language] = mapped_column(_enum(Language, "language"), default=Language.EN)
 
+    @validates("director", "address")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        return clean_text(value)
+
     @property
     def address_lines(self) -> list[str]:
         """The postal address, one line per item."""
@@ -153,6 +178,10 @@ class Activity(Base):
     inspectors: Mapped[list[ActivityInspector]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", order_by="ActivityInspector.user_id"
     )
+
+    @validates("title", "details", "status_reason")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        return clean_text(value)
 
     @property
     def inspector_ids(self) -> list[str]:
@@ -192,6 +221,10 @@ class Finding(Base):
     removed_by: Mapped[str | None] = mapped_column(String(40))
 
     authority: Mapped[Authority] = relationship(lazy="joined", innerjoin=True)
+
+    @validates("text")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        return clean_text(value)
 
 
 class NoteSection(enum.StrEnum):
@@ -285,9 +318,23 @@ class DraftVersion(Base):
 
 
 class Review(Base):
-    """An approval or a change request on one draft version."""
+    """An approval or a change request on one draft version.
+
+    A reviewer approves a version at most once (a unique index on the approvals), so a
+    double-click or a second process can never record a second approval.
+    """
 
     __tablename__ = "reviews"
+    __table_args__ = (
+        Index(
+            "ux_reviews_one_approval",
+            "version_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("decision = 'approve'"),
+            postgresql_where=text("decision = 'approve'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("draft_versions.id"), index=True)
@@ -296,6 +343,10 @@ class Review(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    @validates("reason")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        return clean_text(value)
 
 
 class Comment(Base):
@@ -310,6 +361,11 @@ class Comment(Base):
     message_ts: Mapped[str] = mapped_column(String(40))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @validates("text")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        # A thread reply cannot be refused: what cannot be stored is dropped.
+        return clean_text(value, strict=False)
+
 
 class ProcessedEvent(Base):
     """An Events API event id already handled: Slack retries are recognised by it."""
@@ -321,15 +377,24 @@ class ProcessedEvent(Base):
 
 
 class Delivery(Base):
-    """A message the bot owes Slack: a reminder or an announcement, sent exactly once.
+    """The outbox: one message the bot owes a chat platform, sent exactly once.
 
-    Each row is one message to one conversation. It is claimed atomically before it is
-    sent and marked sent only after Slack accepted it, so two clocks, a retry or a
-    restart never send it twice, and one Slack refused stays due.
+    Each row is one platform-neutral message (`action`: post, update, upload) to one
+    destination (`channel`, `thread_ts`, or the thread of the draft named by `draft_id`);
+    `payload` holds plain values, never a platform's blocks: the platform's sender renders
+    them when it sends. Rows are written in the same transaction as the records they
+    speak of. Rows sharing a `conversation` go out in id order, each only after the one
+    before it was sent. A row is claimed atomically before it is sent and marked sent
+    only after the platform accepted it; its `key` travels with the message (Slack's
+    message metadata) so a sender taking over a lapsed claim finds it instead of sending
+    it twice.
     """
 
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_due", "sent_at", "due_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_due", "sent_at", "due_at"),
+        Index("ix_deliveries_conversation", "conversation", "sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -347,6 +412,19 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     message_ts: Mapped[str | None] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(20), default="post", server_default="post")
+    conversation: Mapped[str | None] = mapped_column(String(80))
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class IdempotencyKey(Base):
+    """Something a platform may deliver twice, seen once by any process: a signed request's
+    signature (replays), a form submission (view id and hash)."""
+
+    __tablename__ = "idempotency_keys"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class RoleGrant(Base):

@@ -164,9 +164,10 @@ class Response:
 class Workspace:
     """A Slack workspace as the tests see it: people type, Slack signs and posts."""
 
-    def __init__(self, base: str, slack: FakeSlack) -> None:
+    def __init__(self, base: str, slack: FakeSlack, runtime: Runtime | None = None) -> None:
         self.base = base
         self.slack = slack
+        self.runtime = runtime
         self.requests = SignedRequests(SIGNING_SECRET, slack)
 
     def post(self, body: bytes, headers: dict[str, str], path: str = "/slack/events") -> Response:
@@ -217,7 +218,7 @@ def workspace(app: Any, runtime: Runtime, slack: FakeSlack) -> Iterator[Workspac
     server = create_server(wsgi_app(app, runtime.engine), host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield Workspace(f"http://127.0.0.1:{server.effective_port}", slack)
+    yield Workspace(f"http://127.0.0.1:{server.effective_port}", slack, runtime)
     stop_waitress(server, thread)
 
 
@@ -238,3 +239,27 @@ def stop_waitress(server: Any, thread: threading.Thread) -> None:
         server.close()
     thread.join(timeout=5)
     server.task_dispatcher.shutdown()
+
+
+def outbox_settled(runtime: Runtime, timeout: float = 15.0) -> None:
+    """Wait until the sender has sent (or given up) every message due now, and marked it."""
+    import time
+
+    from db.models import Delivery
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with runtime.transaction() as session:
+            waiting = session.scalar(
+                select(Delivery.id).where(
+                    Delivery.sent_at.is_(None),
+                    Delivery.cancelled_at.is_(None),
+                    Delivery.due_at <= runtime.now(),
+                    Delivery.next_attempt_at.is_(None),
+                )
+            )
+        if waiting is None:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"outbox row {waiting} still unsent")
+        time.sleep(0.02)

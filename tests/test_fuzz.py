@@ -201,9 +201,11 @@ def test_any_text_at_any_subcommand_is_answered_and_rejected_input_writes_nothin
     if outcome != "ok":
         assert outcome.startswith("refused:")
         after = row_counts()
-        # A refusal may add its own history line (roles); nothing else changes.
-        assert {t: n for t, n in after.items() if t != "history"} == {
-            t: n for t, n in before.items() if t != "history"
+        # A refusal may add its own history line (roles), and every signed request is kept
+        # against replays; nothing else changes.
+        kept = {"history", "idempotency_keys"}
+        assert {t: n for t, n in after.items() if t not in kept} == {
+            t: n for t, n in before.items() if t not in kept
         }
 
 

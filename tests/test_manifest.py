@@ -41,6 +41,12 @@ METHOD_SCOPES = {
     "users_info": {"users:read"},
     # A draft's channel may be public, private, a DM or a group DM (to refuse it).
     "conversations_info": {"channels:read", "groups:read", "im:read", "mpim:read"},
+    # The outbox looks for a message's key before sending again, in the conversations the
+    # bot posts to: channels, private channels and DMs (never group DMs: no drafts there).
+    "conversations_history": {"channels:history", "groups:history", "im:history"},
+    "conversations_replies": {"channels:history", "groups:history", "im:history"},
+    # A reminder by DM is looked up in the DM the user id opens.
+    "conversations_open": {"im:write"},
     "views_open": set(),
     "views_publish": set(),
 }

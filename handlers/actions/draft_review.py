@@ -9,9 +9,9 @@ import json
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from sqlalchemy.exc import IntegrityError
 
 from bot import drafts
-from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role
@@ -42,6 +42,12 @@ def approve(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> N
             drafts.approve(runtime, session, _version_id(body), user_id=user)
     except UserError as error:
         _refuse(runtime, respond, error)
+        return
+    except IntegrityError:
+        # Another click recorded this approval at the same moment: nothing more to do.
+        with runtime.transaction() as session:
+            number = drafts.get_version(session, _version_id(body)).number
+        _refuse(runtime, respond, UserError("draft_already_approved", version=number))
         return
     # Slack is told once the approval is committed: a slow Slack never loses a decision.
     drafts.announce(runtime, _version_id(body), actor=user)
@@ -78,24 +84,13 @@ def new_version(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) 
         with runtime.transaction() as session:
             permissions.require(runtime, session, user, Role.INSPECTOR, "draft-letter")
             draft = drafts.get_version(session, _version_id(body)).draft
-            outcome = drafts.new_version(runtime, session, draft, actor=user, post=False)
+            outcome = drafts.new_version(runtime, session, draft, actor=user)
             version_id = outcome.version.id
-            reply = {
-                "council": draft.authority.english_name,
-                "year": ReviewYear(draft.review_year),
-                "version": outcome.version,
-                "posted": False,
-            }
     except UserError as error:
         _refuse(runtime, respond, error)
         return
-    # Recorded first, posted second: what Slack does not take, post_pending posts later.
-    if not drafts.publish_version(runtime, version_id):
-        respond(
-            text=runtime.templates.message("draft_posted", **reply),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+    # The version and its messages committed together: the sender posts them now.
+    drafts.publish_version(runtime, version_id)
 
 
 def register(app: App) -> None:

@@ -60,6 +60,18 @@ def _check(runtime: Runtime, session: Any, user_id: str, subcommand: str, activi
     permissions.require(runtime, session, user_id, needed, subcommand)
 
 
+def _own_reminder(
+    runtime: Runtime, session: Any, user_id: str, original: Delivery, activity: Any
+) -> None:
+    # Only the person the reminder is for (an inspector of the activity, or the DM's
+    # owner) or an admin may put it off.
+    if original.channel == user_id or user_id in activity.inspector_ids:
+        return
+    if roles.role_of(session, user_id, runtime.settings.admins) is Role.ADMIN:
+        return
+    raise UserError("snooze_not_yours", activity=activity)
+
+
 def on_done(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> None:
     """Mark the reminded activity completed (which stops its reminders)."""
     ack()
@@ -89,6 +101,7 @@ def on_snooze(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) ->
             original = session.get(Delivery, delivery_id) if delivery_id else None
             if original is None or original.activity_id != activity_id:
                 raise UserError("unknown_id", ref=f"A{activity_id}")
+            _own_reminder(runtime, session, user_id, original, activity)
             planned = reminders.snooze(session, original, activity, now=runtime.now())
             if planned is None:
                 template, data = "reminder_snooze_refused", {"activity": activity}

@@ -12,7 +12,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from bot import drafts, translation
+from bot import deliveries, draft_posts, translation
 from bot.errors import UserError
 from bot.letters import blocks
 from bot.runtime import Runtime
@@ -44,15 +44,14 @@ def _post(
 
 
 def refresh_parent(runtime: Runtime, draft_id: int) -> None:
-    """Show the draft's current status (and Welsh line) on its parent message."""
+    """Show the draft's current status (and Welsh line) on its parent message: an update
+    queued in the outbox, sent once this transaction has committed."""
     with runtime.transaction() as session:
         draft = session.get(Draft, draft_id)
         if draft is None or draft.thread_ts is None:
             return
-        text, parent, _ = drafts.parent_message(runtime, session, draft)
-        channel, ts = draft.channel_id, draft.thread_ts
-    # Slack is called once the reading transaction is over.
-    runtime.client.chat_update(channel=channel, ts=ts, text=text, blocks=parent)
+        draft_posts.enqueue_refresh(session, draft, now=runtime.now())
+    deliveries.kick(runtime)
 
 
 def acknowledge(runtime: Runtime, text_id: int, *, empty_rows: list[int]) -> None:

@@ -8,6 +8,7 @@ also has `register(app)`.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from dataclasses import dataclass
 from types import ModuleType
@@ -15,13 +16,14 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot import deliveries, pages, roles
 from bot.errors import UserError
 from bot.reminders import sections
 from bot.runtime import Runtime
-from handlers import failures
+from handlers import failures, middleware
 from handlers.commands import (
     authority,
     calendar,
@@ -40,6 +42,7 @@ from handlers.commands import (
 from handlers.commands.base import Command, Reply
 
 log = logging.getLogger("ciw.command")
+CLASH_ATTEMPTS = 6
 
 MODULES: list[ModuleType] = [
     help,
@@ -118,9 +121,23 @@ def run_command(
     outcome = "ok"
     announced = False
     try:
-        with runtime.transaction() as session:
-            reply = dispatch(runtime, session, client, body, name, args.strip())
-            announced = deliveries.queued(session)
+        for attempt in range(1, CLASH_ATTEMPTS + 1):
+            try:
+                with runtime.transaction() as session:
+                    reply = dispatch(runtime, session, client, body, name, args.strip())
+                    announced = deliveries.queued(session)
+                break
+            except (IntegrityError, OperationalError) as error:
+                # Another request made the same record at the same moment (a unique key),
+                # or SQLite's writer went first: done again from what it left.
+                if attempt == CLASH_ATTEMPTS or not _clash(error):
+                    raise
+                log.info("command retried after a clash", extra={"attempt": attempt})
+                time.sleep(random.uniform(0, 0.05 * attempt))  # let the other one finish
+    except middleware.Replayed:
+        outcome = "replay"
+        log.warning("replayed command refused", extra={"outcome": "replay"})
+        return
     except UserError as error:
         outcome = f"refused:{error.template}"
         reply = Reply(f"errors/{error.template}", error.data)
@@ -136,8 +153,17 @@ def run_command(
         )
     send(runtime, respond, reply)
     if announced:
-        # Announcements the subcommand queued go out now that its transaction has committed.
-        deliveries.send_pending(runtime)
+        # What the subcommand queued goes out now that its transaction has committed.
+        deliveries.kick(runtime)
+
+
+def _clash(error: Exception) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    text = str(getattr(error, "orig", error)).lower()
+    # SQLite: a reader that turned writer after another's commit; PostgreSQL: a lock wait
+    # or serialization failure.
+    return "locked" in text or "busy" in text or "deadlock" in text or "serializ" in text
 
 
 def dispatch(
@@ -149,6 +175,8 @@ def dispatch(
     args: str,
 ) -> Reply:
     """Run one subcommand in the caller's transaction; a UserError rolls everything back."""
+    middleware.claim_signature(session, body)  # a replay, in any process, does nothing
+    middleware.confirm_member(runtime, client, body)  # when the ack could not check them
     table = subcommands()
     module = table.get(name)
     if module is None:

@@ -68,7 +68,12 @@ def run(command: Command) -> Reply:
     if user_id in admins and role != Role.ADMIN:
         raise UserError("role_configured_admin", user=user_id)
     old = roles.grant(
-        command.session, actor=command.user_id, user_id=user_id, role=role, now=command.now
+        command.session,
+        actor=command.user_id,
+        user_id=user_id,
+        role=role,
+        now=command.now,
+        configured_admins=admins,
     )
     return Reply(
         "role_granted",

@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot import reminders
+from bot import reminders, roles
 from bot.runtime import Runtime
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab view
@@ -22,12 +22,18 @@ def register(app: App) -> None:
 def home_view(runtime: Runtime, user_id: str) -> dict[str, Any]:
     """The Home tab view of one user (upcoming activities they inspect, drafts waiting)."""
     with runtime.transaction() as session:
+        # Once roles are enforced, someone with no role sees no records (SPEC: roles).
+        shown = not roles.enforced(session) or (
+            roles.role_of(session, user_id, runtime.settings.admins) is not None
+        )
         today = runtime.today()
         text = runtime.templates.message(
             "home",
-            activities=reminders.upcoming_for(session, user_id, today, limit=HOME_ITEMS),
-            total=reminders.count_upcoming_for(session, user_id, today),
-            drafts=reminders.drafts_waiting(session, user_id, limit=HOME_ITEMS),
+            activities=(
+                reminders.upcoming_for(session, user_id, today, limit=HOME_ITEMS) if shown else []
+            ),
+            total=reminders.count_upcoming_for(session, user_id, today) if shown else 0,
+            drafts=reminders.drafts_waiting(session, user_id, limit=HOME_ITEMS) if shown else [],
         )
     blocks = reminders.sections(text)[:MAX_BLOCKS]
     return {"type": "home", "blocks": blocks}

@@ -7,13 +7,14 @@ import json
 from typing import Any
 
 from slack_bolt import Ack, App
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot import drafts
 from bot.errors import UserError
 from bot.runtime import Runtime
 from bot.slack_text import visible
 from db.models import Role
-from handlers import permissions
+from handlers import middleware, permissions
 
 CALLBACK_ID = "draft_change_request"
 BLOCK_ID = "reason"
@@ -48,7 +49,8 @@ def view(runtime: Runtime, *, metadata: str, version: int) -> dict[str, Any]:
 
 
 def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None:
-    """Record the change request; a problem is shown on the form, or privately if it closed."""
+    """Record the change request before answering, so any problem (the database down or
+    too slow included) is shown on the form, which stays open; then close it."""
     runtime: Runtime = context["ciw"]
     user = body["user"]["id"]
     values = body["view"]["state"]["values"]
@@ -58,20 +60,25 @@ def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None
         message = runtime.templates.message("errors/draft_missing_reason")
         ack(response_action="errors", errors={BLOCK_ID: visible(message)})
         return
-    ack()
     try:
-        with runtime.transaction() as session:
-            permissions.require(runtime, session, user, Role.REVIEWER, "request-changes")
-            drafts.request_changes(
-                runtime, session, int(metadata["version_id"]), user_id=user, reason=reason
-            )
+        with middleware.ack_transaction(runtime) as session:
+            if middleware.first_submission(session, body):
+                permissions.require(runtime, session, user, Role.REVIEWER, "request-changes")
+                drafts.request_changes(
+                    runtime, session, int(metadata["version_id"]), user_id=user, reason=reason
+                )
     except UserError as error:
-        client.chat_postEphemeral(
-            channel=metadata["channel"],
-            user=user,
-            text=runtime.templates.message(f"errors/{error.template}", **error.data),
-        )
+        message = runtime.templates.message(f"errors/{error.template}", **error.data)
+        ack(response_action="errors", errors={BLOCK_ID: visible(message)[:1000]})
         return
+    except IntegrityError:
+        ack()  # the same submission, delivered twice at once: the other one recorded it
+        return
+    except DBAPIError:
+        message = runtime.templates.message("errors/database_unavailable")
+        ack(response_action="errors", errors={BLOCK_ID: visible(message)})
+        return
+    ack()
     drafts.announce(runtime, int(metadata["version_id"]), actor=user, reason=reason)
 
 

@@ -8,12 +8,15 @@ this module only adapts Slack's modal shapes to them.
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import authorities
@@ -21,14 +24,18 @@ from bot.errors import UserError
 from bot.runtime import Runtime
 from bot.slack_text import visible
 from db.models import Role
-from handlers import permissions
+from handlers import middleware, permissions
 
 if TYPE_CHECKING:  # handlers.commands imports the forms: no import back at run time
     from handlers.commands.base import Reply
 
+log = logging.getLogger("ciw.forms")
+
 T = TypeVar("T")
 
 ACTION = "value"  # every input's action_id: one input per block
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,20}")
 
 # Slack's answers to chat.postEphemeral when the bot cannot post in that conversation;
 # the confirmation then goes to the person's DM with the app instead.
@@ -150,6 +157,12 @@ def submitted(view: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+def first_input(view: dict[str, Any]) -> str:
+    """The block id of the form's first input (where a whole-form problem is shown)."""
+    blocks = view.get("blocks") or []
+    return next((b["block_id"] for b in blocks if b.get("type") == "input"), "value")
+
+
 def metadata(view: dict[str, Any]) -> dict[str, Any]:
     """The private_metadata the form was opened with (empty if missing or not ours)."""
     try:
@@ -208,6 +221,20 @@ def confirm(
     client.chat_postMessage(channel=user_id, text=text)
 
 
+def _check_users(values: dict[str, Any], errors: FieldErrors) -> None:
+    # People come from a users select: a forged value (`U1><!channel`) is refused as
+    # strictly as a typed mention would be.
+    for block_id, value in values.items():
+        if isinstance(value, list):
+            bad = next((v for v in value if not USER_ID.fullmatch(str(v))), None)
+            if bad is not None:
+                errors.add(block_id, UserError("bad_user", value=str(bad)))
+
+
+class _NotRecorded(Exception):
+    """The form's values had errors: roll the transaction back."""
+
+
 # parse(submitted values, errors) -> what the command's grammar would give, or None
 Parse = Callable[[dict[str, Any], FieldErrors], Any]
 # record(runtime, session, parsed, user_id, channel_id) -> the command's reply
@@ -229,16 +256,34 @@ def submit(
     form = body["view"]
     user_id = body["user"]["id"]
     channel_id = metadata(form).get("channel_id") or None
+    if channel_id is not None and not CHANNEL_ID.fullmatch(str(channel_id)):
+        channel_id = None  # not a conversation id: confirm by DM, remind nobody there
     errors = FieldErrors(runtime)
     reply = None
     try:
-        with runtime.transaction() as session:
+        with middleware.ack_transaction(runtime) as session:
+            if not middleware.first_submission(session, body):
+                ack()  # delivered twice: recorded the first time
+                return
             permissions.require(runtime, session, user_id, Role.INSPECTOR, action)
-            parsed = parse(submitted(form), errors)
-            if parsed is not None:
-                reply = record(runtime, session, parsed, user_id, channel_id)
+            values = submitted(form)
+            _check_users(values, errors)
+            parsed = parse(values, errors) if not errors else None
+            if parsed is None or errors:
+                # Nothing recorded, so the submission is not kept as seen either.
+                raise _NotRecorded
+            reply = record(runtime, session, parsed, user_id, channel_id)
+    except _NotRecorded:
+        pass
     except UserError as error:
         errors.add(block_of(error), error)
+    except IntegrityError:
+        ack()  # the same submission, delivered twice at once: the other one recorded it
+        return
+    except DBAPIError:
+        # Down or too slow to answer within the ack: the form stays open and says so.
+        log.warning("form not recorded: database unavailable", extra={"outcome": "db"})
+        errors.add(first_input(form), UserError("database_unavailable"))
     if errors or reply is None:
         ack(response_action="errors", errors=errors.errors)
         return

@@ -9,8 +9,9 @@ import json
 from typing import Any
 
 import docx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from bot import clock as clock_module
 from bot import drafts, findings
 from bot.dates import ReviewYear
 from bot.slack_text import visible
@@ -19,6 +20,7 @@ from db.models import (
     Activity,
     ActivityStatus,
     Authority,
+    Delivery,
     Draft,
     DraftVersion,
     FindingKind,
@@ -26,6 +28,7 @@ from db.models import (
     Principle,
     Service,
 )
+from tests.conftest import outbox_settled
 
 CHANNEL = "G0REVIEW"
 NOW = "2020-08-03T10:00:00"
@@ -65,6 +68,7 @@ def post_draft(
     reply = workspace.command(text, channel=channel, user=user)
     slack.wait_calls("files.completeUploadExternal", uploads)
     slack.wait_for(lambda s: len(s.uploads) >= uploads)
+    outbox_settled(workspace.runtime)
     return reply
 
 
@@ -305,24 +309,30 @@ def test_long_letter_continues_in_the_thread_within_slack_limits(workspace, slac
     assert "Cc." in all_text(posts[-1])
 
 
-def test_version_slack_could_not_take_is_posted_later_by_the_clock(
+def test_version_slack_could_not_take_is_posted_whole_and_once_by_the_clock(
     workspace, slack, runtime, clock
 ):
     setup_demo(runtime, clock)
     slack.fail("chat.postMessage", 200, body={"ok": False, "error": "internal_error"})
-    reply = workspace.command("draft-letter wrexham 2019-20")
-    assert "Slack could not take it just now" in reply.get("text")
+    workspace.command("draft-letter wrexham 2019-20")
+    slack.wait_calls("failed:chat.postMessage")
     with runtime.transaction() as session:
         version = session.scalars(select(DraftVersion)).one()
-        assert version.message_ts is None
-    assert drafts.post_pending(runtime) == 0  # too fresh: a live request may be posting it
+        assert version.message_ts is None  # recorded, and its messages wait in the outbox
+        waiting = session.scalars(select(Delivery).where(Delivery.sent_at.is_(None))).all()
+        assert waiting and all(d.next_attempt_at is not None or d.attempts == 0 for d in waiting)
+        session.execute(update(Delivery).values(next_attempt_at=None))
     clock.set("2020-08-03T10:05:00")
-    assert drafts.post_pending(runtime) == 1
-    assert slack.of("chat.postMessage")[0].get("channel") == CHANNEL
+    clock_module.run_once(runtime)
+    outbox_settled(runtime)
+    posts = slack.of("chat.postMessage")
+    assert posts[0].get("channel") == CHANNEL and posts[0].get("thread_ts") is None
+    assert len([p for p in posts if p.get("thread_ts") is None]) == 1
     with runtime.transaction() as session:
         version = session.scalars(select(DraftVersion)).one()
         assert version.message_ts and version.file_id
-    assert drafts.post_pending(runtime) == 0
+    assert len(slack.of("files.completeUploadExternal")) == 1
+    assert clock_module.run_once(runtime).sent == 0
 
 
 def list_pages(workspace, typed: str) -> list[str]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot import drafts
 from bot.slack_text import visible
 from db.models import Activity, ActivityStatus, Draft, HistoryEntry, Note
+from tests.conftest import outbox_settled
 
 CHANNEL = "G0REVIEW"
 
@@ -34,7 +35,11 @@ def draft_parent(slack) -> str:
     """What the draft's review message (the one with the review buttons) shows."""
     posts = slack.of("chat.postMessage")
     return all_text(
-        next(c for c in posts if any(b["type"] == "actions" for b in c.get("blocks") or []))
+        next(
+            c
+            for c in posts
+            if any(b.get("block_id") == "draft_review" for b in c.get("blocks") or [])
+        )
     )
 
 
@@ -181,6 +186,7 @@ def test_a_year_logged_through_commands_drafts_line_by_line(workspace, slack, ru
     reply = workspace.command("draft-letter cardiff 2021-22", channel=CHANNEL)
     assert "Posted version 1" in said(reply)
     slack.wait_for(lambda s: len(s.uploads) >= 1)
+    outbox_settled(runtime)  # the upload is marked on the version once Slack took it
 
     with runtime.transaction() as session:
         draft = session.scalars(select(Draft)).one()

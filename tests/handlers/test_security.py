@@ -82,10 +82,15 @@ def test_retried_and_duplicated_events_are_handled_once(workspace, runtime, slac
 def test_guests_are_refused_everything_politely(workspace, runtime, slack, seen, flag):
     slack.users["U0GUEST"] = {flag: True}
     for text in (COMMAND, "help", "list wrexham"):
+        # The first is acknowledged at once and refused through its response_url once
+        # Slack has said who this is; later ones, already known, are refused in the ack.
         body, headers = workspace.requests.command(text, user="U0GUEST")
         answer = workspace.post(body, headers)
         assert answer.status == 200
-        reply = json.loads(answer.body)
+        if answer.body:
+            reply = json.loads(answer.body)
+        else:
+            reply = slack.wait_calls("response_url")[0].params
         assert reply["response_type"] == "ephemeral"
         assert "guest accounts cannot use it" in visible(reply["text"])
     assert rows(runtime) == 0
@@ -101,7 +106,7 @@ def test_guests_are_refused_everything_politely(workspace, runtime, slack, seen,
         }
     )
     assert answer.status == 200
-    [reply] = slack.wait_calls("response_url")
+    reply = slack.wait_calls("response_url", 2)[1]
     assert "guest accounts cannot use it" in visible(reply.get("text"))
     # An event by a guest reaches no listener.
     workspace.event(
@@ -128,10 +133,119 @@ def test_full_members_are_looked_up_once_and_served(workspace, runtime, slack):
 def test_when_slack_cannot_say_who_someone_is_nothing_is_done(workspace, runtime, slack):
     slack.fail("users.info", 500, times=10)
     body, headers = workspace.requests.command(COMMAND, user="U0NEW")
+    started = time.monotonic()
     answer = workspace.post(body, headers)
-    assert answer.status == 200
-    assert "try again in a minute" in json.loads(answer.body)["text"]
+    # Acknowledged at once; the check is made again, with retries, after the ack.
+    assert answer.status == 200 and time.monotonic() - started < 1.5
+    reply = slack.wait_for(lambda s: s.responses())[0]
+    assert "try again in a minute" in visible(reply.get("text"))
     assert rows(runtime) == 0
+
+
+def test_a_slow_users_info_never_holds_the_ack_and_a_guest_is_still_refused(
+    workspace, runtime, slack
+):
+    slack.users["U0GUEST"] = {"is_restricted": True}
+    slack.stall("users.info", 4.0, times=1)
+    body, headers = workspace.requests.command(COMMAND, user="U0GUEST")
+    started = time.monotonic()
+    answer = workspace.post(body, headers)
+    assert answer.status == 200 and time.monotonic() - started < 1.5
+    reply = slack.wait_for(lambda s: s.responses(), timeout=15)[0]
+    assert "guest accounts cannot use it" in visible(reply.get("text"))
+    assert rows(runtime) == 0
+
+
+def test_malformed_signature_headers_get_401_and_no_call_anywhere(workspace, runtime, slack):
+    body, headers = workspace.requests.command(COMMAND)
+    for bad in (
+        {"X-Slack-Request-Timestamp": "abc"},
+        {"X-Slack-Request-Timestamp": ""},
+        {"X-Slack-Request-Timestamp": "1e9"},
+        {"X-Slack-Request-Timestamp": "12.5"},
+        {"X-Slack-Signature": "v0=zz"},
+        {"X-Slack-Signature": ""},
+    ):
+        assert workspace.post(body, {**headers, **bad}).status == 401
+    time.sleep(0.3)  # anything sent after the answer would have arrived by now
+    assert slack.calls == []
+    assert rows(runtime) == 0
+
+
+def test_a_replay_is_refused_by_a_second_process_too(workspace, runtime, slack, settings, engine):
+    from bot.app import create_app, runtime_of
+    from bot.slack_client import make_client
+
+    body, headers = workspace.requests.command(COMMAND)
+    assert workspace.post(body, headers).status == 200
+    slack.wait_calls("response_url")
+    # A second `serve` on the same database (or this one after a restart).
+    other = create_app(settings, client=make_client(settings, timeout=5), engine=engine)
+    replies = len(slack.responses())
+    try:
+        # Acknowledged (its ack writes nothing), then refused by its work: the signature
+        # is in the database.
+        assert _post_to(other, runtime, body, headers) in (200, 401)
+    finally:
+        runtime_of(other).shutdown()
+    assert rows(runtime) == 1
+    assert len(slack.responses()) == replies  # nothing answered either
+
+
+def _post_to(app, runtime, body, headers) -> int:
+    import io as _io
+
+    application = wsgi_app(app, runtime.engine)
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/slack/events",
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": headers["Content-Type"],
+        "wsgi.input": _io.BytesIO(body),
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()},
+    }
+    answer = {}
+
+    def start_response(status, response_headers, *args):
+        answer["status"] = int(status.split()[0])
+
+    b"".join(application(environ, start_response))
+    return answer["status"]
+
+
+def test_requests_from_another_workspace_are_refused(slack, engine, clock, runtime):
+    from bot.app import create_app, runtime_of
+    from bot.settings import Settings
+    from bot.slack_client import make_client
+    from bot.slack_double import SignedRequests
+    from tests.conftest import SIGNING_SECRET
+
+    settings = Settings(
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack.api_url,
+        database_url=str(engine.url),
+        slack_team_id="T0CIW",
+    )
+    app = create_app(settings, client=make_client(settings, timeout=5), engine=engine, clock=clock)
+    try:
+        stranger = SignedRequests(SIGNING_SECRET, slack, team_id="T0OTHER")
+        for text in (COMMAND, "list wrexham"):
+            body, headers = stranger.command(text, user="U0STRANGER")
+            assert _post_to(app, runtime, body, headers) == 200
+        # Someone of another workspace in a shared channel: users.info names their team.
+        slack.users["U0SHARED"] = {"team_id": "T0OTHER"}
+        body, headers = SignedRequests(SIGNING_SECRET, slack).command(COMMAND, user="U0SHARED")
+        assert _post_to(app, runtime, body, headers) == 200
+        # Our own workspace is served.
+        body, headers = SignedRequests(SIGNING_SECRET, slack).command(COMMAND)
+        assert _post_to(app, runtime, body, headers) == 200
+        slack.wait_calls("response_url")
+    finally:
+        runtime_of(app).shutdown()
+    assert rows(runtime) == 1
 
 
 @pytest.mark.parametrize(

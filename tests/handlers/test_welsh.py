@@ -550,15 +550,15 @@ def test_a_pack_slack_did_not_take_is_posted_by_the_clock(workspace, slack, runt
     with runtime.transaction() as session:
         assert session.scalars(select(Translation.pack_file_id)).one() is None
 
-    assert ciw_clock.run_once(runtime).drafts_posted == 0  # too fresh: a request may post it
+    assert ciw_clock.run_once(runtime).packs_posted == 0  # too fresh: a request may post it
     clock.set("2020-08-03T10:05:00")
-    assert ciw_clock.run_once(runtime).drafts_posted == 1
+    assert ciw_clock.run_once(runtime).packs_posted == 1
     call, pack = pack_of(slack)
     assert (
         call.get("thread_ts") == thread_of(runtime)
         and pack.tables[0].rows[0].cells[1].text == CYMRAEG
     )
-    assert ciw_clock.run_once(runtime).drafts_posted == 0  # posted once
+    assert ciw_clock.run_once(runtime).packs_posted == 0  # posted once
 
 
 def test_someone_without_a_role_cannot_record_the_welsh_text(workspace, slack, runtime, clock):

@@ -1,0 +1,102 @@
+"""Fault injection: a database that refuses or stalls, a Slack that fails, stalls or
+rate-limits on demand, forged payloads, two servers and a killed clock.
+
+Every scenario runs on SQLite and, with CIW_TEST_DATABASE_URL, on PostgreSQL. Each test
+adds what it counted to `TALLY`; the run ends with one line: duplicates, lost, forged
+accepted, which must all be 0 (a test asserts its own counts too).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import OperationalError
+
+TALLY: Counter[str] = Counter()
+
+
+def tally(**counts: int) -> None:
+    """Add a scenario's counts (duplicates, lost, forged_accepted, scenarios)."""
+    TALLY.update(counts)
+    TALLY["scenarios"] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if TALLY["scenarios"]:
+        terminalreporter.write_line(
+            f"faults: {TALLY['scenarios']} scenarios, duplicates {TALLY['duplicates']}, "
+            f"lost {TALLY['lost']}, forged accepted {TALLY['forged_accepted']}"
+        )
+
+
+class DatabaseFault:
+    """Makes the app's database refuse every statement (as if PostgreSQL refused
+    connections) until `up()`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.failing = False
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "commit", self._commit)
+
+    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if self.failing and threading.current_thread().name != "test-admin":
+            raise OperationalError(statement, None, ConnectionRefusedError("database is down"))
+
+    def _commit(self, conn: Any) -> None:
+        # The connection lost at COMMIT: the transaction never happened.
+        if self.failing:
+            raise OperationalError("COMMIT", None, ConnectionResetError("connection lost"))
+
+    def down(self) -> None:
+        self.failing = True
+
+    def up(self) -> None:
+        self.failing = False
+
+    def remove(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "commit", self._commit)
+
+
+@pytest.fixture
+def database(engine: Engine) -> Iterator[DatabaseFault]:
+    fault = DatabaseFault(engine)
+    yield fault
+    fault.remove()
+
+
+@pytest.fixture
+def table_lock(engine: Engine):
+    """Hold a lock that blocks writes to `table` for `seconds`, from another connection
+    (PostgreSQL: LOCK TABLE; SQLite: the database's write lock)."""
+    threads: list[threading.Thread] = []
+
+    def hold(table: str, seconds: float) -> threading.Event:
+        taken = threading.Event()
+
+        def run() -> None:
+            with engine.connect() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+                else:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                taken.set()
+                time.sleep(seconds)
+                connection.rollback()
+
+        thread = threading.Thread(target=run, name="test-admin", daemon=True)
+        thread.start()
+        threads.append(thread)
+        taken.wait(5)
+        return taken
+
+    yield hold
+    for thread in threads:
+        thread.join(timeout=15)

@@ -1,0 +1,144 @@
+"""Nobody further than they belong: guests and Slack Connect kept out of reminders and
+drafts, forged form values, the last admin, text that reads otherwise, oversized
+comments, someone else's Snooze, App Home for people with no role."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from bot import clock as ticker
+from bot.slack_text import visible
+from db.models import Activity, Comment, Draft, Finding, RoleGrant
+from tests.bot.test_reminders import office
+from tests.conftest import outbox_settled
+from tests.faults.conftest import tally
+from tests.handlers.test_draft_letter import post_draft, setup_demo, thread_of
+from tests.handlers.test_forms import ACTIVITY, state
+from tests.handlers.test_reminder_buttons import click
+
+
+def count(runtime, model) -> int:
+    with runtime.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_reminders_reach_neither_guests_nor_other_workspaces_nor_shared_channels(
+    workspace, runtime, slack
+):
+    slack.users["U0GUEST"] = {"is_restricted": True}
+    slack.users["U0ELSE"] = {"team_id": "T0OTHER"}
+    slack.channels["G0SHARED"] = {"is_ext_shared": True}
+    workspace.command(
+        "log-activity wrexham children 2020-04-20T10:00 review <@U0GUEST> <@U0ELSE>",
+        channel="G0SHARED",
+    )
+    ticker.run_once(runtime, office("2020-04-09T09:00"))
+    reached = {c.get("channel") for c in slack.of("chat.postMessage")}
+    leaked = len(reached & {"U0GUEST", "U0ELSE", "G0SHARED"})
+    tally(forged_accepted=leaked)
+    assert reached == {"U0INSPECT"}
+
+
+def test_drafts_are_refused_in_slack_connect_channels(workspace, runtime, slack, clock):
+    setup_demo(runtime, clock)
+    slack.channels["G0SHARED"] = {"is_ext_shared": True}
+    reply = workspace.command("draft-letter wrexham 2019-20", channel="G0SHARED")
+    assert "shared with another organisation" in visible(reply.get("text"))
+    assert count(runtime, Draft) == 0
+    assert slack.of("chat.postMessage") == []
+
+
+def test_forged_users_in_a_form_are_refused_and_nothing_recorded(workspace, runtime, slack):
+    answer = workspace.interact(
+        {
+            "type": "view_submission",
+            "user": {"id": "U0INSPECT", "username": "u0inspect", "team_id": "T0CIW"},
+            "view": {
+                "id": "V0FORGED",
+                "hash": "h",
+                "type": "modal",
+                "callback_id": "log_activity_form",
+                "private_metadata": json.dumps({"channel_id": "C0GENERAL><!channel"}),
+                "state": state(**{**ACTIVITY, "inspectors": ["U1><!channel"]}),
+            },
+        }
+    )
+    body = json.loads(answer.body)
+    assert body["response_action"] == "errors"
+    assert "is not a Slack user" in body["errors"]["inspectors"]
+    forged = count(runtime, Activity)
+    tally(forged_accepted=forged)
+    assert forged == 0
+
+
+def test_the_last_admin_cannot_remove_their_own_role(workspace, runtime):
+    workspace.command("role <@U0INSPECT> admin")
+    reply = workspace.command("role <@U0INSPECT> none")
+    assert "last admin" in visible(reply.get("text"))
+    with runtime.transaction() as session:
+        assert session.get(RoleGrant, "U0INSPECT").role.value == "admin"
+    # With a second admin, they may step down.
+    workspace.command("role <@U0OTHER> admin")
+    workspace.command("role <@U0INSPECT> none")
+    with runtime.transaction() as session:
+        assert session.get(RoleGrant, "U0INSPECT") is None
+
+
+def test_text_direction_overrides_are_stripped_and_a_nul_byte_is_refused_clearly(
+    workspace, runtime
+):
+    typed = (
+        "log-finding wrexham 2019-20 prevention improvement adults Delays \u202egnirts\u202c seen"
+    )
+    workspace.command(typed)
+    with runtime.transaction() as session:
+        text = session.scalars(select(Finding.text)).one()
+    assert "\u202e" not in text and "\u202c" not in text and "gnirts" in text
+    reply = workspace.command(
+        "log-finding wrexham 2019-20 prevention improvement adults Delays\x00 seen"
+    )
+    assert "NUL byte" in visible(reply.get("text"))
+    assert "not answering" not in reply.get("text")
+    assert count(runtime, Finding) == 1
+
+
+def test_a_huge_thread_reply_is_capped(workspace, runtime, slack, clock):
+    setup_demo(runtime, clock)
+    post_draft(workspace, slack)
+    workspace.event(
+        {
+            "type": "message",
+            "channel": "G0REVIEW",
+            "user": "U0REVIEW",
+            "text": "x" * 5_000_000,
+            "ts": "1700000000.000200",
+            "thread_ts": thread_of(runtime),
+        }
+    )
+    slack.wait_calls("reactions.add")
+    with runtime.transaction() as session:
+        stored = session.scalars(select(func.length(Comment.text))).one()
+    assert stored <= 40_000
+
+
+def test_only_the_reminded_inspector_or_an_admin_can_snooze(workspace, runtime, slack):
+    workspace.command("log-activity wrexham children 2020-04-20T10:00 performance review meeting")
+    ticker.run_once(runtime, office("2020-04-09T09:00"))
+    outbox_settled(runtime)
+    post = next(c for c in slack.of("chat.postMessage") if c.get("channel") == "G0REVIEW")
+    answer = click(workspace, post, "reminder_snooze", user="U0STRANGER")
+    assert "only the inspectors" in visible(answer.get("text"))
+    answer = click(workspace, post, "reminder_snooze", user="U0INSPECT")
+    assert "only the inspectors" not in visible(answer.get("text"))
+
+
+def test_app_home_shows_no_records_to_someone_without_a_role(workspace, runtime, slack, clock):
+    setup_demo(runtime, clock)
+    post_draft(workspace, slack)
+    workspace.command("role <@U0INSPECT> admin")  # roles are enforced from now on
+    workspace.event({"type": "app_home_opened", "user": "U0NOBODY", "tab": "home"})
+    view = slack.wait_calls("views.publish")[0].get("view")
+    shown = visible(json.dumps(view))
+    assert "Wrexham" not in shown
