@@ -72,7 +72,7 @@ def test_a_personal_chat_is_created_and_a_member_read_with_its_role(teams_app, c
             )
         )
         await teams_app.send(chat.id, "A12 is tomorrow", service_url=cloud.service_url)
-        member = await api.conversations.members(CHANNEL).get(gus["id"])
+        member = await api.conversations.get_member_by_id(CHANNEL, gus["id"])
         return chat.id, member
 
     chat_id, member = run(scenario())
