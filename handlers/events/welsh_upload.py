@@ -19,6 +19,7 @@ from typing import Any
 
 from slack_bolt import App
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot import translation
 from bot.errors import UserError
@@ -76,8 +77,9 @@ def _document(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def is_welsh_upload(event: dict[str, Any], context: Any) -> bool:
-    """A person's document upload in the thread of a draft awaiting its Welsh text."""
+def is_welsh_upload_in(session: Session, event: dict[str, Any]) -> bool:
+    """A person's document upload in the thread of a draft awaiting its Welsh text (read
+    in the caller's transaction)."""
     if (
         event.get("subtype") != "file_share"
         or event.get("bot_id")
@@ -87,9 +89,14 @@ def is_welsh_upload(event: dict[str, Any], context: Any) -> bool:
         or _document(event) is None
     ):
         return False
+    return translation.awaiting(session, event["channel"], event["thread_ts"]) is not None
+
+
+def is_welsh_upload(event: dict[str, Any], context: Any) -> bool:
+    """The listener's matcher: `is_welsh_upload_in` in a transaction of its own."""
     runtime: Runtime = context["ciw"]
     with runtime.transaction() as session:
-        return translation.awaiting(session, event["channel"], event["thread_ts"]) is not None
+        return is_welsh_upload_in(session, event)
 
 
 def _allowed_url(runtime: Runtime, url: str) -> bool:
