@@ -21,13 +21,12 @@ from slack_bolt import App
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import translation
+from bot import deliveries, draft_posts, translation
 from bot.errors import UserError
 from bot.letters.translation_pack import UnreadableWelsh, read_welsh
 from bot.runtime import Runtime
 from db.models import Role
 from handlers import permissions
-from handlers.actions import welsh_review
 
 log = logging.getLogger("ciw.welsh")
 
@@ -217,9 +216,8 @@ def on_upload(event: dict[str, Any], client: Any, context: Any) -> None:
                 owed = translation.awaiting(session, channel, thread)
                 if owed is None or translation.seen(session, owed.id, ts):
                     return
-    if text_id is None:
-        return
-    welsh_review.acknowledge(runtime, text_id, empty_rows=document.empty_rows)
+    if text_id is not None:
+        deliveries.kick(runtime)  # the acknowledgement queued with the record
 
 
 def _record(
@@ -246,7 +244,13 @@ def _record(
             user_id=user,
             now=runtime.now(),
         )
-        return None if text is None else text.id
+        if text is None:
+            return None
+        # Acknowledged in the thread with the buttons that review it: queued with the record.
+        draft_posts.enqueue_welsh(
+            session, text, "recorded", empty_rows=document.empty_rows, now=runtime.now()
+        )
+        return text.id
 
 
 def register(app: App) -> None:
