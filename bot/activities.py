@@ -15,6 +15,7 @@ from bot import calendar_feed, history, reminders
 from bot.dates import ReviewYear, When, letter_dates, short_dates
 from bot.errors import UserError
 from db.models import Activity, ActivityInspector, ActivityStatus, Authority, Service
+from db.session import serialise_writes
 
 MAX_TITLE = 500
 MAX_DETAILS = 3000
@@ -159,9 +160,10 @@ def edit_activity(
 
 def get_activity(session: Session, activity_id: int) -> Activity:
     """The activity with this id (not removed); UserError if there is none."""
-    # Locked for the caller's transaction (PostgreSQL): two moves at once are made one
-    # after the other, each from the state the other left, so history never records a
-    # stale "from".
+    # Locked for the caller's transaction (a row lock on PostgreSQL, the write lock on
+    # SQLite): two moves at once are made one after the other, each from the state the
+    # other left, so history never records a stale "from".
+    serialise_writes(session)
     activity = session.get(Activity, activity_id, with_for_update=True, populate_existing=True)
     if activity is None or activity.removed_at is not None:
         raise UserError("unknown_id", ref=f"A{activity_id}")

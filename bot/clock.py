@@ -22,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot import deliveries, translation
+from bot import deliveries
 from bot.runtime import Runtime
 
 log = logging.getLogger("ciw.clock")
@@ -41,13 +41,11 @@ class TickReport:
     dropped: int
     skipped: int
     found: int = 0
-    packs_posted: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.now.isoformat()}: sent {self.sent}, failed {self.failed}, "
-            f"dropped {self.dropped}, skipped {self.skipped}, found already sent {self.found}, "
-            f"translation packs posted {self.packs_posted}"
+            f"dropped {self.dropped}, skipped {self.skipped}, found already sent {self.found}"
         )
 
 
@@ -55,12 +53,10 @@ def run_once(runtime: Runtime, now: dt.datetime | None = None) -> TickReport:
     """Send everything due up to `now` (default: the runtime's now) that was not sent yet."""
     moment = (now or runtime.now()).astimezone(dt.UTC)
     report = deliveries.send_due(runtime, moment)
-    # Translation packs Slack did not take when their approval was announced.
-    packs = translation.post_pending_packs(runtime)
     tick = TickReport(
-        moment, report.sent, report.failed, report.dropped, report.skipped, report.found, packs
+        moment, report.sent, report.failed, report.dropped, report.skipped, report.found
     )
-    if report.sent or report.failed or report.found or packs:
+    if report.sent or report.failed or report.found:
         log.info("tick %s", tick)
     return tick
 

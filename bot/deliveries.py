@@ -109,6 +109,7 @@ class Outgoing:
     content: bytes | None = None  # an upload's file
     filename: str | None = None
     title: str | None = None
+    comment: str | None = None  # an upload's message
 
 
 class Pacer:
@@ -326,6 +327,7 @@ def render(
             content=made.content,
             filename=made.filename,
             title=made.title,
+            comment=made.comment,
         ), None
     if row.kind == outbox.NOTICE:
         text = str((row.payload or {}).get("text") or "")
@@ -405,12 +407,14 @@ def deliver(runtime: Runtime, outgoing: Outgoing, key: str) -> tuple[str | None,
         )
         return str(answer.get("ts") or outgoing.ts), None
     if outgoing.action == outbox.UPLOAD:
+        extra = {"initial_comment": outgoing.comment} if outgoing.comment else {}
         answer = client.files_upload_v2(
             channel=outgoing.channel,
             thread_ts=outgoing.thread_ts,
             file=outgoing.content,
             filename=outgoing.filename,
             title=outgoing.title,
+            **extra,
         )
         return None, str(answer["file"]["id"])
     answer = client.chat_postMessage(

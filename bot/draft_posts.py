@@ -27,10 +27,22 @@ from bot.letters import render as letter_render
 from bot.letters.docx import load_template, to_docx
 from bot.runtime import Runtime
 from bot.slack_text import visible
-from db.models import Delivery, Draft, DraftVersion, Language, Review
+from db.models import (
+    Delivery,
+    Draft,
+    DraftVersion,
+    Language,
+    Review,
+    Translation,
+    WelshReview,
+    WelshText,
+)
 
 PART, PARENT, DOCX, NOTE = "draft-part", "draft-parent", "draft-docx", "draft-note"
-KINDS = (PART, PARENT, DOCX, NOTE)
+# The Welsh workflow in the same thread: the translation pack (an upload), and the notes
+# of a recorded Welsh upload (with its review buttons) and of the decisions on it.
+WELSH_PACK, WELSH_NOTE = "welsh-pack", "welsh-note"
+KINDS = (PART, PARENT, DOCX, NOTE, WELSH_PACK, WELSH_NOTE)
 
 
 def conversation(draft: Draft) -> str:
@@ -156,6 +168,50 @@ def enqueue_decision(
             version_id=version.id,
             approved=True,
         )
+        if translation.for_version(session, version.id) is not None:
+            # A Welsh-language letter: its translation pack, once per version.
+            _enqueue(
+                session,
+                draft,
+                key=f"{prefix}:welsh-pack",
+                kind=WELSH_PACK,
+                action=outbox.UPLOAD,
+                now=now,
+                version_id=version.id,
+            )
+
+
+def enqueue_welsh(
+    session: Session,
+    text: WelshText,
+    what: str,
+    *,
+    now: dt.datetime,
+    review: WelshReview | None = None,
+    empty_rows: list[int] | None = None,
+) -> None:
+    """Queue what a Welsh revision's record shows in the thread, and the parent's refresh:
+    `recorded` (the upload, with the buttons that review it), `change_request` (the
+    review's reason) or `approved`; once per revision (per review for a change request)."""
+    version = text.translation.version
+    draft = version.draft
+    key = f"draft:D{draft.id}:welsh:T{text.id}:{what}"
+    if review is not None:
+        key = f"draft:D{draft.id}:welsh:R{review.id}"
+    _enqueue(
+        session,
+        draft,
+        key=key,
+        kind=WELSH_NOTE,
+        action=outbox.POST,
+        now=now,
+        what=what,
+        version_id=version.id,
+        text_id=text.id,
+        review_id=review.id if review is not None else None,
+        empty_rows=list(empty_rows or [])[:50],
+    )
+    enqueue_refresh(session, draft, now=now)
 
 
 # -- rendering for Slack ------------------------------------------------------------------------
@@ -170,6 +226,7 @@ class Rendered:
     content: bytes | None = None
     filename: str | None = None
     title: str | None = None
+    comment: str | None = None  # an upload's message
     dropped: str | None = None
 
 
@@ -197,6 +254,10 @@ def render(runtime: Runtime, session: Session, row: Delivery) -> Rendered:
         return Rendered(
             text=text, blocks=block_list, thread_ts=None if starts_thread else draft.thread_ts
         )
+    if row.kind == WELSH_PACK:
+        return _welsh_pack(runtime, session, draft, version)
+    if row.kind == WELSH_NOTE:
+        return _welsh_note(runtime, session, draft, row)
     data = _context(runtime, session, draft, version)
     if row.kind == DOCX:
         approved = bool(payload.get("approved"))
@@ -221,6 +282,86 @@ def render(runtime: Runtime, session: Session, row: Delivery) -> Rendered:
         )
     text = runtime.templates.message("draft_approved", **data)
     return Rendered(text=text, blocks=[blocks.section(text)], thread_ts=draft.thread_ts)
+
+
+def _welsh_pack(
+    runtime: Runtime, session: Session, draft: Draft, version: DraftVersion
+) -> Rendered:
+    owed = translation.for_version(session, version.id)
+    if owed is None:
+        return Rendered(dropped="no Welsh is owed for this version")
+    if owed.pack_file_id is not None:
+        return Rendered(dropped="the translation pack was posted already")
+    title, filename = translation.pack_names(runtime, draft, version)
+    return Rendered(
+        thread_ts=draft.thread_ts,
+        content=translation.pack_document(runtime, draft, version),
+        filename=filename,
+        title=title,
+        comment=runtime.templates.message(
+            "welsh_pack_posted", version=version, welsh_council=draft.authority.welsh_name
+        ),
+    )
+
+
+def _welsh_note(runtime: Runtime, session: Session, draft: Draft, row: Delivery) -> Rendered:
+    payload = row.payload or {}
+    text = session.get(WelshText, payload["text_id"])
+    if text is None:
+        return Rendered(dropped="the Welsh text no longer exists")
+    version = text.translation.version
+    extra: list[dict[str, Any]] = []
+    what = payload.get("what")
+    if what == "recorded":
+        message = runtime.templates.message(
+            "welsh_recorded",
+            text=text,
+            version=version,
+            replaced=text.revision - 1 if text.revision > 1 else None,
+            empty_rows=payload.get("empty_rows") or [],
+        )
+        extra = [welsh_buttons(runtime, text.id)]
+    elif what == "change_request":
+        review = session.get(WelshReview, payload.get("review_id"))
+        if review is None:
+            return Rendered(dropped="the change request no longer exists")
+        message = runtime.templates.message(
+            "welsh_change_request", user=review.user_id, reason=review.reason, text=text
+        )
+    else:
+        tally = translation.welsh_tally(session, text, runtime.settings.required_approvals)
+        message = runtime.templates.message(
+            "welsh_approved", text=text, version=version, tally=tally
+        )
+    return Rendered(
+        text=message,
+        blocks=[*(blocks.section(p) for p in blocks.split_text(message)), *extra],
+        thread_ts=draft.thread_ts,
+    )
+
+
+def welsh_buttons(runtime: Runtime, text_id: int) -> dict[str, Any]:
+    """Approve Welsh / Request changes to Welsh, for one Welsh revision."""
+    labels = runtime.templates.messages.get_template("welsh_labels.j2").module.labels
+    return {
+        "type": "actions",
+        "block_id": "welsh_review",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": translation.APPROVE,
+                "style": "primary",
+                "text": {"type": "plain_text", "text": labels["approve"]},
+                "value": str(text_id),
+            },
+            {
+                "type": "button",
+                "action_id": translation.REQUEST_CHANGES,
+                "text": {"type": "plain_text", "text": labels["request_changes"]},
+                "value": str(text_id),
+            },
+        ],
+    }
 
 
 def after_sent(
@@ -248,6 +389,19 @@ def after_sent(
                 changes={"version": version.number, "ts": version.message_ts},
             )
             reminders.draft_posted(session, draft, version, now=now)
+    elif row.kind == WELSH_PACK:
+        owed = session.scalar(select(Translation).where(Translation.version_id == version.id))
+        if owed is not None and owed.pack_file_id is None:
+            owed.pack_file_id = file_id
+            history.record(
+                session,
+                actor="bot",
+                subject="draft",
+                subject_id=draft.id,
+                action="welsh pack",
+                at=now,
+                changes={"version": version.number, "file_id": file_id},
+            )
     elif row.kind == DOCX:
         if payload.get("approved"):
             history.record(

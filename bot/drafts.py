@@ -364,10 +364,8 @@ def announce(runtime: Runtime, version_id: int, *, actor: str, reason: str | Non
     letter): the decision's transaction put them in the outbox; this wakes the sender."""
     from bot import deliveries  # the sender renders drafts' rows: imported when used
 
-    del actor, reason  # the outbox rows carry what to say
+    del actor, reason, version_id  # the outbox rows carry what to say (and the Welsh pack)
     deliveries.kick(runtime)
-    # Welsh-workflow hook (bot.translation): the translation pack, once, after the decision.
-    translation.publish_pack(runtime, version_id)
 
 
 def approve(runtime: Runtime, session: Session, version_id: int, *, user_id: str) -> Tally:

@@ -214,6 +214,11 @@ class FakeSlack:
         with self._lock:
             self._faults.setdefault(method, []).append(Fault(status, headers or {}, times, body))
 
+    def recover(self, method: str) -> None:
+        """Slack is back: the faults still pending for `method` are dropped."""
+        with self._lock:
+            self._faults.pop(method, None)
+
     def _fault_for(self, method: str) -> Fault | None:
         for key in (method, "*"):
             queue = self._faults.get(key) or []

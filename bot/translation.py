@@ -7,8 +7,9 @@ that version's Welsh text; reviewers approve it or request changes like a versio
 new upload replaces it as the next revision. The draft is approved only once its Welsh
 text is. No machine translation: the Welsh text is only ever what a person uploaded.
 
-Data functions take a Session and never commit; `publish_pack` runs its own transactions
-around its one Slack upload.
+Data functions take a Session and never commit. What the workflow shows in Slack (the
+pack, the notes of an upload and of the decisions on it) is queued in the outbox with
+the records it announces and sent after commit (`bot.draft_posts`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
-from slack_sdk.errors import SlackClientError
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import history
@@ -48,9 +48,6 @@ WELSH_LANGUAGES = frozenset({Language.CY, Language.BOTH})
 AWAITING_WELSH = "approved (English), awaiting Welsh"
 APPROVED = "approved"
 MAX_REASON = 3000
-# A pack claimed this long ago and still not uploaded was abandoned (a crash): claim again.
-PACK_CLAIM_LAPSES = dt.timedelta(minutes=2)
-SLACK_FAILURES = (SlackClientError, OSError)
 
 
 # -- state -------------------------------------------------------------------------------
@@ -194,7 +191,8 @@ def context(
 
 
 # -- the pack ----------------------------------------------------------------------------
-def _pack_names(runtime: Runtime, draft: Draft, version: DraftVersion) -> tuple[str, str]:
+def pack_names(runtime: Runtime, draft: Draft, version: DraftVersion) -> tuple[str, str]:
+    """The pack's title and file name."""
     year = ReviewYear(draft.review_year)
     title = visible(
         runtime.templates.message(
@@ -207,7 +205,7 @@ def _pack_names(runtime: Runtime, draft: Draft, version: DraftVersion) -> tuple[
 
 def pack_document(runtime: Runtime, draft: Draft, version: DraftVersion) -> bytes:
     """The translation pack of a version: its paragraphs beside an empty Cymraeg column."""
-    title, _ = _pack_names(runtime, draft, version)
+    title, _ = pack_names(runtime, draft, version)
     intro = visible(
         runtime.templates.message(
             "welsh_pack_intro",
@@ -223,112 +221,6 @@ def pack_document(runtime: Runtime, draft: Draft, version: DraftVersion) -> byte
         intro=[line for line in intro if line.strip()],
         pack_identifier=translation_pack.identifier(draft.id, version.number),
     )
-
-
-def publish_pack(runtime: Runtime, version_id: int) -> bool:
-    """Upload the version's translation pack into its thread once; whether it is there.
-
-    The pack is claimed in one transaction, uploaded, then recorded in another: two
-    approvals at once upload it once, and a failed upload leaves it to be tried again.
-    """
-    now = runtime.now()
-    with runtime.transaction() as session:
-        translation = for_version(session, version_id)
-        if translation is None:
-            return False
-        if translation.pack_file_id is not None:
-            return True
-        claimed = session.execute(
-            update(Translation)
-            .where(
-                Translation.id == translation.id,
-                Translation.pack_file_id.is_(None),
-                or_(
-                    Translation.pack_claimed_at.is_(None),
-                    Translation.pack_claimed_at < now - PACK_CLAIM_LAPSES,
-                ),
-            )
-            .values(pack_claimed_at=now)
-        ).rowcount
-        if not claimed:
-            return False
-        version = translation.version
-        draft = version.draft
-        if draft.thread_ts is None:
-            # Not posted yet (no thread): the claim is given back for a later attempt.
-            session.execute(
-                update(Translation)
-                .where(Translation.id == translation.id)
-                .values(pack_claimed_at=None)
-            )
-            return False
-        content = pack_document(runtime, draft, version)
-        title, filename = _pack_names(runtime, draft, version)
-        comment = runtime.templates.message(
-            "welsh_pack_posted",
-            version=version,
-            welsh_council=draft.authority.welsh_name,
-        )
-        translation_id, draft_id, channel, thread = (
-            translation.id,
-            draft.id,
-            draft.channel_id,
-            draft.thread_ts,
-        )
-        number = version.number
-    try:
-        answer = runtime.client.files_upload_v2(
-            channel=channel,
-            thread_ts=thread,
-            file=content,
-            filename=filename,
-            title=title,
-            initial_comment=comment,
-        )
-    except SLACK_FAILURES as error:
-        log.warning("draft %s: translation pack not posted yet: %s", draft_id, error)
-        with runtime.transaction() as session:
-            session.execute(
-                update(Translation)
-                .where(Translation.id == translation_id)
-                .values(pack_claimed_at=None)
-            )
-        return False
-    file_id = str(answer["file"]["id"])
-    with runtime.transaction() as session:
-        translation = session.get(Translation, translation_id)
-        assert translation is not None
-        translation.pack_file_id = file_id
-        history.record(
-            session,
-            actor="bot",
-            subject="draft",
-            subject_id=draft_id,
-            action="welsh pack",
-            at=runtime.now(),
-            changes={"version": number, "file_id": file_id},
-        )
-    return True
-
-
-def post_pending_packs(runtime: Runtime) -> int:
-    """Post the packs Slack could not take when their versions were approved; how many went.
-
-    Only packs of versions still current and approved in English, owed for a while (a live
-    request may be posting a fresh one).
-    """
-    cutoff = runtime.now() - PACK_CLAIM_LAPSES
-    with runtime.transaction() as session:
-        waiting = [
-            t.version_id
-            for t in session.scalars(
-                select(Translation).where(
-                    Translation.pack_file_id.is_(None), Translation.requested_at <= cutoff
-                )
-            )
-            if t.version.approved_at is not None and t.version.draft.versions[-1].id == t.version_id
-        ]
-    return sum(1 for version_id in waiting if publish_pack(runtime, version_id))
 
 
 # -- uploads -------------------------------------------------------------------------------

@@ -63,6 +63,23 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+def serialise_writes(session: Session) -> None:
+    """On SQLite, take the database's write lock now (BEGIN IMMEDIATE) for the rest of the
+    caller's transaction, so what it reads next cannot be changed by another writer before
+    it commits. PostgreSQL needs nothing here: its callers lock the rows they read.
+
+    Python's sqlite3 begins a transaction only at the first write, so until then each
+    read sees whatever was last committed and two read-then-write transactions both act on
+    the same old state. Once a transaction has written it already holds the lock.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    dbapi = connection.connection.dbapi_connection
+    if dbapi is not None and not dbapi.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def alembic_config(engine: Engine) -> Config:
     """Alembic configured in code (no ini file) to run on this engine."""
     config = Config()

@@ -10,7 +10,9 @@ before Bolt sees it.) In order:
 3. Slack guest accounts and people of other workspaces (Slack Connect) are refused;
 4. an event already handled is acknowledged and dropped (its id in `processed_events`,
    written only once the steps before let it through); the database not answering gets
-   503 so Slack sends the event again later.
+   503 so Slack sends the event again later. The work an event must not lose (a review
+   comment) is done in the same transaction as that mark, before the ack (`in_event_ack`):
+   both commit, or neither and Slack is asked to send the event again.
 
 Every ack stays within Slack's 3 seconds whatever Slack does: `users.info` is asked with
 a short budget and no retries (`LOOKUP_BUDGET`); an answer is remembered for five
@@ -193,9 +195,22 @@ def confirm_member(runtime: Runtime, client: WebClient, body: dict[str, Any]) ->
         raise UserError("guest", unverified=False)
 
 
+# work(runtime, session, body): database work done with an event's "handled" mark
+EventWork = Callable[[Runtime, Session, dict[str, Any]], None]
+
+
+def in_event_ack(app: App, work: EventWork) -> None:
+    """Run `work` for every event, in the transaction that marks it handled, before the
+    ack: what it records and the mark commit together, and if it fails Slack is answered
+    503 and sends the event again. Database work only (bounded by the ack's budget);
+    Slack calls belong in the listener, after the ack."""
+    app.__dict__.setdefault("_ciw_event_work", []).append(work)
+
+
 def register(app: App) -> None:
     """Register the global middleware (replays, other workspaces, events, guests)."""
     signatures = ExpiringSet(REPLAY_WINDOW)  # when the database is away
+    event_work: list[EventWork] = app.__dict__.setdefault("_ciw_event_work", [])
     guests = GuestCache()
     app._ciw_guest_cache = guests  # type: ignore[attr-defined]  # for tests to reset
     lookups: dict[str, WebClient] = {}
@@ -307,21 +322,26 @@ def register(app: App) -> None:
         handle it: when Slack could not say who sent it, it is answered 503, not marked,
         and Slack's retry is handled.
         """
-        event_id = body.get("event_id")
-        if body.get("type") != "event_callback" or not isinstance(event_id, str) or not event_id:
+        if body.get("type") != "event_callback":
             next()
             return None
+        event_id = body.get("event_id")
         runtime: Runtime = context["ciw"]
         try:
-            with runtime.transaction() as session:
-                session.add(ProcessedEvent(event_id=event_id[:64], received_at=runtime.now()))
+            with ack_transaction(runtime) as session:
+                if isinstance(event_id, str) and event_id:
+                    session.add(ProcessedEvent(event_id=event_id[:64], received_at=runtime.now()))
+                    session.flush()  # a duplicate stops here, before any work
+                for work in event_work:
+                    work(runtime, session, body)
         except IntegrityError:
             log.info(
                 "duplicate event dropped", extra={"event_id": event_id, "outcome": "duplicate"}
             )
             return BoltResponse(status=200, body="")
         except DBAPIError:
-            # The database is away: 503 makes Slack send the event again later.
+            # The database is away or failed mid-work: nothing of the event was kept, and
+            # 503 makes Slack send it again later.
             log.warning("event deferred: database unavailable", extra={"outcome": "deferred"})
             return BoltResponse(status=503, body="")
         next()

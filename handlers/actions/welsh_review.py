@@ -2,7 +2,9 @@
 
 The buttons sit on the bot's acknowledgement of each upload; their value is the id of
 the Welsh revision they were shown with. A change request asks for its reason in a form,
-and the reason is posted in the thread for the translator.
+and the reason is posted in the thread for the translator. What a decision shows in the
+thread (the note, the parent's status) is queued in the outbox in the decision's own
+transaction and sent after commit (`bot.draft_posts`).
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ import json
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
+from sqlalchemy import select
 
 from bot import deliveries, draft_posts, translation
 from bot.errors import UserError
-from bot.letters import blocks
 from bot.runtime import Runtime
 from bot.slack_text import visible
-from db.models import Draft, Role
+from db.models import Role, WelshReview
 from handlers import permissions
 
 CALLBACK_ID = "welsh_change_request"
@@ -27,93 +29,6 @@ ACTION_ID = "reason"
 
 def _labels(runtime: Runtime) -> Any:
     return runtime.templates.messages.get_template("welsh_labels.j2").module.labels
-
-
-def _post(
-    runtime: Runtime, where: tuple[str, str], text: str, extra: list[dict] | None = None
-) -> None:
-    channel, thread = where
-    runtime.client.chat_postMessage(
-        channel=channel,
-        thread_ts=thread,
-        text=text,
-        blocks=[*(blocks.section(p) for p in blocks.split_text(text)), *(extra or [])],
-        unfurl_links=False,
-        unfurl_media=False,
-    )
-
-
-def refresh_parent(runtime: Runtime, draft_id: int) -> None:
-    """Show the draft's current status (and Welsh line) on its parent message: an update
-    queued in the outbox, sent once this transaction has committed."""
-    with runtime.transaction() as session:
-        draft = session.get(Draft, draft_id)
-        if draft is None or draft.thread_ts is None:
-            return
-        draft_posts.enqueue_refresh(session, draft, now=runtime.now())
-    deliveries.kick(runtime)
-
-
-def acknowledge(runtime: Runtime, text_id: int, *, empty_rows: list[int]) -> None:
-    """Post the recorded upload in the thread, with the buttons that review it, and show
-    the new Welsh state on the parent message."""
-    labels = _labels(runtime)
-    with runtime.transaction() as session:
-        text = translation.get_text(session, text_id)
-        version = text.translation.version
-        draft = version.draft
-        message = runtime.templates.message(
-            "welsh_recorded",
-            text=text,
-            version=version,
-            replaced=text.revision - 1 if text.revision > 1 else None,
-            empty_rows=empty_rows[:50],
-        )
-        where, draft_id = (draft.channel_id, draft.thread_ts), draft.id
-    buttons = {
-        "type": "actions",
-        "block_id": "welsh_review",
-        "elements": [
-            {
-                "type": "button",
-                "action_id": translation.APPROVE,
-                "style": "primary",
-                "text": {"type": "plain_text", "text": labels["approve"]},
-                "value": str(text_id),
-            },
-            {
-                "type": "button",
-                "action_id": translation.REQUEST_CHANGES,
-                "text": {"type": "plain_text", "text": labels["request_changes"]},
-                "value": str(text_id),
-            },
-        ],
-    }
-    _post(runtime, where, message, [buttons])
-    refresh_parent(runtime, draft_id)
-
-
-def announce(runtime: Runtime, text_id: int, *, actor: str, reason: str | None = None) -> None:
-    """Show a recorded Welsh decision: the reason or the approval in the thread, the parent
-    message's status."""
-    message = None
-    with runtime.transaction() as session:
-        text = translation.get_text(session, text_id)
-        version = text.translation.version
-        draft = version.draft
-        tally = translation.welsh_tally(session, text, runtime.settings.required_approvals)
-        if reason is not None:
-            message = runtime.templates.message(
-                "welsh_change_request", user=actor, reason=reason, text=text
-            )
-        elif tally.approved:
-            message = runtime.templates.message(
-                "welsh_approved", text=text, version=version, tally=tally
-            )
-        where, draft_id = (draft.channel_id, draft.thread_ts), draft.id
-    if message is not None:
-        _post(runtime, where, message)
-    refresh_parent(runtime, draft_id)
 
 
 def _refuse(runtime: Runtime, respond: Respond, error: UserError) -> None:
@@ -145,11 +60,17 @@ def approve(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> N
             )
             text = translation.get_text(session, _text_id(body))
             note = runtime.templates.message("welsh_decided", text=text, tally=tally)
+            if tally.approved:
+                draft_posts.enqueue_welsh(session, text, "approved", now=runtime.now())
+            else:
+                draft_posts.enqueue_refresh(
+                    session, text.translation.version.draft, now=runtime.now()
+                )
     except UserError as error:
         _refuse(runtime, respond, error)
         return
+    deliveries.kick(runtime)
     respond(text=note, response_type="ephemeral", replace_original=False)
-    announce(runtime, _text_id(body), actor=user)
 
 
 def request_changes(
@@ -224,6 +145,18 @@ def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None
                 now=runtime.now(),
                 required=runtime.settings.required_approvals,
             )
+            review = session.scalars(
+                select(WelshReview)
+                .where(WelshReview.welsh_text_id == text_id, WelshReview.user_id == user)
+                .order_by(WelshReview.id.desc())
+            ).first()
+            draft_posts.enqueue_welsh(
+                session,
+                translation.get_text(session, text_id),
+                "change_request",
+                review=review,
+                now=runtime.now(),
+            )
     except UserError as error:
         client.chat_postEphemeral(
             channel=metadata["channel"],
@@ -231,7 +164,7 @@ def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None
             text=runtime.templates.message(f"errors/{error.template}", **error.data),
         )
         return
-    announce(runtime, text_id, actor=user, reason=reason)
+    deliveries.kick(runtime)
 
 
 def register(app: App) -> None:

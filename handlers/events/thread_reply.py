@@ -5,18 +5,27 @@ bot's own and edits are not comments.
 
 Bolt hands an event to the first listener that matches it, so a more specific listener
 (e.g. for a file of a particular kind in a draft's thread) registered before this one
-takes its events; this one answers every other message event, so Slack sees 200."""
+takes its events; this one answers every other message event, so Slack sees 200.
+
+A comment is recorded before the event is acknowledged, in the transaction that marks
+the event handled (`record_in_ack`, run by the event middleware): both or neither, and
+when the database fails Slack is answered 503 and sends the event again. Only the
+reaction, a Slack call, is left to the listener after the ack."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from slack_bolt import App
+from sqlalchemy.orm import Session
 
 from bot import drafts
 from bot.runtime import Runtime
+from handlers import middleware
+from handlers.events import welsh_upload
 
 REACTION = "memo"
+RECORDED = "_ciw_comment"  # body key: the comment recorded for this event, before its ack
 
 
 # https://docs.slack.dev/reference/events/message/thread_broadcast and .../file_share:
@@ -39,25 +48,32 @@ def is_human_reply(event: dict[str, Any]) -> bool:
     )
 
 
-def on_message(event: dict[str, Any], client: Any, context: Any) -> None:
-    """Record a reply in a draft's thread once (retries included) and react to it."""
-    if not is_human_reply(event):
+def record_in_ack(runtime: Runtime, session: Session, body: dict[str, Any]) -> None:
+    """Record a reply in a draft's thread as a comment, in the transaction that marks its
+    event handled (a Welsh upload is its own listener's)."""
+    event = body.get("event") or {}
+    if not is_human_reply(event) or welsh_upload.is_welsh_upload_in(session, event):
         return
-    runtime: Runtime = context["ciw"]
-    with runtime.transaction() as session:
-        comment = drafts.record_comment(
-            session,
-            channel_id=event["channel"],
-            thread_ts=event["thread_ts"],
-            message_ts=event["ts"],
-            user_id=event["user"],
-            text=event.get("text") or "",
-            now=runtime.now(),
-        )
+    comment = drafts.record_comment(
+        session,
+        channel_id=event["channel"],
+        thread_ts=event["thread_ts"],
+        message_ts=event["ts"],
+        user_id=event["user"],
+        text=event.get("text") or "",
+        now=runtime.now(),
+    )
     if comment is not None:
+        body[RECORDED] = comment.id
+
+
+def on_message(body: dict[str, Any], event: dict[str, Any], client: Any) -> None:
+    """React to a reply recorded as a comment (recorded once, retries included)."""
+    if is_human_reply(event) and body.get(RECORDED):
         client.reactions_add(channel=event["channel"], timestamp=event["ts"], name=REACTION)
 
 
 def register(app: App) -> None:
-    """Register this module's listeners."""
+    """Register this module's listener and its work inside the event's ack."""
+    middleware.in_event_ack(app, record_in_ack)
     app.event("message")(on_message)

@@ -19,14 +19,14 @@ from typing import Any
 
 from slack_bolt import App
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from bot import translation
+from bot import deliveries, draft_posts, translation
 from bot.errors import UserError
 from bot.letters.translation_pack import UnreadableWelsh, read_welsh
 from bot.runtime import Runtime
 from db.models import Role
 from handlers import permissions
-from handlers.actions import welsh_review
 
 log = logging.getLogger("ciw.welsh")
 
@@ -76,8 +76,9 @@ def _document(event: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def is_welsh_upload(event: dict[str, Any], context: Any) -> bool:
-    """A person's document upload in the thread of a draft awaiting its Welsh text."""
+def is_welsh_upload_in(session: Session, event: dict[str, Any]) -> bool:
+    """A person's document upload in the thread of a draft awaiting its Welsh text (read
+    in the caller's transaction)."""
     if (
         event.get("subtype") != "file_share"
         or event.get("bot_id")
@@ -87,9 +88,14 @@ def is_welsh_upload(event: dict[str, Any], context: Any) -> bool:
         or _document(event) is None
     ):
         return False
+    return translation.awaiting(session, event["channel"], event["thread_ts"]) is not None
+
+
+def is_welsh_upload(event: dict[str, Any], context: Any) -> bool:
+    """The listener's matcher: `is_welsh_upload_in` in a transaction of its own."""
     runtime: Runtime = context["ciw"]
     with runtime.transaction() as session:
-        return translation.awaiting(session, event["channel"], event["thread_ts"]) is not None
+        return is_welsh_upload_in(session, event)
 
 
 def _allowed_url(runtime: Runtime, url: str) -> bool:
@@ -210,9 +216,8 @@ def on_upload(event: dict[str, Any], client: Any, context: Any) -> None:
                 owed = translation.awaiting(session, channel, thread)
                 if owed is None or translation.seen(session, owed.id, ts):
                     return
-    if text_id is None:
-        return
-    welsh_review.acknowledge(runtime, text_id, empty_rows=document.empty_rows)
+    if text_id is not None:
+        deliveries.kick(runtime)  # the acknowledgement queued with the record
 
 
 def _record(
@@ -239,7 +244,13 @@ def _record(
             user_id=user,
             now=runtime.now(),
         )
-        return None if text is None else text.id
+        if text is None:
+            return None
+        # Acknowledged in the thread with the buttons that review it: queued with the record.
+        draft_posts.enqueue_welsh(
+            session, text, "recorded", empty_rows=document.empty_rows, now=runtime.now()
+        )
+        return text.id
 
 
 def register(app: App) -> None:

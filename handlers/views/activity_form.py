@@ -47,8 +47,9 @@ def block_of(error: UserError) -> str:
     return _BLOCK_OF.get(error.template, "title")
 
 
-def view(authority_options: list[dict[str, Any]], channel_id: str | None) -> dict[str, Any]:
-    """The modal: authority, service, dates, time, title, details, inspectors."""
+def view(authority_options: list[dict[str, Any]], metadata: dict[str, Any]) -> dict[str, Any]:
+    """The modal: authority, service, dates, time, title, details, inspectors; `metadata`
+    is what `kit.opened_in` signed for the person and channel it is opened for."""
     blocks = [
         kit.input_block(
             "authority",
@@ -95,14 +96,19 @@ def view(authority_options: list[dict[str, Any]], channel_id: str | None) -> dic
             hint="You are always one of them.",
         ),
     ]
-    return kit.modal(CALLBACK_ID, "Log an activity", blocks, {"channel_id": channel_id or ""})
+    return kit.modal(CALLBACK_ID, "Log an activity", blocks, metadata)
 
 
 def open_form(command: Command) -> None:
     """Open the form in a modal, remembering the channel it was asked for in."""
     command.client.views_open(
         trigger_id=command.trigger_id,
-        view=view(kit.authority_options(command.session), command.channel_id),
+        view=view(
+            kit.authority_options(command.session),
+            kit.opened_in(
+                command.runtime, CALLBACK_ID, user_id=command.user_id, channel_id=command.channel_id
+            ),
+        ),
     )
 
 

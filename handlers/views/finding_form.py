@@ -70,9 +70,10 @@ def year_options(today: dt.date) -> list[dict[str, Any]]:
 
 
 def view(
-    authority_choices: list[dict[str, Any]], today: dt.date, channel_id: str | None
+    authority_choices: list[dict[str, Any]], today: dt.date, metadata: dict[str, Any]
 ) -> dict[str, Any]:
-    """The modal: authority, year, principle, strength or improvement, service, activity, text."""
+    """The modal: authority, year, principle, strength or improvement, service, activity, text;
+    `metadata` is what `kit.opened_in` signed for the person and channel it is opened for."""
     blocks = [
         kit.input_block(
             "authority",
@@ -110,14 +111,20 @@ def view(
             "text", "Finding", kit.text_input(multiline=True, max_length=findings.MAX_TEXT)
         ),
     ]
-    return kit.modal(CALLBACK_ID, "Log a finding", blocks, {"channel_id": channel_id or ""})
+    return kit.modal(CALLBACK_ID, "Log a finding", blocks, metadata)
 
 
 def open_form(command: Command) -> None:
     """Open the form in a modal, remembering the channel it was asked for in."""
     command.client.views_open(
         trigger_id=command.trigger_id,
-        view=view(kit.authority_options(command.session), command.today, command.channel_id),
+        view=view(
+            kit.authority_options(command.session),
+            command.today,
+            kit.opened_in(
+                command.runtime, CALLBACK_ID, user_id=command.user_id, channel_id=command.channel_id
+            ),
+        ),
     )
 
 

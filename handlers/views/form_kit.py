@@ -7,6 +7,8 @@ this module only adapts Slack's modal shapes to them.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
@@ -120,6 +122,44 @@ def text_input(
     if placeholder:
         element["placeholder"] = plain(placeholder)
     return element
+
+
+def _metadata_key(runtime: Runtime) -> bytes:
+    # Derived from the signing secret (the bot token where none is set, in socket mode),
+    # so the key is never the secret itself and nothing new has to be configured.
+    secret = runtime.settings.slack_signing_secret or runtime.settings.slack_bot_token or ""
+    return hmac.new(secret.encode(), b"ciw form private_metadata v1", hashlib.sha256).digest()
+
+
+def _metadata_signature(runtime: Runtime, callback_id: str, user_id: str, channel_id: str) -> str:
+    message = json.dumps([callback_id, user_id, channel_id]).encode()
+    return hmac.new(_metadata_key(runtime), message, hashlib.sha256).hexdigest()
+
+
+def opened_in(runtime: Runtime, callback_id: str, *, user_id: str, channel_id: str | None) -> dict:
+    """The private_metadata of a form opened by `user_id` in `channel_id`: signed, so a
+    submission can only name the channel (and person) the form was really opened for."""
+    channel = channel_id or ""
+    return {
+        "channel_id": channel,
+        "user_id": user_id,
+        "sig": _metadata_signature(runtime, callback_id, user_id, channel),
+    }
+
+
+def verified_channel(runtime: Runtime, view: dict[str, Any], user_id: str) -> str | None:
+    """The channel a submitted form was opened in, or UserError if its private_metadata
+    is not what the bot signed for this person and form (forged or altered)."""
+    data = metadata(view)
+    channel, opener, signature = data.get("channel_id"), data.get("user_id"), data.get("sig")
+    if not (isinstance(channel, str) and isinstance(opener, str) and isinstance(signature, str)):
+        raise UserError("form_tampered")
+    expected = _metadata_signature(runtime, str(view.get("callback_id") or ""), opener, channel)
+    if opener != user_id or not hmac.compare_digest(expected, signature):
+        raise UserError("form_tampered")
+    if channel and not CHANNEL_ID.fullmatch(channel):
+        raise UserError("form_tampered")
+    return channel or None
 
 
 def modal(
@@ -255,10 +295,16 @@ def submit(
     """Record a form's submission as its command would; field errors go back into the modal."""
     form = body["view"]
     user_id = body["user"]["id"]
-    channel_id = metadata(form).get("channel_id") or None
-    if channel_id is not None and not CHANNEL_ID.fullmatch(str(channel_id)):
-        channel_id = None  # not a conversation id: confirm by DM, remind nobody there
     errors = FieldErrors(runtime)
+    try:
+        channel_id = verified_channel(runtime, form, user_id)
+    except UserError as error:
+        # Not the form the bot opened for this person there: nothing recorded, nobody told
+        # but them (on the form).
+        log.warning("form refused: private_metadata not as signed", extra={"outcome": "forged"})
+        errors.add(first_input(form), error)
+        ack(response_action="errors", errors=errors.errors)
+        return
     reply = None
     try:
         with middleware.ack_transaction(runtime) as session:

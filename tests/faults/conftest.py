@@ -42,12 +42,24 @@ class DatabaseFault:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.failing = False
+        self.dies_at: tuple[str, int] | None = None
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "commit", self._commit)
 
     def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if self.failing and threading.current_thread().name != "test-admin":
+        if threading.current_thread().name == "test-admin":
+            return
+        if self.failing:
             raise OperationalError(statement, None, ConnectionRefusedError("database is down"))
+        if self.dies_at and self.dies_at[0] in statement:
+            pattern, times = self.dies_at
+            self.dies_at = (pattern, times - 1) if times > 1 else None
+            raise OperationalError(statement, None, ConnectionResetError("connection lost"))
+
+    def die_at(self, statement: str, times: int = 1) -> None:
+        """Lose the connection at the next `times` statements containing `statement`
+        (the database dying in the middle of a piece of work)."""
+        self.dies_at = (statement, times)
 
     def _commit(self, conn: Any) -> None:
         # The connection lost at COMMIT: the transaction never happened.

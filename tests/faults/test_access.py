@@ -15,7 +15,7 @@ from tests.bot.test_reminders import office
 from tests.conftest import outbox_settled
 from tests.faults.conftest import tally
 from tests.handlers.test_draft_letter import post_draft, setup_demo, thread_of
-from tests.handlers.test_forms import ACTIVITY, state
+from tests.handlers.test_forms import ACTIVITY, FINDING, open_form, opened_for, state, submit
 from tests.handlers.test_reminder_buttons import click
 
 
@@ -60,7 +60,9 @@ def test_forged_users_in_a_form_are_refused_and_nothing_recorded(workspace, runt
                 "hash": "h",
                 "type": "modal",
                 "callback_id": "log_activity_form",
-                "private_metadata": json.dumps({"channel_id": "C0GENERAL><!channel"}),
+                "private_metadata": opened_for(
+                    workspace, "log_activity_form", "U0INSPECT", "G0REVIEW"
+                ),
                 "state": state(**{**ACTIVITY, "inspectors": ["U1><!channel"]}),
             },
         }
@@ -71,6 +73,52 @@ def test_forged_users_in_a_form_are_refused_and_nothing_recorded(workspace, runt
     forged = count(runtime, Activity)
     tally(forged_accepted=forged)
     assert forged == 0
+
+
+def _tampered(answer) -> str:
+    body = json.loads(answer.body)
+    assert answer.status == 200 and body["response_action"] == "errors", answer
+    return " ".join(body["errors"].values())
+
+
+def test_a_form_names_only_the_channel_it_was_opened_in(workspace, runtime, slack):
+    # Opened for real in G0REVIEW; the same private_metadata with another channel is refused.
+    opened = json.loads(open_form(workspace, "log-activity")["private_metadata"])
+    forged = json.dumps({**opened, "channel_id": "C0GENERAL"})
+    answer = submit(workspace, "log_activity_form", metadata=forged, **ACTIVITY)
+    assert "could not be checked" in _tampered(answer)
+    # Unsigned, as the forms used to be: refused too.
+    unsigned = json.dumps({"channel_id": "C0GENERAL"})
+    answer = submit(workspace, "log_finding_form", metadata=unsigned, **FINDING)
+    assert "could not be checked" in _tampered(answer)
+    forged_recorded = count(runtime, Activity) + count(runtime, Finding)
+    tally(forged_accepted=forged_recorded)
+    assert forged_recorded == 0
+    assert all(c.get("channel") != "C0GENERAL" for c in slack.calls if c.get("channel"))
+    # The form as opened records, and tells its opener in the channel it was opened in.
+    answer = submit(workspace, "log_activity_form", metadata=json.dumps(opened), **ACTIVITY)
+    assert answer.status == 200 and answer.body == ""
+    with runtime.transaction() as session:
+        assert session.scalars(select(Activity.channel_id)).one() == "G0REVIEW"
+    assert slack.wait_calls("chat.postEphemeral")[0].get("channel") == "G0REVIEW"
+
+
+def test_a_form_opened_by_one_person_cannot_be_submitted_as_another(workspace, runtime, slack):
+    opened = opened_for(workspace, "log_finding_form", "U0INSPECT", "G0REVIEW")
+    answer = submit(workspace, "log_finding_form", user="U0OTHER", metadata=opened, **FINDING)
+    assert "could not be checked" in _tampered(answer)
+    # Nor re-signed for someone else by editing the person in it.
+    claimed = json.dumps({**json.loads(opened), "user_id": "U0OTHER"})
+    answer = submit(workspace, "log_finding_form", user="U0OTHER", metadata=claimed, **FINDING)
+    assert "could not be checked" in _tampered(answer)
+    # A form signed for one form type is not accepted by the other.
+    other = opened_for(workspace, "log_activity_form", "U0INSPECT", "G0REVIEW")
+    answer = submit(workspace, "log_finding_form", metadata=other, **FINDING)
+    assert "could not be checked" in _tampered(answer)
+    forged = count(runtime, Finding)
+    tally(forged_accepted=forged)
+    assert forged == 0
+    assert slack.of("chat.postEphemeral") == [] and slack.of("chat.postMessage") == []
 
 
 def test_the_last_admin_cannot_remove_their_own_role(workspace, runtime):

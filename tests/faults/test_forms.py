@@ -15,7 +15,7 @@ def submit_view(
 ):
     """Submit a form as Slack delivers it (`age`: seconds ago it was signed, as a
     redelivery of the same payload is signed anew)."""
-    from tests.handlers.test_forms import state
+    from tests.handlers.test_forms import opened_for, state
 
     body, headers = workspace.requests.interaction(
         {
@@ -27,7 +27,7 @@ def submit_view(
                 "hash": view_hash,
                 "type": "modal",
                 "callback_id": callback_id,
-                "private_metadata": json.dumps({"channel_id": "G0REVIEW"}),
+                "private_metadata": opened_for(workspace, callback_id, "U0INSPECT", "G0REVIEW"),
                 "blocks": [{"type": "input", "block_id": "text"}],
                 "state": state(**fields),
             },

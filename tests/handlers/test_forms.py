@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from bot.slack_text import visible
 from db.models import Activity, ActivityStatus, Finding, FindingKind, Principle, Service
+from handlers.views import form_kit
 
 LINE = (
     "focused activity in children's services, 24 and 25 September 2019 to review selected "
@@ -66,15 +67,24 @@ def state(**fields: Any) -> dict[str, Any]:
     return {"values": values}
 
 
+def opened_for(workspace, callback_id: str, user: str, channel: str | None) -> str:
+    """The private_metadata the bot gives a form it opens for `user` in `channel`."""
+    return json.dumps(
+        form_kit.opened_in(workspace.runtime, callback_id, user_id=user, channel_id=channel)
+    )
+
+
 def submit(
     workspace,
     callback_id: str,
     *,
     user: str = "U0INSPECT",
     channel: str | None = "G0REVIEW",
+    metadata: str | None = None,
     **fields: Any,
 ):
-    """Submit a form; the HTTP answer (an ack body when there are field errors)."""
+    """Submit a form opened by `user` in `channel` (or with this private_metadata); the HTTP
+    answer (an ack body when there are field errors)."""
     payload = {
         "type": "view_submission",
         "user": {"id": user, "username": user.lower(), "team_id": "T0CIW"},
@@ -83,7 +93,7 @@ def submit(
             "id": "V1",
             "type": "modal",
             "callback_id": callback_id,
-            "private_metadata": json.dumps({"channel_id": channel or ""}),
+            "private_metadata": metadata or opened_for(workspace, callback_id, user, channel),
             "state": state(**fields),
         },
     }
@@ -126,7 +136,9 @@ FINDING = {
 def test_bare_log_activity_opens_the_activity_form(workspace):
     view = open_form(workspace, "log-activity")
     assert view["type"] == "modal" and view["callback_id"] == "log_activity_form"
-    assert json.loads(view["private_metadata"]) == {"channel_id": "G0REVIEW"}
+    metadata = json.loads(view["private_metadata"])
+    assert (metadata["channel_id"], metadata["user_id"]) == ("G0REVIEW", "U0INSPECT")
+    assert len(metadata["sig"]) == 64
     authorities = element(view, "authority")
     assert authorities["type"] == "static_select" and len(authorities["options"]) == 22
     assert {

@@ -3,13 +3,14 @@ posted on approval, the translator's .docx uploaded into the thread, its review.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 
 import docx
 import pytest
 from docx.oxml.ns import qn
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot import drafts, translation
 from bot.letters import render
@@ -17,6 +18,7 @@ from bot.letters.translation_pack import CYMRAEG, ENGLISH
 from bot.slack_text import visible
 from db.models import (
     Decision,
+    Delivery,
     DraftVersion,
     HistoryEntry,
     Translation,
@@ -24,6 +26,7 @@ from db.models import (
     WelshText,
 )
 from handlers.events.welsh_upload import MAX_BYTES
+from tests.conftest import outbox_settled
 from tests.handlers.test_draft_letter import (
     CHANNEL,
     all_text,
@@ -34,6 +37,7 @@ from tests.handlers.test_draft_letter import (
 )
 from tests.handlers.test_draft_review import (
     REVIEWER,
+    answer_containing,
     click,
     current_version,
     settled,
@@ -538,27 +542,44 @@ def test_a_pack_slack_did_not_take_is_posted_by_the_clock(workspace, slack, runt
     from bot import clock as ciw_clock
 
     version_id = welsh_setup(workspace, slack, runtime, clock)
-    # Slack refuses the next uploads (the approved .docx, then the pack), as it does:
+    # Slack takes the approved .docx, then refuses the pack's upload, as it does:
     # HTTP 200 with ok false (https://docs.slack.dev/apis/web-api/#responses).
-    slack.fail(
-        "files.getUploadURLExternal", 200, times=2, body={"ok": False, "error": "fatal_error"}
+    slack.fail_after(
+        "files.getUploadURLExternal", 1, 200, body={"ok": False, "error": "fatal_error"}
     )
     click(workspace, drafts.APPROVE, version_id)
-    slack.wait_calls("failed:files.getUploadURLExternal", 2)
-    settled(slack, runtime, lambda s: s.scalars(select(Translation)).first())
+    slack.wait_calls("failed:files.getUploadURLExternal", 1)
+    settled(
+        slack,
+        runtime,
+        lambda s: s.scalar(select(Delivery.last_error).where(Delivery.kind == "welsh-pack")),
+    )
     runtime.shutdown()  # the decision's work is over: nothing else is posting the pack
     with runtime.transaction() as session:
         assert session.scalars(select(Translation.pack_file_id)).one() is None
 
-    assert ciw_clock.run_once(runtime).packs_posted == 0  # too fresh: a request may post it
-    clock.set("2020-08-03T10:05:00")
-    assert ciw_clock.run_once(runtime).packs_posted == 1
+    assert ciw_clock.run_once(runtime).sent == 0  # its retry is not due yet
+    with runtime.transaction() as session:  # its retry time comes
+        session.execute(
+            update(Delivery)
+            .where(Delivery.kind == "welsh-pack")
+            .values(next_attempt_at=dt.datetime.now(dt.UTC))
+        )
+    assert ciw_clock.run_once(runtime).sent == 1
     call, pack = pack_of(slack)
     assert (
         call.get("thread_ts") == thread_of(runtime)
         and pack.tables[0].rows[0].cells[1].text == CYMRAEG
     )
-    assert ciw_clock.run_once(runtime).packs_posted == 0  # posted once
+    assert "Translation pack for version 1" in visible(call.get("initial_comment"))
+    with runtime.transaction() as session:
+        assert session.scalars(select(Translation.pack_file_id)).one() == call["id"]
+    assert ciw_clock.run_once(runtime).sent == 0  # posted once
+    # Refused once, then taken once.
+    refused = [c.get("filename") for c in slack.of("failed:files.getUploadURLExternal")]
+    assert len(refused) == 1 and refused[0].endswith("-cyfieithu.docx")
+    names = [c.get("filename") for c in slack.of("files.getUploadURLExternal")]
+    assert sum(n.endswith("-cyfieithu.docx") for n in names) == 1
 
 
 def test_someone_without_a_role_cannot_record_the_welsh_text(workspace, slack, runtime, clock):
@@ -574,3 +595,67 @@ def test_someone_without_a_role_cannot_record_the_welsh_text(workspace, slack, r
     refusal = ephemeral(slack, "needs an inspector's role")
     assert refusal.get("user") == TRANSLATOR
     assert count(runtime, WelshText) == 0 and not slack.of("file_download")
+
+
+def _released(slack, runtime) -> None:
+    """Wait until the sender has released what Slack refused, for a later try."""
+    waiting = (Delivery.sent_at.is_(None), Delivery.next_attempt_at.is_not(None))
+    settled(slack, runtime, lambda s: s.scalar(select(Delivery.id).where(*waiting)))
+
+
+def _retry_now(slack, runtime) -> int:
+    """The retry time of what Slack refused comes, and the clock ticks; how many it sent."""
+    from bot import clock as ciw_clock
+
+    with runtime.transaction() as session:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.sent_at.is_(None), Delivery.next_attempt_at.is_not(None))
+            .values(next_attempt_at=dt.datetime.now(dt.UTC))
+        )
+    return ciw_clock.run_once(runtime).sent
+
+
+def test_the_welsh_notes_survive_slack_being_down_and_are_posted_once(
+    workspace, slack, runtime, clock
+):
+    version_id, pack = approved_in_english(workspace, slack, runtime, clock)
+    outbox_settled(runtime)
+    welsh = [f"Paragraff {n}" for n in range(1, len(pack.tables[0].rows))]
+    clock.set("2020-08-10T09:15:00")
+    # Slack is down when the upload is acknowledged: the upload is recorded all the same,
+    # and its acknowledgement (with the buttons) waits for Slack instead of being lost.
+    slack.fail("chat.postMessage", 503, times=100)
+    share(workspace, slack, runtime, "pecyn.docx", filled(pack, welsh), "1597050000.000100")
+    refused = slack.wait_calls("failed:chat.postMessage")[0]
+    assert "Welsh text recorded" in visible(refused.get("text"))
+    assert count(runtime, WelshText) == 1
+    _released(slack, runtime)
+    slack.recover("chat.postMessage")
+    assert _retry_now(slack, runtime) >= 1
+    (ack,) = posted(slack, "Welsh text recorded")
+    with runtime.transaction() as session:
+        text_id = session.scalars(select(WelshText.id)).one()
+    assert welsh_buttons(ack)[translation.APPROVE]["value"] == str(text_id)
+
+    # Down again for the approval: recorded, and its note posted once Slack is back.
+    failures = len(slack.of("failed:chat.postMessage"))
+    slack.fail("chat.postMessage", 503, times=100)
+    assert click(workspace, translation.APPROVE, text_id).status == 200
+    slack.wait_calls("failed:chat.postMessage", failures + 1)
+    with runtime.transaction() as session:
+        assert session.get(WelshText, text_id).approved_at is not None
+    _released(slack, runtime)
+    slack.recover("chat.postMessage")
+    assert _retry_now(slack, runtime) >= 1
+    outbox_settled(runtime)
+    (note,) = posted(slack, "The Welsh text is approved")
+    assert note.get("thread_ts") == thread_of(runtime)
+    assert "Status: *Approved*" in all_text(slack.of("chat.update")[-1])
+    # Nothing is sent twice, however often the clock ticks or a click is repeated.
+    click(workspace, translation.APPROVE, text_id)
+    answer_containing(slack, "already approved Welsh")
+    assert _retry_now(slack, runtime) == 0
+    assert len(posted(slack, "Welsh text recorded")) == 1
+    assert len(posted(slack, "The Welsh text is approved")) == 1
+    assert version_id == current_version(runtime)
