@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import drafts, history, outbox, reminders, slack_text, translation
+from bot import drafts, history, outbox, reminders, review_tally, slack_text, translation
 from bot.dates import ReviewYear
 from bot.letters import blocks
 from bot.letters import render as letter_render
@@ -570,7 +570,7 @@ def docx_of(
     content = to_docx(
         _elements(version),
         title=title,
-        subject=drafts.APPROVED if approved else "draft for review",
+        subject=review_tally.APPROVED if approved else "draft for review",
         template=load_template(runtime.settings.letter_template),
         version=version.number,
         approved=approved,

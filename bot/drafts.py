@@ -25,6 +25,7 @@ from bot import history, reminders, translation
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.letters import assemble, check, render
+from bot.review_tally import Tally, tally_of
 from bot.runtime import Runtime
 from bot.slack_text import unescape
 from db.models import Authority, Comment, Decision, Draft, DraftVersion, Review
@@ -35,38 +36,11 @@ APPROVE = "draft_approve"
 REQUEST_CHANGES = "draft_request_changes"
 NEW_VERSION = "draft_new_version"
 
-AWAITING, CHANGES_REQUESTED, APPROVED = "awaiting review", "changes requested", "approved"
 MAX_REASON = 3000
 MAX_COMMENT = 40_000  # Slack's own limit on a message's text: nothing longer is recorded
 
 
 # -- reading -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Tally:
-    """Where the review of one version stands."""
-
-    approvers: tuple[str, ...]
-    open_requests: int
-    required: int
-
-    @property
-    def approvals(self) -> int:
-        """Approvals standing on the version."""
-        return len(self.approvers)
-
-    @property
-    def approved(self) -> bool:
-        """Enough approvals and no open change request."""
-        return self.approvals >= self.required and self.open_requests == 0
-
-    @property
-    def status(self) -> str:
-        """`approved`, `changes requested` or `awaiting review`."""
-        if self.approved:
-            return APPROVED
-        return CHANGES_REQUESTED if self.open_requests else AWAITING
-
-
 @dataclass(frozen=True)
 class DraftSummary:
     """A draft as `/ciw list` shows it."""
@@ -81,22 +55,10 @@ def current(draft: Draft) -> DraftVersion:
     return draft.versions[-1]
 
 
-def _tally_of(reviews: list[Review], required: int) -> Tally:
-    # A reviewer's latest decision on the version is the one that stands.
-    latest: dict[str, Review] = {}
-    for review in sorted(reviews, key=lambda r: (r.at, r.id)):
-        latest[review.user_id] = review
-    approvers = tuple(u for u, r in latest.items() if r.decision is Decision.APPROVE)
-    open_requests = sum(
-        1 for r in reviews if r.decision is Decision.REQUEST_CHANGES and r.resolved_at is None
-    )
-    return Tally(approvers, open_requests, required)
-
-
 def tally(session: Session, version: DraftVersion, required: int) -> Tally:
     """The approvals and open change requests on a version."""
     reviews = list(session.scalars(select(Review).where(Review.version_id == version.id)))
-    return _tally_of(reviews, required)
+    return tally_of(reviews, required)
 
 
 def get_version(session: Session, version_id: int) -> DraftVersion:
@@ -137,7 +99,7 @@ def summaries(
             current(d).number,
             # Welsh-workflow hook (bot.translation): approved only once the Welsh is.
             translation.overall_status(
-                session, current(d), _tally_of(reviews[current(d).id], required).status
+                session, current(d), tally_of(reviews[current(d).id], required).status
             ),
             d.channel_id,
         )

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
@@ -28,6 +27,7 @@ from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.letters import render, translation_pack
 from bot.letters.translation_pack import WelshDocument
+from bot.review_tally import Tally, tally_of
 from bot.runtime import Runtime
 from bot.slack_text import visible
 from db.models import (
@@ -51,25 +51,6 @@ MAX_REASON = 3000
 
 
 # -- state -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class WelshTally:
-    """Where the review of one Welsh revision stands."""
-
-    approvers: tuple[str, ...]
-    open_requests: int
-    required: int
-
-    @property
-    def approvals(self) -> int:
-        """Approvals standing on the revision."""
-        return len(self.approvers)
-
-    @property
-    def approved(self) -> bool:
-        """Enough approvals and no open change request."""
-        return self.approvals >= self.required and self.open_requests == 0
-
-
 def needs_welsh(draft: Draft) -> bool:
     """Whether the draft's authority corresponds in Welsh (language `cy` or `both`)."""
     return draft.authority.language in WELSH_LANGUAGES
@@ -85,22 +66,10 @@ def latest(translation: Translation) -> WelshText | None:
     return translation.texts[-1] if translation.texts else None
 
 
-def welsh_tally(session: Session, text: WelshText, required: int) -> WelshTally:
+def welsh_tally(session: Session, text: WelshText, required: int) -> Tally:
     """The approvals and open change requests on one Welsh revision."""
-    reviews = list(
-        session.scalars(
-            select(WelshReview)
-            .where(WelshReview.welsh_text_id == text.id)
-            .order_by(WelshReview.at, WelshReview.id)
-        )
-    )
-    # A reviewer's latest decision on the revision is the one that stands.
-    standing = {r.user_id: r for r in reviews}
-    approvers = tuple(u for u, r in standing.items() if r.decision is Decision.APPROVE)
-    open_requests = sum(
-        1 for r in reviews if r.decision is Decision.REQUEST_CHANGES and r.resolved_at is None
-    )
-    return WelshTally(approvers, open_requests, required)
+    reviews = session.scalars(select(WelshReview).where(WelshReview.welsh_text_id == text.id))
+    return tally_of(reviews, required)
 
 
 def is_final(translation: Translation) -> bool:
@@ -334,7 +303,7 @@ def check_reviewable(session: Session, text_id: int) -> WelshText:
 
 def _after_decision(
     session: Session, text: WelshText, *, actor: str, now: dt.datetime, required: int
-) -> WelshTally:
+) -> Tally:
     state = welsh_tally(session, text, required)
     draft_id = text.translation.version.draft_id
     if state.approved and text.approved_at is None:
@@ -356,7 +325,7 @@ def _after_decision(
 
 def approve(
     session: Session, text_id: int, *, user_id: str, now: dt.datetime, required: int
-) -> WelshTally:
+) -> Tally:
     """Record `user_id`'s approval of the newest Welsh revision (their change request resolved)."""
     text = check_reviewable(session, text_id)
     mine = list(
@@ -395,7 +364,7 @@ def request_changes(
     reason: str,
     now: dt.datetime,
     required: int,
-) -> WelshTally:
+) -> Tally:
     """Record a change request on the newest Welsh revision, with its reason."""
     reason = reason.strip()
     if not reason:
