@@ -8,9 +8,19 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from bot.errors import UserError
 from bot.runtime import Runtime
 
 log = logging.getLogger("ciw.app")
+
+
+def refuse(runtime: Runtime, respond: Any, error: UserError) -> None:
+    """Answer a refused click privately with its error template, leaving the message as is."""
+    respond(
+        text=runtime.templates.message(f"errors/{error.template}", **error.data),
+        response_type="ephemeral",
+        replace_original=False,
+    )
 
 
 def report(runtime: Runtime, error: BaseException, body: dict[str, Any], respond: Any) -> None:

@@ -15,16 +15,8 @@ from bot import drafts
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role
-from handlers import permissions
+from handlers import failures, permissions
 from handlers.views import change_request
-
-
-def _refuse(runtime: Runtime, respond: Respond, error: UserError) -> None:
-    respond(
-        text=runtime.templates.message(f"errors/{error.template}", **error.data),
-        response_type="ephemeral",
-        replace_original=False,
-    )
 
 
 def _version_id(body: dict[str, Any]) -> int:
@@ -41,13 +33,13 @@ def approve(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> N
             permissions.require(runtime, session, user, Role.REVIEWER, "approve")
             drafts.approve(runtime, session, _version_id(body), user_id=user)
     except UserError as error:
-        _refuse(runtime, respond, error)
+        failures.refuse(runtime, respond, error)
         return
     except IntegrityError:
         # Another click recorded this approval at the same moment: nothing more to do.
         with runtime.transaction() as session:
             number = drafts.get_version(session, _version_id(body)).number
-        _refuse(runtime, respond, UserError("draft_already_approved", version=number))
+        failures.refuse(runtime, respond, UserError("draft_already_approved", version=number))
         return
     # Slack is told once the approval is committed: a slow Slack never loses a decision.
     drafts.announce(runtime, _version_id(body), actor=user)
@@ -67,7 +59,7 @@ def request_changes(
             metadata = json.dumps({"version_id": version.id, "channel": version.draft.channel_id})
             number = version.number
     except UserError as error:
-        _refuse(runtime, respond, error)
+        failures.refuse(runtime, respond, error)
         return
     client.views_open(
         trigger_id=body["trigger_id"],
@@ -87,7 +79,7 @@ def new_version(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) 
             outcome = drafts.new_version(runtime, session, draft, actor=user)
             version_id = outcome.version.id
     except UserError as error:
-        _refuse(runtime, respond, error)
+        failures.refuse(runtime, respond, error)
         return
     # The version and its messages committed together: the sender posts them now.
     drafts.publish_version(runtime, version_id)

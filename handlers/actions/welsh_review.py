@@ -20,7 +20,7 @@ from bot.errors import UserError
 from bot.runtime import Runtime
 from bot.slack_text import visible
 from db.models import Role, WelshReview
-from handlers import permissions
+from handlers import failures, permissions
 
 CALLBACK_ID = "welsh_change_request"
 BLOCK_ID = "reason"
@@ -29,14 +29,6 @@ ACTION_ID = "reason"
 
 def _labels(runtime: Runtime) -> Any:
     return runtime.templates.messages.get_template("welsh_labels.j2").module.labels
-
-
-def _refuse(runtime: Runtime, respond: Respond, error: UserError) -> None:
-    respond(
-        text=runtime.templates.message(f"errors/{error.template}", **error.data),
-        response_type="ephemeral",
-        replace_original=False,
-    )
 
 
 def _text_id(body: dict[str, Any]) -> int:
@@ -67,7 +59,7 @@ def approve(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> N
                     session, text.translation.version.draft, now=runtime.now()
                 )
     except UserError as error:
-        _refuse(runtime, respond, error)
+        failures.refuse(runtime, respond, error)
         return
     deliveries.kick(runtime)
     respond(text=note, response_type="ephemeral", replace_original=False)
@@ -88,7 +80,7 @@ def request_changes(
             metadata = json.dumps({"welsh_text_id": text.id, "channel": channel})
             revision = text.revision
     except UserError as error:
-        _refuse(runtime, respond, error)
+        failures.refuse(runtime, respond, error)
         return
     labels = _labels(runtime)
     client.views_open(
