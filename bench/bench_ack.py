@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.slack_double import FakeSlack, SignedRequests  # noqa: E402
+from handlers.slack.double import FakeSlack, SignedRequests  # noqa: E402
 
 SLOW = "ciw-bot, users.info 2 s late"
 LIMITED = "ciw-bot, users.info 429 (4 s)"
@@ -44,7 +44,7 @@ BARE_APP = """
 import sys
 from slack_bolt import App
 from slack_sdk import WebClient
-from bot.server import serve
+from handlers.slack.server import serve
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 app = App(client=WebClient(token=sys.argv[3], base_url=sys.argv[4]), signing_secret=sys.argv[2],

@@ -31,11 +31,7 @@ from sqlalchemy import MetaData, event, insert, select, text
 from waitress.server import create_server
 
 from bot import calendar_feed
-from bot.app import create_app, runtime_of
-from bot.server import wsgi_app
 from bot.settings import Settings
-from bot.slack_client import make_client
-from bot.slack_double import FakeSlack
 from db.models import (
     Activity,
     ActivityInspector,
@@ -48,6 +44,10 @@ from db.models import (
     Service,
 )
 from db.session import make_engine, upgrade
+from handlers.slack.app import create_app, runtime_of
+from handlers.slack.client import make_client
+from handlers.slack.double import FakeSlack
+from handlers.slack.server import wsgi_app
 
 USER = "U0BENCH"
 OTHERS = 40

@@ -31,14 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, insert, select, text
 
-from bot import clock, deliveries, outbox, reminders
-from bot.app import create_app, runtime_of
-from bot.deliveries import due_ids
+from bot import clock, outbox, reminders
 from bot.settings import Settings
-from bot.slack_client import make_client
-from bot.slack_double import FakeSlack
 from db.models import Activity, ActivityInspector, Authority, Delivery
 from db.session import make_engine
+from handlers.slack import deliveries
+from handlers.slack.app import create_app, runtime_of
+from handlers.slack.client import make_client
+from handlers.slack.deliveries import due_ids
+from handlers.slack.double import FakeSlack
 
 LONDON = "Europe/London"
 TICK_LIMIT_S = 0.020

@@ -114,7 +114,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings.require("SLACK_BOT_TOKEN")
         return _clock(args, settings)
     if args.command == "shell":
-        from bot.shell import run_shell
+        from handlers.slack.shell import run_shell
 
         return run_shell(settings, demo=args.demo, user=args.user, channel=args.channel)
     if args.command == "draft-letter":
@@ -144,8 +144,8 @@ def _start_clock(runtime: object) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import create_app, runtime_of
-    from bot.server import serve, wsgi_app
+    from handlers.slack.app import create_app, runtime_of
+    from handlers.slack.server import serve, wsgi_app
 
     app = create_app(settings)
     runtime = runtime_of(app)
@@ -160,7 +160,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _socket(args: argparse.Namespace, settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import create_app, runtime_of
+    from handlers.slack.app import create_app, runtime_of
 
     app = create_app(settings)
     if args.with_clock:
@@ -171,7 +171,7 @@ def _socket(args: argparse.Namespace, settings: Settings) -> int:
 
 def _clock(args: argparse.Namespace, settings: Settings) -> int:
     from bot import clock
-    from bot.app import build_runtime
+    from handlers.slack.app import build_runtime
 
     runtime = build_runtime(settings)
     if args.once:
@@ -186,10 +186,10 @@ def _clock(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _draft_letter(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build_runtime
     from bot.errors import UserError
     from bot.letters.export import export_letter
-    from bot.slack_text import visible
+    from handlers.slack.app import build_runtime
+    from handlers.slack.text import visible
 
     runtime = build_runtime(settings)
     try:

@@ -5,7 +5,7 @@ due up to its moment that was not sent (reminders, and whatever a web process qu
 could not deliver: Slack down, the process killed), so a reminder missed while no clock
 ran goes out at the first tick after one starts, and two clocks ticking together send it
 once. A clock killed mid-send leaves a claim that lapses; the next sender looks for the
-message in Slack before sending it (`bot.deliveries`).
+message in Slack before sending it (`handlers.slack.deliveries`).
 
 The CLI wires it: `ciw-bot clock --once [--now ISO]` → `run_once(runtime, now)`;
 `ciw-bot clock` → `start(runtime, blocking=True)`; `serve/socket --with-clock` →
@@ -22,8 +22,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot import deliveries
 from bot.runtime import Runtime
+from handlers.slack import deliveries
 
 log = logging.getLogger("ciw.clock")
 

@@ -2,7 +2,7 @@
 
 A draft is one authority's letter for one review year, reviewed in one Slack thread of
 one channel. A version and the messages that post it are recorded together: the
-messages go in the outbox (`bot.draft_posts`) in the same transaction, and the sender
+messages go in the outbox (`handlers.slack.draft_posts`) in the same transaction, and the sender
 posts them once it has committed, so a draft is never in Slack without its record, nor
 recorded without being posted. Decisions queue what they show the same way.
 Functions take the Runtime for its settings and templates, and the caller's Session;
@@ -27,8 +27,8 @@ from bot.errors import UserError
 from bot.letters import assemble, check, render
 from bot.review_tally import Tally, tally_of
 from bot.runtime import Runtime
-from bot.slack_text import unescape
 from db.models import Authority, Comment, Decision, Draft, DraftVersion, Review
+from handlers.slack.text import unescape
 
 log = logging.getLogger("ciw.drafts")
 
@@ -237,7 +237,7 @@ def new_version(
         changes={"version": number},
     )
     if post:
-        from bot import draft_posts  # renders through the letter's Slack blocks
+        from handlers.slack import draft_posts
 
         draft_posts.enqueue_version(runtime, session, draft, version, now=now)
     return Outcome(draft, version, post)
@@ -289,7 +289,7 @@ def _after_decision(
     actor: str,
     review: Review | None = None,
 ) -> Tally:
-    from bot import draft_posts
+    from handlers.slack import draft_posts
 
     now = runtime.now()
     state = tally(session, version, runtime.settings.required_approvals)
@@ -324,7 +324,7 @@ def _after_decision(
 def announce(runtime: Runtime, version_id: int, *, actor: str, reason: str | None = None) -> None:
     """Send what a committed decision queued (its note, the parent's status, the approved
     letter): the decision's transaction put them in the outbox; this wakes the sender."""
-    from bot import deliveries  # the sender renders drafts' rows: imported when used
+    from handlers.slack import deliveries
 
     del actor, reason, version_id  # the outbox rows carry what to say (and the Welsh pack)
     deliveries.kick(runtime)
@@ -416,7 +416,7 @@ def request_changes(
 
 def publish_version(runtime: Runtime, version_id: int) -> bool:
     """Send a recorded version's queued messages (its rows are in the outbox already)."""
-    from bot import deliveries
+    from handlers.slack import deliveries
 
     del version_id
     deliveries.kick(runtime)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from bot import dates, ids
 from bot.dates import ReviewYear, When
 from bot.errors import UserError
-from bot.slack_text import extract_mentions, unescape
 from db.models import ActivityStatus, FindingKind, Language, NoteSection, Principle, Service
+from handlers.slack.text import extract_mentions, unescape
 
 MAX_COMMAND = 12000
 

@@ -5,7 +5,7 @@ or the thread of a draft), an action (`post`, `update`, `upload`), a kind the pl
 renderer knows (`reminder`, `draft-part`, …) and plain values in `payload`; never a
 platform's blocks or client types. The domain adds rows with `enqueue` inside its own
 transaction, so a record and the messages it causes commit together or not at all.
-A platform's sender (`bot.deliveries` for Slack) takes the rows out with the functions
+A platform's sender (`handlers.slack.deliveries` for Slack) takes the rows out with the functions
 below, in three short transactions per message (claim; deliver outside any transaction;
 mark), so nothing outbound ever happens inside a database transaction.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.slack_text import split_mrkdwn
+from handlers.slack.text import split_mrkdwn
 
 PAGE_CHARS = 3500  # leaves room for the page line under Slack's ~4,000 shown whole
 

@@ -2,7 +2,7 @@
 
 The hooks (`activity_scheduled`, `activity_moved`, `activity_removed`, `draft_posted`,
 `draft_decided`) are called by the domain inside the caller's transaction: they only
-add, revive or cancel `Delivery` rows, never talk to Slack. `bot.deliveries` sends the
+add, revive or cancel `Delivery` rows, never talk to Slack. `handlers.slack.deliveries` sends the
 rows when they fall due and asks `message_for` what to say, so a reminder always shows
 the activity as it is when it goes out.
 
@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.dates import ReviewYear
 from bot.runtime import OFFICE_TZ_KEY
-from bot.slack_text import split_mrkdwn
 from bot.workdays import add_working_days, working_days_before
 from db.models import (
     Activity,
@@ -45,6 +44,7 @@ from db.models import (
     DraftVersion,
     Review,
 )
+from handlers.slack.text import split_mrkdwn
 
 if TYPE_CHECKING:
     from bot.activities import Move

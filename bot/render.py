@@ -9,7 +9,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from bot import dates, ids
-from bot.slack_text import escape, escape_entities
+from handlers.slack.text import escape, escape_entities
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 

@@ -9,7 +9,7 @@ text is. No machine translation: the Welsh text is only ever what a person uploa
 
 Data functions take a Session and never commit. What the workflow shows in Slack (the
 pack, the notes of an upload and of the decisions on it) is queued in the outbox with
-the records it announces and sent after commit (`bot.draft_posts`).
+the records it announces and sent after commit (`handlers.slack.draft_posts`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from bot.letters import render, translation_pack
 from bot.letters.translation_pack import WelshDocument
 from bot.review_tally import Tally, tally_of
 from bot.runtime import Runtime
-from bot.slack_text import visible
 from db.models import (
     Decision,
     Draft,
@@ -39,6 +38,7 @@ from db.models import (
     WelshReview,
     WelshText,
 )
+from handlers.slack.text import visible
 
 log = logging.getLogger("ciw.translation")
 

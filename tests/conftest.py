@@ -18,13 +18,13 @@ import pytest
 from sqlalchemy import Engine, MetaData, insert, select, text
 from waitress.server import create_server
 
-from bot.app import create_app, runtime_of
 from bot.runtime import Runtime
-from bot.server import wsgi_app
 from bot.settings import Settings
-from bot.slack_double import Call, FakeSlack, SignedRequests
 from db.models import Authority
 from db.session import make_engine, upgrade
+from handlers.slack.app import create_app, runtime_of
+from handlers.slack.double import Call, FakeSlack, SignedRequests
+from handlers.slack.server import wsgi_app
 
 SIGNING_SECRET = "test-signing-secret"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CIW_TEST_DATABASE_URL") else [])
@@ -142,7 +142,7 @@ def settings(slack: FakeSlack, engine: Engine) -> Settings:
 @pytest.fixture
 def app(settings: Settings, engine: Engine, clock: Clock):
     """The Bolt app on the fresh database, talking to the fake Slack."""
-    from bot.slack_client import make_client
+    from handlers.slack.client import make_client
 
     app = create_app(settings, client=make_client(settings, timeout=5), engine=engine, clock=clock)
     yield app

@@ -312,7 +312,7 @@ def test_any_signed_payload_at_slack_events_is_never_a_500(
 @pytest.fixture
 def signer(slack):
     """One signer for the whole test, so every example's response_url is its own."""
-    from bot.slack_double import SignedRequests
+    from handlers.slack.double import SignedRequests
     from tests.conftest import SIGNING_SECRET
 
     return SignedRequests(SIGNING_SECRET, slack)

@@ -6,10 +6,11 @@ import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlalchemy import func, select, text, update
 
-from bot import activities, deliveries
-from bot.slack_text import visible
+from bot import activities
 from db.models import Activity, Delivery
 from db.session import make_engine
+from handlers.slack import deliveries
+from handlers.slack.text import visible
 
 FUTURE = "log-activity wrexham children 2020-04-20T10:00 focused activity in children's services"
 PAST = "log-activity wrexham adults 2019-10-15 inspection of the CMHT"

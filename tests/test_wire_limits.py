@@ -2,7 +2,7 @@
 
 Hundreds of records; every subcommand; both forms; App Home; a large draft, its review and
 thread comments; a clock run and a reminder's buttons. Each Web API call and response_url
-post must pass `bot.slack_limits.check`, and every message the bot writes outside the
+post must pass `handlers.slack.limits.check`, and every message the bot writes outside the
 letter's own posts must stay within the ~4,000 characters Slack shows without "Show more".
 """
 
@@ -14,8 +14,6 @@ import re
 from sqlalchemy import select
 
 from bot import clock as ticker
-from bot import slack_limits
-from bot.slack_text import visible
 from db.models import (
     Activity,
     ActivityInspector,
@@ -27,11 +25,13 @@ from db.models import (
     Principle,
     Service,
 )
+from handlers.slack import limits as slack_limits
+from handlers.slack.text import visible
 from tests.bot.test_reminders import office
-from tests.handlers.test_draft_letter import CHANNEL, post_draft, setup_demo
-from tests.handlers.test_draft_review import click, submit_reason, thread_event
-from tests.handlers.test_forms import ACTIVITY, FINDING, submit
-from tests.handlers.test_reminder_buttons import click as click_reminder
+from tests.handlers.slack.test_draft_letter import CHANNEL, post_draft, setup_demo
+from tests.handlers.slack.test_draft_review import click, submit_reason, thread_event
+from tests.handlers.slack.test_forms import ACTIVITY, FINDING, submit
+from tests.handlers.slack.test_reminder_buttons import click as click_reminder
 
 TEAM = "G0TEAM"  # where inspectors type; drafts go to CHANNEL
 SHOWN_WHOLE = 4000  # Slack folds longer messages behind "Show more"

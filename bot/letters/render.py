@@ -1,5 +1,5 @@
 """Rendering a `Letter`: Jinja2 templates produce letter markup, parsed into elements that
-become plain text, Markdown, Word (`bot.letters.docx`) or Slack blocks (`bot.letters.blocks`).
+become plain text, Markdown, Word (`bot.letters.docx`) or Slack blocks (`handlers.slack.letter_blocks`).
 
 Letter markup is plain text: a blank line ends a paragraph, the lines of one paragraph
 stay together (the address block, the signature), `# `, `## `, `### ` start a heading and

@@ -19,11 +19,10 @@ from slack_sdk import WebClient
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from bot import deliveries, pages, roles
+from bot import pages, roles
 from bot.errors import UserError
 from bot.reminders import sections
 from bot.runtime import Runtime
-from handlers import failures, middleware
 from handlers.commands import (
     authority,
     calendar,
@@ -40,6 +39,7 @@ from handlers.commands import (
     upcoming,
 )
 from handlers.commands.base import Command, Reply
+from handlers.slack import deliveries, failures, middleware
 
 log = logging.getLogger("ciw.command")
 CLASH_ATTEMPTS = 6

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot import activities, authorities, grammar
 from db.models import Role
 from handlers.commands.base import Command, Reply
-from handlers.views import activity_form
+from handlers.slack.views import activity_form
 
 NAME = "log-activity"
 ROLE = Role.INSPECTOR

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bot import activities, authorities, findings, grammar
 from db.models import Role
 from handlers.commands.base import Command, Reply
-from handlers.views import finding_form
+from handlers.slack.views import finding_form
 
 NAME = "log-finding"
 ROLE = Role.INSPECTOR

@@ -9,9 +9,9 @@ import re
 from bot import roles
 from bot.errors import UserError
 from bot.grammar import clean
-from bot.slack_text import extract_mentions
 from db.models import Role
 from handlers.commands.base import Command, Reply
+from handlers.slack.text import extract_mentions
 
 NAME = "role"
 ROLE = Role.INSPECTOR  # seeing the list; granting needs admin (checked in run)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.slack_double import SignedRequests
+from handlers.slack.double import SignedRequests
 
 PROGRAM = [sys.executable, "-m", "bot.cli"]
 
@@ -207,10 +207,10 @@ def test_serve_with_clock_sends_what_is_due(base_env, slack, tmp_path):
     import datetime as dt
 
     from bot import activities
-    from bot.app import build_runtime
     from bot.dates import When
     from bot.settings import Settings
     from db.models import Authority, Service
+    from handlers.slack.app import build_runtime
 
     real_now = dt.datetime.now(dt.UTC)
     settings = Settings.from_env({"DATABASE_URL": base_env["DATABASE_URL"]})

@@ -179,7 +179,7 @@ def test_dm_channel_gets_no_channel_post(runtime):
 
 
 def test_reschedule_announces_and_moves_reminders(runtime, slack):
-    from bot import deliveries
+    from handlers.slack import deliveries
 
     activity_id = log(runtime, "2020-04-20T10:00")
     move(
@@ -356,7 +356,7 @@ def test_reminder_says_where_in_the_review_year(runtime, slack):
 
 def test_long_reminder_text_is_cut_between_words_and_never_inside_an_entity():
     from bot.reminders import sections
-    from bot.slack_limits import check
+    from handlers.slack.limits import check
 
     text = "x" * 2990 + " fish &amp; chips " + "word " * 1000
     blocks = sections(text)

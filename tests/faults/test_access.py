@@ -9,14 +9,14 @@ import json
 from sqlalchemy import func, select
 
 from bot import clock as ticker
-from bot.slack_text import visible
 from db.models import Activity, Comment, Draft, Finding, RoleGrant
+from handlers.slack.text import visible
 from tests.bot.test_reminders import office
 from tests.conftest import outbox_settled
 from tests.faults.conftest import tally
-from tests.handlers.test_draft_letter import post_draft, setup_demo, thread_of
-from tests.handlers.test_forms import ACTIVITY, FINDING, open_form, opened_for, state, submit
-from tests.handlers.test_reminder_buttons import click
+from tests.handlers.slack.test_draft_letter import post_draft, setup_demo, thread_of
+from tests.handlers.slack.test_forms import ACTIVITY, FINDING, open_form, opened_for, state, submit
+from tests.handlers.slack.test_reminder_buttons import click
 
 
 def count(runtime, model) -> int:

@@ -10,7 +10,6 @@ import time
 from sqlalchemy import func, select, update
 
 from bot import clock as clock_module
-from bot import draft_posts
 from db.models import (
     Activity,
     ActivityStatus,
@@ -22,10 +21,17 @@ from db.models import (
     Review,
     Service,
 )
+from handlers.slack import draft_posts
 from tests.conftest import outbox_settled
 from tests.faults.conftest import tally
-from tests.handlers.test_draft_letter import CHANNEL, all_text, post_draft, setup_demo, thread_of
-from tests.handlers.test_draft_review import REVIEWER, click, current_version
+from tests.handlers.slack.test_draft_letter import (
+    CHANNEL,
+    all_text,
+    post_draft,
+    setup_demo,
+    thread_of,
+)
+from tests.handlers.slack.test_draft_review import REVIEWER, click, current_version
 
 
 def long_letter(runtime, activities: int = 700) -> None:

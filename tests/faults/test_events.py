@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from db.models import Comment
 from tests.faults.conftest import tally
-from tests.handlers.test_draft_letter import post_draft, setup_demo, thread_of
+from tests.handlers.slack.test_draft_letter import post_draft, setup_demo, thread_of
 
 
 def test_a_review_comment_survives_users_info_failing_once(workspace, runtime, slack, clock):

@@ -7,7 +7,7 @@ import time
 
 from db.models import Finding
 from tests.faults.conftest import tally
-from tests.handlers.test_forms import FINDING, count
+from tests.handlers.slack.test_forms import FINDING, count
 
 
 def submit_view(
@@ -15,7 +15,7 @@ def submit_view(
 ):
     """Submit a form as Slack delivers it (`age`: seconds ago it was signed, as a
     redelivery of the same payload is signed anew)."""
-    from tests.handlers.test_forms import opened_for, state
+    from tests.handlers.slack.test_forms import opened_for, state
 
     body, headers = workspace.requests.interaction(
         {

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, update
 
-from bot import deliveries
-from bot.slack_double import SignedRequests
 from db.models import Activity, Delivery
+from handlers.slack import deliveries
+from handlers.slack.double import SignedRequests
 from tests.faults.conftest import tally
 
 PROGRAM = [sys.executable, "-m", "bot.cli"]

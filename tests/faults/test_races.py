@@ -14,7 +14,7 @@ from bot import clock as ticker
 from db.models import Activity, Delivery, Draft, DraftVersion, HistoryEntry
 from tests.bot.test_reminders import INSPECTORS, log, move, office
 from tests.faults.conftest import tally
-from tests.handlers.test_draft_letter import setup_demo
+from tests.handlers.slack.test_draft_letter import setup_demo
 
 
 def test_a_postponed_activity_is_raised_once_after_clock_downtime_then_every_ten_days(

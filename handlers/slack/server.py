@@ -1,0 +1,155 @@
+"""HTTP serving: Bolt behind a production WSGI server (waitress), plus /healthz and the
+calendar feeds."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from bot import calendar_http
+
+log = logging.getLogger("ciw.http")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def database_state(engine: Engine) -> dict[str, Any]:
+    """`{"database": "ok"}` when a query answers, else the kind of failure."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DBAPIError as error:
+        return {"database": "unavailable", "error": type(error.orig).__name__}
+    return {"database": "ok"}
+
+
+def signed_by_slack(secret: str, environ: dict[str, Any], body: bytes) -> bool:
+    """Whether the request carries Slack's valid, fresh signature; any malformed header
+    (a timestamp that is not a number, say) is simply not signed."""
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+    if not (timestamp.isascii() and timestamp.isdigit()) or not signature.isascii():
+        return False
+    try:
+        return SignatureVerifier(secret).is_valid(body, timestamp, signature)
+    except (ValueError, TypeError, UnicodeError):
+        return False
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    import io
+
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    body = environ["wsgi.input"].read(length) if length > 0 else b""
+    # Bolt's adapter reads the body again: hand it the same bytes.
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSGIApp:
+    """The WSGI application: `POST /slack/events` to Bolt, `GET /healthz` for probes,
+    `GET /calendar/<token>.ics` for calendar feeds.
+
+    With a signing secret, a request to /slack/events that Slack did not sign is answered
+    401 here, before Bolt or any listener sees it: nothing is called, nothing answered to
+    a response_url the request names.
+    """
+    from handlers.slack.app import runtime_of  # the app module builds on this one's callers
+
+    slack = SlackRequestHandler(app, path="/slack/events")
+    runtime = runtime_of(app)
+    if signing_secret is None:
+        signing_secret = runtime.settings.slack_signing_secret
+    secret = signing_secret
+    calendar = calendar_http.endpoint(
+        runtime, {"slack": calendar_http.slack_member_check(runtime.client)}
+    )
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        started = time.monotonic()
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            state = database_state(engine)
+            status = "200 OK" if state["database"] == "ok" else "503 Service Unavailable"
+            body = json.dumps({"status": "ok" if status.startswith("200") else "degraded", **state})
+            start_response(status, [("Content-Type", "application/json")])
+            return [body.encode()]
+        captured: dict[str, str] = {}
+        if path.startswith(calendar_http.PREFIX):
+
+            def calendar_start_response(status: str, headers: list, *args: Any) -> Any:
+                captured["status"] = status
+                return start_response(status, headers, *args)
+
+            try:
+                result = calendar(environ, calendar_start_response)
+            except Exception:
+                # Logged here, not by waitress: its line would carry the token in the path.
+                log.exception("calendar feed failed", extra={"path": calendar_http.REDACTED})
+                captured["status"] = "500"
+                start_response(
+                    "500 Internal Server Error",
+                    [("Content-Type", "text/plain; charset=utf-8")],
+                    sys.exc_info(),
+                )
+                result = [b"Internal error\n"]
+            log.info(
+                "request",
+                extra={
+                    "path": calendar_http.REDACTED,
+                    "status": captured.get("status", "").split(" ")[0],
+                    "ms": round((time.monotonic() - started) * 1000, 1),
+                },
+            )
+            return result
+        checked = secret and path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST"
+        if checked and not signed_by_slack(secret, environ, _read_body(environ)):
+            log.warning("unsigned request refused", extra={"outcome": "refused:unsigned"})
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+            return [b""]
+
+        def recording_start_response(status: str, headers: list, *args: Any) -> Any:
+            captured["status"] = status
+            return start_response(status, headers, *args)
+
+        try:
+            result = slack(environ, recording_start_response)
+        except Exception:
+            # Signed but malformed (an `event` that is not an object, say): Bolt's error
+            # handling itself trips on it. Nothing was done; 400, never a 500.
+            log.warning("malformed request refused", exc_info=True)
+            captured["status"] = "400"
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            result = [b"malformed request"]
+        log.info(
+            "request",
+            extra={
+                "path": path,
+                "status": captured.get("status", "").split(" ")[0],
+                "ms": round((time.monotonic() - started) * 1000, 1),
+                "retry": environ.get("HTTP_X_SLACK_RETRY_NUM"),
+            },
+        )
+        return result
+
+    return application
+
+
+def serve(application: WSGIApp, host: str, port: int, threads: int = 8) -> None:
+    """Serve until interrupted, on waitress (several requests at once)."""
+    from waitress import serve as waitress_serve
+
+    waitress_serve(application, host=host, port=port, threads=threads, ident="ciw-bot")

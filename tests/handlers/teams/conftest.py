@@ -1,0 +1,85 @@
+"""Teams on loopback: the fake cloud over HTTPS (trusted the standard way) and the bot's
+Teams app served by uvicorn on a free port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from bot.settings import Settings
+from handlers.teams.double import FakeTeams, fake_teams
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTeams]:
+    """The fake Teams cloud over HTTPS; its CA trusted through SSL_CERT_FILE and
+    REQUESTS_CA_BUNDLE, as a sovereign-cloud or proxied install would trust its own."""
+    with fake_teams(tls=True) as double:
+        assert double.ca_file
+        monkeypatch.setenv("SSL_CERT_FILE", double.ca_file)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", double.ca_file)
+        yield double
+        # Whatever real Teams would have refused fails the test, even when the bot swallowed it.
+        refused = "\n".join(str(r) for r in double.refusals)
+        assert not double.refusals, f"Teams would refuse what the bot sent:\n{refused}"
+
+
+@pytest.fixture
+def teams_settings(cloud: FakeTeams) -> Settings:
+    return Settings.from_env(
+        {
+            "TEAMS_APP_ID": cloud.app_id,
+            "TEAMS_APP_PASSWORD": cloud.app_password,
+            "TEAMS_TENANT_ID": cloud.tenant_id,
+            "TEAMS_OPENID_METADATA_URL": cloud.openid_metadata_url,
+            "TEAMS_LOGIN_URL": cloud.login_url,
+        }
+    )
+
+
+class Served:
+    """An ASGI app served by uvicorn on 127.0.0.1 in a thread."""
+
+    def __init__(self, asgi: Any) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        config = uvicorn.Config(asgi, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def start(self) -> Served:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(10)
+        self._socket.close()
+
+
+@pytest.fixture
+def serve() -> Iterator[Any]:
+    started: list[Served] = []
+
+    def start(asgi: Any) -> Served:
+        served = Served(asgi).start()
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        served.stop()

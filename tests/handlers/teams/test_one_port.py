@@ -1,0 +1,72 @@
+"""One process, one port: uvicorn serving the Teams SDK's FastAPI app, with the existing
+WSGI application (Slack's /slack/events, /healthz, calendar feeds) mounted beside
+/api/messages through a2wsgi, as docs/teams-design.md proposes for `ciw-bot serve`."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+
+from a2wsgi import WSGIMiddleware
+
+from handlers.slack.server import wsgi_app
+from handlers.teams.app import create_teams_app
+from tests.conftest import Workspace
+
+
+def test_slack_and_teams_on_one_port_without_blocking_each_other(
+    app, runtime, slack, teams_settings, cloud, serve
+):
+    heard: list[str] = []
+
+    async def on_message(ctx) -> None:
+        heard.append(ctx.activity.text)
+
+    slack_wsgi = wsgi_app(app, runtime.engine)
+    slow_started = threading.Event()
+
+    def application(environ, start_response):
+        # A Slack-side request that takes a while, to show it holds no one else up.
+        if environ["PATH_INFO"] == "/slow":
+            slow_started.set()
+            time.sleep(1.5)
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"slow"]
+        return slack_wsgi(environ, start_response)
+
+    _, asgi = create_teams_app(
+        teams_settings, on_message=on_message, fallback=WSGIMiddleware(application, workers=8)
+    )
+    served = serve(asgi)
+
+    workspace = Workspace(served.url, slack)
+    assert workspace.get("/healthz").status == 200
+    reply = workspace.command("help")
+    assert "log-activity" in reply.get("text")
+
+    slow = threading.Thread(
+        target=lambda: urllib.request.urlopen(f"{served.url}/slow", timeout=10).read()
+    )
+    slow.start()
+    assert slow_started.wait(5)
+    ann = cloud.add_user("aad-ann", "Ann Inspector")
+    started = time.monotonic()
+    answer = urllib.request.urlopen(
+        urllib.request.Request(
+            f"{served.url}/api/messages",
+            data=json.dumps(cloud.message_activity("help", ann)).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {cloud.inbound_token()}",
+            },
+            method="POST",
+        ),
+        timeout=10,
+    )
+    took = time.monotonic() - started
+    slow.join()
+    assert answer.status == 200 and heard == ["help"]
+    # Answered while the slow WSGI request was still running (it runs in a2wsgi's threads).
+    assert took < 1.5
