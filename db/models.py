@@ -68,6 +68,10 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# Slack ids are short; a Teams conversation id (`a:1…`, `19:…@thread.tacv2`) runs past 100.
+CONVERSATION_ID = 255
+
+
 class Base(DeclarativeBase):
     """Declarative base of every model."""
 
@@ -165,7 +169,9 @@ class Activity(Base):
     start_time: Mapped[dt.time | None] = mapped_column(Time)
     status: Mapped[ActivityStatus] = mapped_column(_enum(ActivityStatus, "activity_status"))
     status_reason: Mapped[str | None] = mapped_column(Text)
-    channel_id: Mapped[str | None] = mapped_column(String(40))
+    # Where it was logged (a Slack channel, a Teams conversation): its reminders go there.
+    channel_id: Mapped[str | None] = mapped_column(String(CONVERSATION_ID))
+    platform: Mapped[str] = mapped_column(String(10), default="slack", server_default="slack")
     logged_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -284,7 +290,9 @@ class Draft(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     authority_id: Mapped[int] = mapped_column(ForeignKey("authorities.id"))
     review_year: Mapped[int] = mapped_column(Integer)
-    channel_id: Mapped[str] = mapped_column(String(40))
+    channel_id: Mapped[str] = mapped_column(String(CONVERSATION_ID))
+    platform: Mapped[str] = mapped_column(String(10), default="slack", server_default="slack")
+    # Slack: the parent message's ts; Teams: the root card's activity id.
     thread_ts: Mapped[str | None] = mapped_column(String(40), index=True)
     created_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -401,8 +409,10 @@ class Delivery(Base):
     kind: Mapped[str] = mapped_column(String(40))
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"), index=True)
     draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(CONVERSATION_ID))
     thread_ts: Mapped[str | None] = mapped_column(String(40))
+    # Whose sender delivers it: "slack" or "teams".
+    platform: Mapped[str] = mapped_column(String(10), default="slack", server_default="slack")
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -413,7 +423,7 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     message_ts: Mapped[str | None] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(20), default="post", server_default="post")
-    conversation: Mapped[str | None] = mapped_column(String(80))
+    conversation: Mapped[str | None] = mapped_column(String(CONVERSATION_ID + 40))
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -504,3 +514,49 @@ class WelshReview(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+# -- Microsoft Teams -------------------------------------------------------------------------
+class TeamsConversation(Base):
+    """A conversation reference, stored when the bot is installed or first spoken to: what a
+    proactive message needs (its service URL was validated with the activity's token)."""
+
+    __tablename__ = "teams_conversations"
+
+    id: Mapped[str] = mapped_column(String(CONVERSATION_ID), primary_key=True)
+    service_url: Mapped[str] = mapped_column(String(500))
+    tenant_id: Mapped[str] = mapped_column(String(40))
+    bot_id: Mapped[str] = mapped_column(String(CONVERSATION_ID))
+    # "personal", "channel" or "groupChat"; a channel's team and the user of a personal chat.
+    conversation_type: Mapped[str] = mapped_column(String(20))
+    team_id: Mapped[str | None] = mapped_column(String(CONVERSATION_ID))
+    user_id: Mapped[str | None] = mapped_column(String(40), index=True)  # Entra object id
+    name: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TeamsMember(Base):
+    """A Teams user as the Bot Connector last described them: roles and `CIW_ADMINS` use the
+    Entra object id; a proactive personal chat needs the Teams id (`29:…`)."""
+
+    __tablename__ = "teams_members"
+
+    user_id: Mapped[str] = mapped_column(String(40), primary_key=True)  # Entra object id
+    teams_id: Mapped[str] = mapped_column(String(CONVERSATION_ID), index=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    user_role: Mapped[str | None] = mapped_column(String(20))  # user, guest, anonymous
+    tenant_id: Mapped[str] = mapped_column(String(40))
+    checked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FileLink(Base):
+    """An expiring download link to one draft version's .docx (`PUBLIC_URL/files/<token>`):
+    only the SHA-256 of its token is kept; each download goes into the history."""
+
+    __tablename__ = "file_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("draft_versions.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
