@@ -53,6 +53,7 @@ def log_activity(
     channel_id: str | None,
     today: dt.date,
     now: dt.datetime,
+    platform: str = "slack",
     status: ActivityStatus | None = None,
     reason: str | None = None,
 ) -> Activity:
@@ -79,6 +80,7 @@ def log_activity(
         status=status,
         status_reason=reason,
         channel_id=channel_id,
+        platform=platform,
         logged_by=actor,
         created_at=now,
         revised_at=now,

@@ -12,8 +12,6 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError
 
 from bot import calendar_feed
@@ -34,33 +32,6 @@ MemberCheck = Callable[[str], bool]
 
 class MemberUnknown(Exception):
     """The platform could not say who the feed's owner is right now."""
-
-
-def slack_member_check(client: WebClient) -> MemberCheck:
-    """Ask Slack (users.info) whether a feed's owner is a full, active member.
-
-    Guests (`is_restricted`, `is_ultra_restricted`), deactivated accounts (`deleted`) and bots
-    get no feed: https://api.slack.com/methods/users.info and
-    https://api.slack.com/types/user.
-    """
-
-    def check(user_id: str) -> bool:
-        try:
-            user = client.users_info(user=user_id)["user"]
-        except SlackApiError as error:
-            if error.response.get("error") == "user_not_found":
-                return False
-            raise MemberUnknown(str(error.response.get("error"))) from error
-        except OSError as error:  # Slack unreachable: say "later", never "gone"
-            raise MemberUnknown(type(error).__name__) from error
-        return not (
-            user.get("deleted")
-            or user.get("is_restricted")
-            or user.get("is_ultra_restricted")
-            or user.get("is_bot")
-        )
-
-    return check
 
 
 def _matches(if_none_match: str | None, tag: str) -> bool:

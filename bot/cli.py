@@ -20,7 +20,7 @@ log = logging.getLogger("ciw.cli")
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ciw-bot",
-        description="Care Inspectorate Wales inspection coordination bot for Slack.",
+        description="Care Inspectorate Wales inspection coordination bot for Slack and Microsoft Teams.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -111,19 +111,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
         return _socket(args, settings)
     if args.command == "clock":
-        settings.require("SLACK_BOT_TOKEN")
         return _clock(args, settings)
     if args.command == "shell":
-        from handlers.slack.shell import run_shell
+        from bot import adapters
 
-        return run_shell(settings, demo=args.demo, user=args.user, channel=args.channel)
+        return adapters.load("handlers.slack.shell").run_shell(
+            settings, demo=args.demo, user=args.user, channel=args.channel
+        )
     if args.command == "draft-letter":
         return _draft_letter(args, settings)
     if args.command == "teams-package":
         settings.require("TEAMS_APP_ID")
-        from handlers.teams.package import write_package
+        from bot import adapters
 
-        print(f"wrote {write_package(settings, args.out)}")
+        print(f"wrote {adapters.load('handlers.teams.package').write_package(settings, args.out)}")
         return 0
     raise AssertionError(args.command)
 
@@ -144,36 +145,33 @@ def _start_clock(runtime: object) -> None:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from handlers.slack.app import create_app, runtime_of
-    from handlers.slack.server import serve, wsgi_app
+    from bot import adapters
 
-    app = create_app(settings)
-    runtime = runtime_of(app)
+    slack = adapters.load("handlers.slack.app")
+    server = adapters.load("handlers.slack.server")
+    app = slack.create_app(settings)
+    runtime = slack.runtime_of(app)
     if args.with_clock:
         _start_clock(runtime)
     port = args.port or settings.port
     log.info("serving", extra={"host": args.host, "port": port})
-    serve(wsgi_app(app, runtime.engine), args.host, port, threads=args.threads)
+    server.serve(server.wsgi_app(app, runtime.engine), args.host, port, threads=args.threads)
     return 0
 
 
 def _socket(args: argparse.Namespace, settings: Settings) -> int:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from bot import adapters
 
-    from handlers.slack.app import create_app, runtime_of
-
-    app = create_app(settings)
-    if args.with_clock:
-        _start_clock(runtime_of(app))
-    SocketModeHandler(app, settings.slack_app_token).start()
+    adapters.load("handlers.slack.socket").run(settings, with_clock=args.with_clock)
     return 0
 
 
 def _clock(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import clock
-    from handlers.slack.app import build_runtime
+    from bot import adapters, clock
+    from bot.runtime import build_runtime
 
     runtime = build_runtime(settings)
+    adapters.attach_configured(runtime)
     if args.once:
         now = parse_now(args.now, settings) if args.now else None
         report = clock.run_once(runtime, now)
@@ -188,15 +186,14 @@ def _clock(args: argparse.Namespace, settings: Settings) -> int:
 def _draft_letter(args: argparse.Namespace, settings: Settings) -> int:
     from bot.errors import UserError
     from bot.letters.export import export_letter
-    from handlers.slack.app import build_runtime
-    from handlers.slack.text import visible
+    from bot.runtime import build_runtime
 
     runtime = build_runtime(settings)
     try:
         print(export_letter(runtime, args.authority, args.year, args.out, args.format))
     except UserError as error:
         message = runtime.templates.message(f"errors/{error.template}", **error.data)
-        print(f"ciw-bot: {visible(message)}", file=sys.stderr)
+        print(f"ciw-bot: {message}", file=sys.stderr)
         return 2
     return 0
 

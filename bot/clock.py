@@ -5,7 +5,8 @@ due up to its moment that was not sent (reminders, and whatever a web process qu
 could not deliver: Slack down, the process killed), so a reminder missed while no clock
 ran goes out at the first tick after one starts, and two clocks ticking together send it
 once. A clock killed mid-send leaves a claim that lapses; the next sender looks for the
-message in Slack before sending it (`handlers.slack.deliveries`).
+message in the conversation before sending it (each platform's sender: Slack's
+`handlers.slack.deliveries`, Teams' `handlers.teams.sender`).
 
 The CLI wires it: `ciw-bot clock --once [--now ISO]` → `run_once(runtime, now)`;
 `ciw-bot clock` → `start(runtime, blocking=True)`; `serve/socket --with-clock` →
@@ -23,7 +24,6 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.runtime import Runtime
-from handlers.slack import deliveries
 
 log = logging.getLogger("ciw.clock")
 
@@ -52,10 +52,12 @@ class TickReport:
 def run_once(runtime: Runtime, now: dt.datetime | None = None) -> TickReport:
     """Send everything due up to `now` (default: the runtime's now) that was not sent yet."""
     moment = (now or runtime.now()).astimezone(dt.UTC)
-    report = deliveries.send_due(runtime, moment)
-    tick = TickReport(
-        moment, report.sent, report.failed, report.dropped, report.skipped, report.found
-    )
+    counts = dict.fromkeys(("sent", "failed", "dropped", "skipped", "found"), 0)
+    for platform in list(runtime.platforms.values()):
+        report = platform.send_due(runtime, moment)
+        for name in counts:
+            counts[name] += getattr(report, name, 0)
+    tick = TickReport(moment, **counts)
     if report.sent or report.failed or report.found:
         log.info("tick %s", tick)
     return tick

@@ -2,7 +2,7 @@
 
 A draft is one authority's letter for one review year, reviewed in one Slack thread of
 one channel. A version and the messages that post it are recorded together: the
-messages go in the outbox (`handlers.slack.draft_posts`) in the same transaction, and the sender
+messages go in the outbox (`bot.draft_outbox`) in the same transaction, and the sender
 posts them once it has committed, so a draft is never in Slack without its record, nor
 recorded without being posted. Decisions queue what they show the same way.
 Functions take the Runtime for its settings and templates, and the caller's Session;
@@ -17,18 +17,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import history, reminders, translation
+from bot import draft_outbox, history, reminders, translation
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.letters import assemble, check, render
 from bot.review_tally import Tally, tally_of
 from bot.runtime import Runtime
 from db.models import Authority, Comment, Decision, Draft, DraftVersion, Review
-from handlers.slack.text import unescape
 
 log = logging.getLogger("ciw.drafts")
 
@@ -107,27 +105,6 @@ def summaries(
     ]
 
 
-# -- where drafts may go ---------------------------------------------------------------
-def check_channel(runtime: Runtime, channel_id: str) -> None:
-    """Refuse a channel a draft may not go to: shared with another organisation (Slack
-    Connect), public (unless allowed) or out of reach."""
-    try:
-        info: dict[str, Any] = runtime.client.conversations_info(channel=channel_id)["channel"]
-    except SlackApiError:
-        raise UserError("draft_channel_unavailable") from None
-    if info.get("is_ext_shared") or info.get("is_pending_ext_shared"):
-        # Slack Connect: people of other organisations read it. Never a draft there.
-        raise UserError("draft_shared_channel")
-    if info.get("is_mpim"):
-        # The manifest has no message.mpim: the bot never hears a group DM's thread replies.
-        raise UserError("draft_group_dm")
-    public = bool(info.get("is_channel")) and not info.get("is_private")
-    if public and not runtime.settings.allow_public_drafts:
-        raise UserError("draft_public_channel")
-    if (info.get("is_channel") or info.get("is_group")) and info.get("is_member") is False:
-        raise UserError("draft_not_in_channel")
-
-
 # -- making versions -------------------------------------------------------------------
 def build(
     runtime: Runtime, session: Session, authority: Authority, year: ReviewYear
@@ -163,6 +140,7 @@ def draft_letter(
     year: ReviewYear,
     channel_id: str,
     actor: str,
+    platform: str = "slack",
 ) -> Outcome:
     """Start the draft of this authority and year in this channel, or add a new version."""
     draft = session.scalars(
@@ -178,6 +156,7 @@ def draft_letter(
             authority=authority,
             review_year=year.start_year,
             channel_id=channel_id,
+            platform=platform,
             created_by=actor,
             created_at=now,
         )
@@ -237,9 +216,7 @@ def new_version(
         changes={"version": number},
     )
     if post:
-        from handlers.slack import draft_posts
-
-        draft_posts.enqueue_version(runtime, session, draft, version, now=now)
+        draft_outbox.enqueue_version(runtime, session, draft, version, now=now)
     return Outcome(draft, version, post)
 
 
@@ -289,7 +266,6 @@ def _after_decision(
     actor: str,
     review: Review | None = None,
 ) -> Tally:
-    from handlers.slack import draft_posts
 
     now = runtime.now()
     state = tally(session, version, runtime.settings.required_approvals)
@@ -309,7 +285,7 @@ def _after_decision(
     elif not state.approved:
         version.approved_at = None
     reminders.draft_decided(session, draft, now=now)
-    draft_posts.enqueue_decision(
+    draft_outbox.enqueue_decision(
         session,
         draft,
         version,
@@ -324,10 +300,9 @@ def _after_decision(
 def announce(runtime: Runtime, version_id: int, *, actor: str, reason: str | None = None) -> None:
     """Send what a committed decision queued (its note, the parent's status, the approved
     letter): the decision's transaction put them in the outbox; this wakes the sender."""
-    from handlers.slack import deliveries
 
     del actor, reason, version_id  # the outbox rows carry what to say (and the Welsh pack)
-    deliveries.kick(runtime)
+    runtime.kick()
 
 
 def approve(runtime: Runtime, session: Session, version_id: int, *, user_id: str) -> Tally:
@@ -416,10 +391,9 @@ def request_changes(
 
 def publish_version(runtime: Runtime, version_id: int) -> bool:
     """Send a recorded version's queued messages (its rows are in the outbox already)."""
-    from handlers.slack import deliveries
 
     del version_id
-    deliveries.kick(runtime)
+    runtime.kick()
     return True
 
 
@@ -452,7 +426,7 @@ def record_comment(
         version_id=current(draft).id,
         user_id=user_id,
         # Slack caps a message at 40,000 characters; a forged event may carry more.
-        text=unescape(text or "")[:MAX_COMMENT],
+        text=(text or "")[:MAX_COMMENT],
         message_ts=message_ts,
         at=now,
     )

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from bot import dates, ids
 from bot.dates import ReviewYear, When
 from bot.errors import UserError
+from bot.messages import extract_mentions, typed_words
 from db.models import ActivityStatus, FindingKind, Language, NoteSection, Principle, Service
-from handlers.slack.text import extract_mentions, unescape
 
 MAX_COMMAND = 12000
 
@@ -55,10 +55,10 @@ ACTIVITY_FIELDS = ("title", "details", "service", "dates")
 
 
 def clean(text: str) -> str:
-    """Slack's escaped command text as typed, length-checked."""
+    """Typed command text (as the platform's adapter gave it), length-checked, as stored."""
     if len(text) > MAX_COMMAND:
         raise UserError("too_long", what="command", limit=MAX_COMMAND, length=len(text))
-    return unescape(text).strip()
+    return typed_words(text).strip()
 
 
 def words(text: str, count: int) -> tuple[list[str], str]:

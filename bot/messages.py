@@ -14,6 +14,9 @@ The neutral markup (what `bot.render.Templates.message` produces):
 - A person is `MENTION_START` + user id + `MENTION_END`; a channel or conversation is
   `CHANNEL_START` + its id + `CHANNEL_END`; a platform shows each its own way.
 
+Typed text reaches the core the same way: a platform's adapter turns what its platform
+sent into the words as typed, with each person mentioned as a mention marker.
+
 The markers are Unicode private-use characters, which nobody types into a command; the
 shielding strips any that do arrive (`shield`).
 """
@@ -59,6 +62,8 @@ class Message:
     heading: str | None = None
     fields: tuple[Field, ...] = ()
     actions: tuple[Action, ...] = field(default_factory=tuple)
+    # Names the set of actions, so a platform can find it again (Slack's block_id).
+    group: str | None = None
 
 
 def shield(value: str) -> str:
@@ -66,9 +71,31 @@ def shield(value: str) -> str:
     return USER_START + value.translate(_STRIP_MARKERS) + USER_END
 
 
-def mention(user_id: str) -> str:
-    """A person, as the markup carries them."""
-    return MENTION_START + user_id.translate(_STRIP_MARKERS) + MENTION_END
+def mention(user_id: str, name: str | None = None) -> str:
+    """A person, as the markup carries them (`id|name` when the platform gave a name)."""
+    inside = user_id if not name else f"{user_id}|{name}"
+    return MENTION_START + inside.translate(_STRIP_MARKERS) + MENTION_END
+
+
+_MENTION = re.compile(
+    f"{MENTION_START}([^{MENTION_END}|]*)(?:\\|([^{MENTION_END}]*))?{MENTION_END}"
+)
+
+
+def extract_mentions(text: str) -> tuple[str, list[str]]:
+    """Take the people out of typed text: (the text without them, their user ids in order)."""
+    users: list[str] = []
+    for user, _name in _MENTION.findall(text):
+        if user not in users:
+            users.append(user)
+    stripped = _MENTION.sub(" ", text)
+    return re.sub(r"[ \t]{2,}", " ", stripped).strip(), users
+
+
+def typed_words(text: str) -> str:
+    """Typed text as stored: a person left in it reads `@name` (or `@id`), no markers."""
+    text = _MENTION.sub(lambda m: f"@{m.group(2) or m.group(1)}", text)
+    return text.translate(_STRIP_MARKERS)
 
 
 def channel(conversation_id: str) -> str:
@@ -94,20 +121,36 @@ class Dialect:
     channel: Callable[[str], str]
 
     def render(self, text: str) -> str:
-        """The neutral text in this dialect."""
-        out: list[str] = []
-        at = 0
-        for match in _TOKENS.finditer(text):
-            out.append(self.markup(text[at : match.start()]))
+        """The neutral text in this dialect.
+
+        The bot's markup is converted over the whole text at once, with each shielded
+        value, person and channel held out as a placeholder (markup such as `**…**` may
+        enclose them), then the placeholders are filled in, each rendered its own way.
+        """
+        filled: list[str] = []
+
+        def hold(match: re.Match[str]) -> str:
             if match.group("user") is not None:
-                out.append(self.escape(match.group("user")))
+                filled.append(self.escape(match.group("user")))
             elif match.group("mention") is not None:
-                out.append(self.mention(match.group("mention")))
+                filled.append(self.mention(match.group("mention")))
             else:
-                out.append(self.channel(match.group("channel")))
-            at = match.end()
-        out.append(self.markup(text[at:]))
-        return "".join(out)
+                filled.append(self.channel(match.group("channel")))
+            return f"{_HOLD_START}{len(filled) - 1}{_HOLD_END}"
+
+        converted = self.markup(_TOKENS.sub(hold, text))
+        return _HELD.sub(lambda m: filled[int(m.group(1))], converted)
+
+
+# Placeholders while the markup is converted: private-use too, digits between them.
+_HOLD_START, _HOLD_END = "\ue010", "\ue011"
+_HELD = re.compile(f"{_HOLD_START}(\\d+){_HOLD_END}")
+
+
+def mention_parts(inside: str) -> tuple[str, str | None]:
+    """A mention marker's content as (user id, name or None)."""
+    user_id, _, name = inside.partition("|")
+    return user_id, name or None
 
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
@@ -122,7 +165,7 @@ def _plain_markup(text: str) -> str:
 PLAIN = Dialect(
     markup=_plain_markup,
     escape=lambda typed: typed,
-    mention=lambda user_id: f"@{user_id}",
+    mention=lambda inside: "@" + (mention_parts(inside)[1] or mention_parts(inside)[0]),
     channel=lambda conversation_id: f"#{conversation_id}",
 )
 
@@ -130,3 +173,63 @@ PLAIN = Dialect(
 def plain(text: str) -> str:
     """Neutral text as plain words (no markup)."""
     return PLAIN.render(text)
+
+
+# -- long text in pieces -------------------------------------------------------------------
+_ATOM = re.compile(
+    f"{MENTION_START}[^{MENTION_END}]*{MENTION_END}|{CHANNEL_START}[^{CHANNEL_END}]*{CHANNEL_END}"
+)
+_SPACE = re.compile(r"\s+")
+
+
+def _inside_atom(text: str, cut: int) -> int | None:
+    # The start of the person or channel marker that `cut` falls inside, if any.
+    for match in _ATOM.finditer(text, max(0, cut - 400), cut + 400):
+        if match.start() < cut < match.end():
+            return match.start()
+    return None
+
+
+def _cut_point(text: str, limit: int) -> int:
+    spaces = [m for m in _SPACE.finditer(text, 0, limit + 1) if 0 < m.start() <= limit]
+    for match in reversed(spaces):
+        cut = match.end() if match.end() <= limit else match.start()
+        if _inside_atom(text, cut) is None:
+            return cut
+    atom = _inside_atom(text, limit)
+    return atom if atom else limit  # one word longer than a piece is cut anyway
+
+
+def _balanced(pieces: list[str]) -> list[str]:
+    # A piece cut inside typed text closes its shield; the next one opens it again.
+    out: list[str] = []
+    carry = False
+    for piece in pieces:
+        if carry:
+            piece = USER_START + piece
+        carry = piece.rfind(USER_START) > piece.rfind(USER_END)
+        out.append(piece + USER_END if carry else piece)
+    return out
+
+
+def split(text: str, limit: int) -> list[str]:
+    """Neutral text in pieces of at most about `limit` characters: between lines where one
+    fits, else between words, never inside a person or channel; nothing is lost."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        while len(line) > limit:
+            cut = _cut_point(line, limit)
+            piece, line = line[:cut].rstrip(), line[cut:].lstrip()
+            if piece:
+                pieces.append(piece)
+        current = line
+    if current.strip():
+        pieces.append(current)
+    return _balanced(pieces)

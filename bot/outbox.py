@@ -1,11 +1,11 @@
 """The outbox: every message the bot owes a chat platform, stored beside the records.
 
-Platform-neutral on purpose: a row names a destination (a channel or person, a thread,
+Platform-neutral on purpose: a row names its platform (whose sender delivers it), a destination (a channel or person, a thread,
 or the thread of a draft), an action (`post`, `update`, `upload`), a kind the platform's
 renderer knows (`reminder`, `draft-part`, …) and plain values in `payload`; never a
 platform's blocks or client types. The domain adds rows with `enqueue` inside its own
 transaction, so a record and the messages it causes commit together or not at all.
-A platform's sender (`handlers.slack.deliveries` for Slack) takes the rows out with the functions
+A platform's sender (`handlers.slack.deliveries`, `handlers.teams.sender`) takes the rows out with the functions
 below, in three short transactions per message (claim; deliver outside any transaction;
 mark), so nothing outbound ever happens inside a database transaction.
 
@@ -57,6 +57,7 @@ def enqueue(
     kind: str,
     channel: str,
     due_at: dt.datetime,
+    platform: str,
     action: str = POST,
     conversation: str | None = None,
     thread_ts: str | None = None,
@@ -74,6 +75,7 @@ def enqueue(
         key=key,
         kind=kind,
         action=action,
+        platform=platform,
         channel=channel,
         conversation=conversation,
         thread_ts=thread_ts,
@@ -107,6 +109,7 @@ def due_ids(
     *,
     kinds: Iterable[str] | None = None,
     limit: int | None = None,
+    platform: str | None = None,
 ) -> list[int]:
     """Ids of the rows a sender may take now, in the order they must go.
 
@@ -131,6 +134,8 @@ def due_ids(
     )
     if kinds is not None:
         query = query.where(Delivery.kind.in_(list(kinds)))
+    if platform is not None:
+        query = query.where(Delivery.platform == platform)
     query = query.order_by(Delivery.due_at, Delivery.id)
     if limit is not None:
         query = query.limit(limit)

@@ -1,6 +1,7 @@
-"""Long listings in pages a Slack message shows whole.
+"""Long listings in pages a chat message shows whole.
 
-Slack collapses a message beyond about 4,000 characters behind "Show more" and refuses
+The pages are cut from the neutral text (`bot.messages.split`), so every platform shows
+the same pages. Slack collapses a message beyond about 4,000 characters behind "Show more" and refuses
 one beyond 40,000 (https://docs.slack.dev/reference/methods/chat.postMessage, "Truncating
 content"), so `/ciw list`, `/ciw upcoming` and the reminder's list button answer one page
 at a time: the rendered listing cut between lines (else words) by the shared splitter.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from handlers.slack.text import split_mrkdwn
+from bot.messages import split
 
 PAGE_CHARS = 3500  # leaves room for the page line under Slack's ~4,000 shown whole
 
@@ -25,7 +26,7 @@ class Page:
 
 
 def _pieces(text: str) -> list[str]:
-    return split_mrkdwn(text, PAGE_CHARS) or [""]
+    return split(text, PAGE_CHARS) or [""]
 
 
 def count(text: str) -> int:

@@ -2,8 +2,8 @@
 
 The hooks (`activity_scheduled`, `activity_moved`, `activity_removed`, `draft_posted`,
 `draft_decided`) are called by the domain inside the caller's transaction: they only
-add, revive or cancel `Delivery` rows, never talk to Slack. `handlers.slack.deliveries` sends the
-rows when they fall due and asks `message_for` what to say, so a reminder always shows
+add, revive or cancel `Delivery` rows (each for the platform the activity or draft lives
+on), never talk to a chat platform. The platform's sender sends the rows when they fall due and asks `message_for` what to say, so a reminder always shows
 the activity as it is when it goes out.
 
 Rules (SPEC "Reminders"):
@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.dates import ReviewYear
+from bot.messages import PRIMARY, Action, Message
 from bot.runtime import OFFICE_TZ_KEY
 from bot.workdays import add_working_days, working_days_before
 from db.models import (
@@ -44,7 +46,6 @@ from db.models import (
     DraftVersion,
     Review,
 )
-from handlers.slack.text import split_mrkdwn
 
 if TYPE_CHECKING:
     from bot.activities import Move
@@ -63,8 +64,6 @@ POSTPONED = "postponed"
 DRAFT_NUDGE = "draft-nudge"
 # Planned follow-ups of an activity: cancelled whenever the activity moves or goes.
 FOLLOW_UPS = (REMINDER, POSTPONED)
-
-TEXT_LIMIT = 3000  # Slack's limit for one section block's text
 
 
 # -- time -------------------------------------------------------------------------------
@@ -111,6 +110,7 @@ def plan(
     draft_id: int | None = None,
     thread_ts: str | None = None,
     payload: dict[str, Any] | None = None,
+    platform: str,
 ) -> Delivery:
     """Add a delivery, or revive the one with this key if it was cancelled (not if sent)."""
     if kind == ANNOUNCE:
@@ -128,6 +128,7 @@ def plan(
     delivery = Delivery(
         key=key,
         kind=kind,
+        platform=platform,
         channel=channel,
         due_at=due_at,
         activity_id=activity_id,
@@ -180,6 +181,7 @@ def plan_reminders(session: Session, activity: Activity, *, now: dt.datetime) ->
                     due_at=due,
                     activity_id=activity.id,
                     payload={"before": before},
+                    platform=activity.platform,
                 )
             )
     return planned
@@ -198,6 +200,7 @@ def plan_postponed(
             channel=recipient,
             due_at=due,
             activity_id=activity.id,
+            platform=activity.platform,
         )
         for recipient in (recipients_ if recipients_ is not None else recipients(activity))
     ]
@@ -222,6 +225,7 @@ def snooze(
         due_at=due,
         activity_id=activity.id,
         payload={"snoozed": True},
+        platform=delivery.platform,
     )
 
 
@@ -261,6 +265,7 @@ def activity_moved(session: Session, move: Move, *, actor: str, now: dt.datetime
                 due_at=now,
                 activity_id=activity.id,
                 payload=payload,
+                platform=activity.platform,
             )
     if activity.status is ActivityStatus.SCHEDULED:
         plan_reminders(session, activity, now=now)
@@ -293,6 +298,7 @@ def draft_posted(
         due_at=due,
         draft_id=draft.id,
         payload={"version": version.number, "posted_at": now.isoformat()},
+        platform=draft.platform,
     )
 
 
@@ -321,14 +327,6 @@ def _when_of(data: dict[str, str | None] | None) -> tuple[dt.date, dt.date, dt.t
 
 
 # -- what a delivery says ------------------------------------------------------------------
-@dataclass
-class Message:
-    """A chat.postMessage to make: its notification text and blocks."""
-
-    text: str
-    blocks: list[dict[str, Any]] = field(default_factory=list)
-
-
 @dataclass
 class Outcome:
     """What `message_for` decided: a message to send, or why the delivery is no longer owed."""
@@ -407,73 +405,63 @@ def _common(activity: Activity, delivery: Delivery) -> dict[str, Any]:
         "line": letter_line(activity),
         "year": year,
         "quarter": quarter_of(activity.start_date),
-        "in_channel": not delivery.channel.startswith("U"),
+        "in_channel": not is_person(delivery.channel),
         "payload": delivery.payload or {},
     }
 
 
-def sections(text: str) -> list[dict[str, Any]]:
-    """Section blocks holding `text`, split between lines, else words, to fit Slack's 3,000."""
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": part}}
-        for part in split_mrkdwn(text, TEXT_LIMIT)
-    ]
+# A delivery to a person is addressed by their user id: Slack's `U…`/`W…`, or (Teams) an
+# Entra object id; anything else is a channel or conversation.
+_PERSON = re.compile(r"^(?:[UW][A-Z0-9]+|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})$")
+
+
+def is_person(channel: str) -> bool:
+    """Whether a delivery's destination is a person (their own chat with the bot)."""
+    return bool(_PERSON.match(channel))
+
+
+DONE, SNOOZE, LIST = "reminder_done", "reminder_snooze", "reminder_list"
 
 
 def _buttons(
     runtime: Runtime, activity: Activity, delivery: Delivery, *, done_snooze: bool
-) -> dict:
+) -> tuple[Action, ...]:
     labels = runtime.templates.message("reminder_buttons").splitlines()
     done, snooze_label, open_list = (label.strip() for label in labels[:3])
     value = f'{{"a": {activity.id}, "d": {delivery.id}}}'
-    elements: list[dict[str, Any]] = []
+    actions: list[Action] = []
     if done_snooze:
-        elements += [
-            {
-                "type": "button",
-                "action_id": "reminder_done",
-                "style": "primary",
-                "text": {"type": "plain_text", "text": done},
-                "value": value,
-            },
-            {
-                "type": "button",
-                "action_id": "reminder_snooze",
-                "text": {"type": "plain_text", "text": snooze_label},
-                "value": value,
-            },
-        ]
-    elements.append(
-        {
-            "type": "button",
-            "action_id": "reminder_list",
-            "text": {"type": "plain_text", "text": open_list},
-            "value": value,
-        }
-    )
-    return {"type": "actions", "block_id": f"reminder-{delivery.id}", "elements": elements}
+        actions += [Action(DONE, done, value, PRIMARY), Action(SNOOZE, snooze_label, value)]
+    actions.append(Action(LIST, open_list, value))
+    return tuple(actions)
 
 
 def _reminder(runtime: Runtime, activity: Activity, delivery: Delivery, today: dt.date) -> Message:
     # Said as it is when it goes out (a reminder sent late must not say "in 5 days").
-    text = runtime.templates.message(
+    text = runtime.templates.neutral(
         "reminder",
         days_left=working_days_until(today, activity.start_date),
         **_common(activity, delivery),
     )
-    return Message(text, [*sections(text), _buttons(runtime, activity, delivery, done_snooze=True)])
+    return Message(
+        text,
+        actions=_buttons(runtime, activity, delivery, done_snooze=True),
+        group=f"reminder-{delivery.id}",
+    )
 
 
 def _postponed(runtime: Runtime, activity: Activity, delivery: Delivery) -> Message:
-    text = runtime.templates.message("reminder_postponed", **_common(activity, delivery))
+    text = runtime.templates.neutral("reminder_postponed", **_common(activity, delivery))
     return Message(
-        text, [*sections(text), _buttons(runtime, activity, delivery, done_snooze=False)]
+        text,
+        actions=_buttons(runtime, activity, delivery, done_snooze=False),
+        group=f"reminder-{delivery.id}",
     )
 
 
 def _announcement(runtime: Runtime, activity: Activity, delivery: Delivery) -> Message:
     payload = delivery.payload or {}
-    text = runtime.templates.message(
+    text = runtime.templates.neutral(
         "announce",
         old=_when_of(payload.get("old")),
         new=_when_of(payload.get("new")),
@@ -482,7 +470,7 @@ def _announcement(runtime: Runtime, activity: Activity, delivery: Delivery) -> M
         reason=payload.get("reason"),
         **_common(activity, delivery),
     )
-    return Message(text, sections(text))
+    return Message(text)
 
 
 def _draft_nudge(runtime: Runtime, session: Session, delivery: Delivery) -> Outcome:
@@ -501,7 +489,7 @@ def _draft_nudge(runtime: Runtime, session: Session, delivery: Delivery) -> Outc
     if delivery.thread_ts is None:
         # Planned before the draft reached Slack: its thread is known now.
         delivery.thread_ts = draft.thread_ts
-    text = runtime.templates.message(
+    text = runtime.templates.neutral(
         "reminder_draft",
         draft=draft,
         version=current,
@@ -509,7 +497,7 @@ def _draft_nudge(runtime: Runtime, session: Session, delivery: Delivery) -> Outc
         days=DRAFT_WAIT,
         approvals=runtime.settings.required_approvals,
     )
-    return Outcome(Message(text, sections(text)))
+    return Outcome(Message(text))
 
 
 def after_sent(session: Session, delivery: Delivery, *, now: dt.datetime) -> None:

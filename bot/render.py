@@ -1,4 +1,12 @@
-"""Jinja2 environments: Slack messages (user text escaped) and letters (plain text)."""
+"""Jinja2 environments: messages (in the neutral markup of `bot.messages`, user text
+shielded) and letters and calendar feeds (plain text).
+
+A message template writes `**bold**`, `_italic_`, `> ` quotes, `` `code` ``, `:emoji:`
+shortcodes and lists with `• `; every `{{ value }}` it prints is shielded as typed text
+unless the bot built it (`Markup`: people, channels, bot-written markup). A platform
+renders the result in its own dialect (`Templates.in_dialect`): Slack's mrkdwn in
+`handlers.slack.text`, Teams' Markdown in `handlers.teams.text`.
+"""
 
 from __future__ import annotations
 
@@ -8,38 +16,33 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from bot import dates, ids
-from handlers.slack.text import escape, escape_entities
+from bot import dates, ids, messages
+from bot.messages import PLAIN, Dialect
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-def _slack_finalize(value: Any) -> Any:
-    # Every {{ value }} in a message is user-safe unless we built it as Markup ourselves.
+def _shield_finalize(value: Any) -> Any:
+    # Every {{ value }} in a message is typed text unless we built it as Markup ourselves.
     if value is None:
         return ""
     if isinstance(value, Markup):
         return str(value)
-    return escape(str(value))
+    return messages.shield(str(value))
 
 
 def mention(user_id: str) -> Markup:
-    """A Slack user mention built by the bot (never from typed text)."""
-    return Markup(f"<@{user_id}>")
+    """A person named by the bot (never from typed text)."""
+    return Markup(messages.mention(user_id))
 
 
 def channel_link(channel_id: str) -> Markup:
-    """A Slack channel link built by the bot."""
-    return Markup(f"<#{channel_id}>")
-
-
-def entities(text: str) -> Markup:
-    """Bot-written mrkdwn (formatting kept) with `<`, `>` and `&` shown as typed."""
-    return Markup(escape_entities(text))
+    """A channel or conversation named by the bot."""
+    return Markup(messages.channel(channel_id))
 
 
 def trusted(text: str) -> Markup:
-    """Mark bot-built mrkdwn as safe to put in a message unescaped."""
+    """Bot-written markup (help texts, a page of a rendered listing): printed as markup."""
     return Markup(text)
 
 
@@ -72,14 +75,14 @@ def _message_environment(root: Path) -> Environment:
     env = Environment(
         loader=FileSystemLoader(root / "messages"),
         undefined=StrictUndefined,
-        finalize=_slack_finalize,
+        finalize=_shield_finalize,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
         autoescape=False,
     )
     env.filters.update(
-        mention=mention, channel=channel_link, trusted=trusted, entities=entities, clip=clip
+        mention=mention, channel=channel_link, trusted=trusted, entities=trusted, clip=clip
     )
     return _common(env)
 
@@ -109,17 +112,38 @@ def _calendar_environment(root: Path) -> Environment:
 
 
 class Templates:
-    """Renders the named templates under `templates/` (messages, letters, calendar feeds)."""
+    """Renders the named templates under `templates/` (messages, letters, calendar feeds).
 
-    def __init__(self, root: Path = TEMPLATES) -> None:
+    `message` writes in this object's dialect (plain words by default); `in_dialect`
+    gives the same templates writing in a platform's.
+    """
+
+    def __init__(self, root: Path = TEMPLATES, dialect: Dialect = PLAIN) -> None:
         self.root = root
+        self.dialect = dialect
         self.messages = _message_environment(root)
         self.letters = _letter_environment(root)
         self.calendars = _calendar_environment(root)
+        self._dialects: dict[int, Templates] = {}
+
+    def in_dialect(self, dialect: Dialect) -> Templates:
+        """These templates (the same environments) rendering messages in `dialect`."""
+        found = self._dialects.get(id(dialect))
+        if found is None:
+            found = Templates.__new__(Templates)
+            found.__dict__.update(self.__dict__)
+            found.dialect = dialect
+            found._dialects = self._dialects
+            self._dialects[id(dialect)] = found
+        return found
+
+    def neutral(self, name: str, /, **data: Any) -> str:
+        """Render `templates/messages/<name>.j2` in the neutral markup (`bot.messages`)."""
+        return self.messages.get_template(f"{name}.j2").render(**data).strip()
 
     def message(self, name: str, /, **data: Any) -> str:
-        """Render `templates/messages/<name>.j2` as Slack mrkdwn; user text comes out escaped."""
-        return self.messages.get_template(f"{name}.j2").render(**data).strip()
+        """Render `templates/messages/<name>.j2` in this object's dialect."""
+        return self.dialect.render(self.neutral(name, **data))
 
     def letter(self, name: str, /, **data: Any) -> str:
         """Render `templates/letters/<name>.j2` as plain text."""

@@ -1,4 +1,5 @@
-"""What every listener and job needs: settings, database, templates, Slack client, clock."""
+"""What every listener and job needs: settings, database, templates, clock, and the chat
+platforms this process serves (each registered by its adapter as a `Platform`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from slack_sdk import WebClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +29,26 @@ CLOCK_KEY = "clock"
 AFTER_ACK_THREADS = 3
 
 
+class Platform(Protocol):
+    """What the core asks of a chat platform's adapter (`handlers.slack`, `handlers.teams`)."""
+
+    name: str
+
+    def send_due(self, runtime: Runtime, now: dt.datetime, *, kinds: Any = None) -> Any:
+        """Send this platform's outbox rows due by `now`; a report with `sent`, `failed`,
+        `dropped`, `skipped` and `found` counts."""
+
+    def kick(self, runtime: Runtime) -> None:
+        """Wake this process's sender: rows were just committed."""
+
+    def draft_parts(self, runtime: Runtime, session: Session, draft: Any, version: Any) -> int:
+        """How many messages a draft version's text takes on this platform."""
+
+
+class PlatformMissing(RuntimeError):
+    """A record names a platform this process was not configured for."""
+
+
 def system_clock() -> dt.datetime:
     """The real time, UTC."""
     return dt.datetime.now(dt.UTC)
@@ -39,9 +60,9 @@ class Runtime:
 
     settings: Settings
     engine: Engine
-    client: WebClient
     templates: Templates
     clock: Callable[[], dt.datetime] = system_clock
+    platforms: dict[str, Platform] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
@@ -50,13 +71,31 @@ class Runtime:
         self._listeners: ThreadPoolExecutor | None = None
         self._closers: list[Callable[[], None]] = []
 
+    def add_platform(self, platform: Platform) -> None:
+        """Serve a platform from this runtime: its sender, its rendering of drafts."""
+        self.platforms[platform.name] = platform
+
+    def platform(self, name: str) -> Platform:
+        """The adapter of a platform this process serves."""
+        try:
+            return self.platforms[name]
+        except KeyError:
+            raise PlatformMissing(
+                f"{name} is not configured in this process (set its settings)"
+            ) from None
+
+    def kick(self) -> None:
+        """Wake every platform's sender: something was just committed to the outbox."""
+        for platform in list(self.platforms.values()):
+            platform.kick(self)
+
     def on_shutdown(self, close: Callable[[], None]) -> None:
         """Call `close` at `shutdown`, after the listeners and their work have finished."""
         self._closers.append(close)
 
     @property
     def after_ack(self) -> ThreadPoolExecutor:
-        """The threads that do a command's work once Slack has its acknowledgement.
+        """The threads that do a command's work once the platform has its acknowledgement.
 
         Kept apart from Bolt's listener threads so a new request's ack never waits in a
         queue behind earlier commands' work.
@@ -69,7 +108,7 @@ class Runtime:
 
     @property
     def listener_threads(self) -> ThreadPoolExecutor:
-        """The threads Bolt runs listeners on (acks, buttons, forms, events)."""
+        """The threads a platform's listeners run on (acks, buttons, forms, events)."""
         if self._listeners is None:
             self._listeners = ThreadPoolExecutor(max_workers=5, thread_name_prefix="ciw-listener")
         return self._listeners
@@ -99,3 +138,18 @@ class Runtime:
         """One session for one request or job: committed at the end, rolled back on error."""
         with transaction(self.sessions) as session:
             yield session
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], dt.datetime] = system_clock,
+) -> Runtime:
+    """The runtime on this database (migrated if SQLite, else checked at head), with no
+    platform yet: each adapter adds its own."""
+    from db.session import make_engine, prepare
+
+    engine = engine or make_engine(settings.database_url)
+    prepare(engine)
+    return Runtime(settings=settings, engine=engine, templates=Templates(), clock=clock)

@@ -9,7 +9,7 @@ text is. No machine translation: the Welsh text is only ever what a person uploa
 
 Data functions take a Session and never commit. What the workflow shows in Slack (the
 pack, the notes of an upload and of the decisions on it) is queued in the outbox with
-the records it announces and sent after commit (`handlers.slack.draft_posts`).
+the records it announces and sent after commit (`bot.draft_outbox`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from db.models import (
     WelshReview,
     WelshText,
 )
-from handlers.slack.text import visible
 
 log = logging.getLogger("ciw.translation")
 
@@ -147,7 +146,7 @@ def context(
         return {"welsh_line": ""}
     text = latest(translation)
     tally = welsh_tally(session, text, runtime.settings.required_approvals) if text else None
-    line = runtime.templates.message(
+    line = runtime.templates.neutral(
         "welsh_status",
         text=text,
         tally=tally,
@@ -163,10 +162,8 @@ def context(
 def pack_names(runtime: Runtime, draft: Draft, version: DraftVersion) -> tuple[str, str]:
     """The pack's title and file name."""
     year = ReviewYear(draft.review_year)
-    title = visible(
-        runtime.templates.message(
-            "welsh_pack_title", council=draft.authority.english_name, year=year, version=version
-        )
+    title = runtime.templates.message(
+        "welsh_pack_title", council=draft.authority.english_name, year=year, version=version
     )
     filename = f"ciw-letter-{draft.authority.slug}-{year.label}-v{version.number}-cyfieithu.docx"
     return title, filename
@@ -175,14 +172,12 @@ def pack_names(runtime: Runtime, draft: Draft, version: DraftVersion) -> tuple[s
 def pack_document(runtime: Runtime, draft: Draft, version: DraftVersion) -> bytes:
     """The translation pack of a version: its paragraphs beside an empty Cymraeg column."""
     title, _ = pack_names(runtime, draft, version)
-    intro = visible(
-        runtime.templates.message(
-            "welsh_pack_intro",
-            council=draft.authority.english_name,
-            welsh_council=draft.authority.welsh_name,
-            year=ReviewYear(draft.review_year),
-            version=version,
-        )
+    intro = runtime.templates.message(
+        "welsh_pack_intro",
+        council=draft.authority.english_name,
+        welsh_council=draft.authority.welsh_name,
+        year=ReviewYear(draft.review_year),
+        version=version,
     ).splitlines()
     return translation_pack.build(
         render.parse(version.body),

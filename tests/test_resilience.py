@@ -10,6 +10,7 @@ from bot import activities
 from db.models import Activity, Delivery
 from db.session import make_engine
 from handlers.slack import deliveries
+from handlers.slack.platform import client_of as slack_client_of
 from handlers.slack.text import visible
 
 FUTURE = "log-activity wrexham children 2020-04-20T10:00 focused activity in children's services"
@@ -19,14 +20,14 @@ PAST = "log-activity wrexham adults 2019-10-15 inspection of the CMHT"
 @pytest.fixture
 def fast_retries(runtime):
     """The same retry handlers, with short waits so the suite stays quick."""
-    for handler in runtime.client.retry_handlers:
+    for handler in slack_client_of(runtime).retry_handlers:
         handler.interval_calculator = FixedValueRetryIntervalCalculator(0.01)
-    return runtime.client
+    return slack_client_of(runtime)
 
 
 def test_rate_limits_are_waited_out_and_retried(runtime, slack):
     slack.fail("chat.postMessage", 429, headers={"Retry-After": "1"})
-    answer = runtime.client.chat_postMessage(channel="G0REVIEW", text="hello")
+    answer = slack_client_of(runtime).chat_postMessage(channel="G0REVIEW", text="hello")
     assert answer["ok"]
     assert len(slack.of("failed:chat.postMessage")) == 1
     assert len(slack.of("chat.postMessage")) == 1

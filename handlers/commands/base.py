@@ -1,14 +1,25 @@
-"""What a `/ciw` subcommand receives and returns."""
+"""What a `/ciw` subcommand receives and returns, on any platform."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.runtime import Runtime
+
+
+class Surface(Protocol):
+    """What the platform a command was typed on can do that the subcommands need."""
+
+    platform: str  # "slack" or "teams": where the records it makes send their messages
+
+    def open_form(self, command: Command, form: str) -> None:
+        """Open the named form ("activity", "finding") for the person who typed."""
+
+    def check_draft_destination(self, command: Command) -> None:
+        """Raise UserError if a draft letter may not be posted where the command was typed."""
 
 
 @dataclass
@@ -17,12 +28,11 @@ class Command:
 
     runtime: Runtime
     session: Session
-    client: WebClient
     user_id: str
     channel_id: str
     channel_name: str
     args: str
-    trigger_id: str | None = None
+    surface: Surface
 
     @property
     def now(self):
@@ -31,6 +41,10 @@ class Command:
     @property
     def today(self):
         return self.runtime.today()
+
+    @property
+    def platform(self) -> str:
+        return self.surface.platform
 
 
 @dataclass

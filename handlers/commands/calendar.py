@@ -11,7 +11,6 @@ from handlers.commands.base import Command, Reply
 
 NAME = "calendar"
 ROLE = Role.INSPECTOR
-PLATFORM = "slack"
 
 
 def run(command: Command) -> Reply:
@@ -30,16 +29,13 @@ def run(command: Command) -> Reply:
             {"since": existing.created_at.astimezone(command.runtime.settings.tz).date()},
         )
     token = calendar_feed.issue(
-        command.session, user_id=command.user_id, platform=PLATFORM, now=command.now
+        command.session, user_id=command.user_id, platform=command.platform, now=command.now
     )
     return Reply(
         "calendar",
         {
-            # Copied as it is shown: no zero-width spaces after its `_`s, only entities.
-            "address": calendar_feed.address(public_url, token)
-            .replace("&", "&amp;")
-            .replace("<", "&lt;")
-            .replace(">", "&gt;"),
+            # Copied as it is shown: written by the bot (the template prints it as code).
+            "address": calendar_feed.address(public_url, token),
             "replaced": existing is not None,
         },
     )

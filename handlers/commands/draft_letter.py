@@ -18,13 +18,14 @@ def run(command: Command) -> Reply:
     typed, year = grammar.parse_authority_and_year(command.args, NAME)
     authority = authorities.resolve(command.session, typed)
     year = year or ReviewYear.last_ended(command.today)
-    drafts.check_channel(command.runtime, command.channel_id)
+    command.surface.check_draft_destination(command)
     outcome = drafts.draft_letter(
         command.runtime,
         command.session,
         authority=authority,
         year=year,
         channel_id=command.channel_id,
+        platform=command.platform,
         actor=command.user_id,
     )
     return Reply(

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from slack_bolt import App
 from sqlalchemy.orm import Session
 
 from bot import activities, authorities, grammar
 from db.models import Role
 from handlers.commands.base import Command, Reply
-from handlers.slack.views import activity_form
 
 NAME = "log-activity"
 ROLE = Role.INSPECTOR
@@ -23,7 +21,7 @@ ROLE = Role.INSPECTOR
 def run(command: Command) -> Reply | None:
     """Record the activity typed, or open the form when nothing was typed."""
     if not command.args.strip():
-        activity_form.open_form(command)
+        command.surface.open_form(command, "activity")
         return None
     parsed = grammar.parse_log_activity(command.args)
     return record(
@@ -31,6 +29,7 @@ def run(command: Command) -> Reply | None:
         parsed,
         actor=command.user_id,
         channel_id=command.channel_id,
+        platform=command.platform,
         today=command.today,
         now=command.now,
     )
@@ -42,6 +41,7 @@ def record(
     *,
     actor: str,
     channel_id: str | None,
+    platform: str,
     today: dt.date,
     now: dt.datetime,
 ) -> Reply:
@@ -57,6 +57,7 @@ def record(
         inspectors=parsed.inspectors,
         actor=actor,
         channel_id=channel_id or None,
+        platform=platform,
         today=today,
         now=now,
         status=parsed.status,
@@ -65,7 +66,3 @@ def record(
     return Reply(
         "activity_logged", {"activity": activity, "line": activities.letter_line(activity)}
     )
-
-
-def register(app: App) -> None:
-    """Nothing to listen for here: the form's submission is handled in handlers/views."""

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from bot import activities, authorities, findings, grammar
 from db.models import Role
 from handlers.commands.base import Command, Reply
-from handlers.slack.views import finding_form
 
 NAME = "log-finding"
 ROLE = Role.INSPECTOR
@@ -21,7 +20,7 @@ ROLE = Role.INSPECTOR
 def run(command: Command) -> Reply | None:
     """Record the finding typed, or open the form when nothing was typed."""
     if not command.args.strip():
-        finding_form.open_form(command)
+        command.surface.open_form(command, "finding")
         return None
     parsed = grammar.parse_log_finding(command.args)
     return record(

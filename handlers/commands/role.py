@@ -9,9 +9,9 @@ import re
 from bot import roles
 from bot.errors import UserError
 from bot.grammar import clean
+from bot.messages import extract_mentions
 from db.models import Role
 from handlers.commands.base import Command, Reply
-from handlers.slack.text import extract_mentions
 
 NAME = "role"
 ROLE = Role.INSPECTOR  # seeing the list; granting needs admin (checked in run)
@@ -22,12 +22,15 @@ CHOICES = {
     "admin": Role.ADMIN,
     "none": None,
 }
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# A user id typed as it is: Slack's (`U0ABC…`) or an Entra object id (Teams).
+_USER_ID = re.compile(
+    r"^(?:[UW][A-Z0-9]{2,}|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})$"
+)
 
 
 def parse_role(text: str) -> tuple[str, Role | None] | None:
     """`` (list) → None; `<@U123> reviewer` → ("U123", Role.REVIEWER); `none` → role None."""
-    # Mentions first: cleaning turns `<@U123|alex>` into the `@alex` the person typed.
+    # Mentions first: cleaning turns a person left in the text into `@name`.
     text, users = extract_mentions(text)
     tokens = clean(text).split()
     if not users and tokens and _USER_ID.match(tokens[0]):

@@ -8,8 +8,7 @@ from typing import Any
 def register(app: Any) -> None:
     """Register every listener of the bot on the Bolt app."""
     # Imported here so that `handlers.slack.text` and friends load without the listeners.
-    from handlers import commands
-    from handlers.slack import actions, events, middleware, views
+    from handlers.slack import actions, commands, events, middleware, views
 
     middleware.register(app)
     commands.register(app)

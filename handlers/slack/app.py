@@ -14,11 +14,10 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 import handlers.slack
-from bot.render import Templates
 from bot.runtime import Runtime, system_clock
+from bot.runtime import build_runtime as core_runtime
 from bot.settings import Settings
-from db.session import make_engine, prepare
-from handlers.slack import failures
+from handlers.slack import failures, platform
 from handlers.slack.client import make_client
 
 log = logging.getLogger("ciw.app")
@@ -35,7 +34,7 @@ def create_app(
 ) -> App:
     """Build the Bolt app on this database (migrated if SQLite, else checked at head)."""
     runtime = build_runtime(settings, client=client, engine=engine, clock=clock)
-    client = runtime.client
+    client = platform.client_of(runtime)
     if not settings.slack_team_id:
         log.warning("SLACK_TEAM_ID is not set: requests from any Slack workspace are served")
     app = App(
@@ -67,16 +66,11 @@ def build_runtime(
     engine: Engine | None = None,
     clock: Callable[[], dt.datetime] = system_clock,
 ) -> Runtime:
-    """What the app, the clock and the command line share, without the Bolt app itself."""
-    engine = engine or make_engine(settings.database_url)
-    prepare(engine)
-    return Runtime(
-        settings=settings,
-        engine=engine,
-        client=client or make_client(settings),
-        templates=Templates(),
-        clock=clock,
-    )
+    """The runtime (`bot.runtime.build_runtime`) serving Slack through `client` (by default
+    one made from the settings), without the Bolt app itself."""
+    runtime = core_runtime(settings, engine=engine, clock=clock)
+    platform.attach(runtime, client or make_client(settings))
+    return runtime
 
 
 def runtime_of(app: App) -> Runtime:

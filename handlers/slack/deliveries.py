@@ -38,13 +38,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import outbox, reminders
+from bot.messages import Message
 from bot.outbox import LEASE, claim, due_ids, wall_clock  # noqa: F401 - the sender's API
 from bot.runtime import Runtime
 from db.models import Delivery
 from handlers.slack import draft_posts
+from handlers.slack.platform import client_of as slack_client_of
+from handlers.slack.reminder_blocks import blocks_of
 
 log = logging.getLogger("ciw.deliveries")
 
+PLATFORM = "slack"  # the outbox rows this sender delivers
 METADATA_EVENT = "ciw_outbox"
 # Slack errors a retry cannot cure: the row is given up (cancelled, error kept).
 PERMANENT_ERRORS = frozenset(
@@ -168,7 +172,7 @@ def client_of(runtime: Runtime) -> WebClient:
     """The runtime's client without slack_sdk's own retries (see the module docstring)."""
     state = _state(runtime)
     if "client" not in state:
-        base = runtime.client
+        base = slack_client_of(runtime)
         state["client"] = WebClient(
             token=base.token, base_url=base.base_url, timeout=base.timeout, retry_handlers=[]
         )
@@ -190,7 +194,7 @@ def send_due(
     seen: set[int] = set()
     while True:
         with runtime.transaction() as session:
-            ids = due_ids(session, now, kinds=kinds)
+            ids = due_ids(session, now, kinds=kinds, platform=PLATFORM)
         if not ids:
             wait = _soon_retry(runtime, now, kinds)
             if wait is None:
@@ -222,6 +226,7 @@ def _soon_retry(runtime: Runtime, now: dt.datetime, kinds: Iterable[str] | None)
         Delivery.sent_at.is_(None),
         Delivery.cancelled_at.is_(None),
         Delivery.due_at <= now,
+        Delivery.platform == PLATFORM,
         Delivery.next_attempt_at.is_not(None),
         Delivery.attempts < INLINE_ATTEMPTS,
         # Only Slack's own "wait this long" (429); other failures back off past this pass.
@@ -331,13 +336,13 @@ def render(
             comment=made.comment,
         ), None
     if row.kind == outbox.NOTICE:
-        text = str((row.payload or {}).get("text") or "")
+        text, blocks = blocks_of(Message(str((row.payload or {}).get("text") or "")))
         return Outgoing(
             action=outbox.POST,
             channel=row.channel,
             thread_ts=row.thread_ts,
             text=text,
-            blocks=reminders.sections(text),
+            blocks=blocks,
         ), None
     if row.kind in PRIVATE_KINDS and row.channel.startswith(("U", "W")):
         from bot import roles  # bot.roles imports the domain that imports this module
@@ -349,12 +354,13 @@ def render(
     outcome = reminders.message_for(runtime, session, row, now)
     if outcome.message is None:
         return None, outcome.dropped
+    text, blocks = blocks_of(outcome.message)
     return Outgoing(
         action=outbox.POST,
         channel=row.channel,
         thread_ts=row.thread_ts,
-        text=outcome.message.text,
-        blocks=outcome.message.blocks,
+        text=text,
+        blocks=blocks,
     ), None
 
 

@@ -1,26 +1,22 @@
-"""Posting draft letters: what a draft's versions and decisions put in the outbox, and how
-the Slack sender renders those rows.
+"""Draft letters in Slack: how the Slack sender renders a draft's outbox rows.
 
-Queued in the same transaction as the record that causes them (`enqueue_version`,
-`enqueue_decision`), one outbox row per Slack message, all of one draft in one
-conversation so they go out in order: a version's parts, the parent's refresh, its
-.docx; a decision's note, the refresh, the approved letter. The rows hold ids and part
-numbers; the blocks are built when the row is sent (`render`), from the version's stored
-body, which never changes. `after_sent` records what Slack answered (the thread's ts, the
-file id) in the transaction that marks the row sent.
+`bot.draft_outbox` queues the rows (a version's parts, the parent's refresh, its .docx; a
+decision's note, the refresh, the approved letter), one per Slack message. The blocks are
+built when the row is sent (`render`), from the version's stored body, which never
+changes. `after_sent` records what Slack answered (the thread's ts, the file id) in the
+transaction that marks the row sent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import drafts, history, outbox, reminders, review_tally, translation
+from bot import draft_outbox, drafts, history, reminders, review_tally, translation
 from bot.dates import ReviewYear
 from bot.letters import render as letter_render
 from bot.letters.docx import load_template, to_docx
@@ -39,180 +35,20 @@ from handlers.slack import letter_blocks as blocks
 from handlers.slack import text as slack_text
 from handlers.slack.text import visible
 
-PART, PARENT, DOCX, NOTE = "draft-part", "draft-parent", "draft-docx", "draft-note"
-# The Welsh workflow in the same thread: the translation pack (an upload), and the notes
-# of a recorded Welsh upload (with its review buttons) and of the decisions on it.
-WELSH_PACK, WELSH_NOTE = "welsh-pack", "welsh-note"
-KINDS = (PART, PARENT, DOCX, NOTE, WELSH_PACK, WELSH_NOTE)
+# What a draft's rows are (queued by `bot.draft_outbox`).
+KINDS = draft_outbox.KINDS
+PART, PARENT, DOCX, NOTE = (
+    draft_outbox.PART,
+    draft_outbox.PARENT,
+    draft_outbox.DOCX,
+    draft_outbox.NOTE,
+)
+WELSH_PACK, WELSH_NOTE = draft_outbox.WELSH_PACK, draft_outbox.WELSH_NOTE
 
 
-def conversation(draft: Draft) -> str:
-    """The outbox conversation of a draft: its rows go out in the order they were queued."""
-    return f"draft:{draft.id}"
-
-
-# -- queueing ------------------------------------------------------------------------------
-def _enqueue(
-    session: Session, draft: Draft, *, key: str, kind: str, action: str, now: dt.datetime, **payload
-) -> Delivery:
-    return outbox.enqueue(
-        session,
-        key=key,
-        kind=kind,
-        action=action,
-        channel=draft.channel_id,
-        conversation=conversation(draft),
-        draft_id=draft.id,
-        due_at=now,
-        payload=payload,
-    )
-
-
-def enqueue_version(
-    runtime: Runtime, session: Session, draft: Draft, version: DraftVersion, *, now: dt.datetime
-) -> None:
-    """Queue a version's messages: each part, the parent's refresh (later versions), the .docx."""
-    parts = len(_messages(runtime, session, draft, version))
-    prefix = f"draft:D{draft.id}:v{version.number}"
-    for part in range(1, parts + 1):
-        _enqueue(
-            session,
-            draft,
-            key=f"{prefix}:part{part}",
-            kind=PART,
-            action=outbox.POST,
-            now=now,
-            version_id=version.id,
-            part=part,
-            parts=parts,
-        )
-    if version.number > 1:
-        enqueue_refresh(session, draft, now=now)
-    _enqueue(
-        session,
-        draft,
-        key=f"{prefix}:docx",
-        kind=DOCX,
-        action=outbox.UPLOAD,
-        now=now,
-        version_id=version.id,
-        approved=False,
-    )
-
-
-def enqueue_refresh(session: Session, draft: Draft, *, now: dt.datetime) -> None:
-    """Queue an update of the draft's parent message to its state when the update goes out."""
-    # One refresh waiting is enough: it shows the state as it is when it goes out.
-    waiting = session.scalar(
-        select(Delivery.id).where(
-            Delivery.conversation == conversation(draft),
-            Delivery.kind == PARENT,
-            Delivery.sent_at.is_(None),
-            Delivery.cancelled_at.is_(None),
-            Delivery.claimed_at.is_(None),
-        )
-    )
-    if waiting is None:
-        _enqueue(
-            session,
-            draft,
-            key=f"draft:D{draft.id}:refresh:{uuid.uuid4().hex}",
-            kind=PARENT,
-            action=outbox.UPDATE,
-            now=now,
-        )
-
-
-def enqueue_decision(
-    session: Session,
-    draft: Draft,
-    version: DraftVersion,
-    *,
-    review: Review | None,
-    approved: bool,
-    now: dt.datetime,
-) -> None:
-    """Queue what a decision shows: a change request's reason, the parent's new status, and,
-    once a version is approved, the approval note and the approved .docx (once per version)."""
-    prefix = f"draft:D{draft.id}:v{version.number}"
-    if review is not None and review.reason:
-        _enqueue(
-            session,
-            draft,
-            key=f"draft:D{draft.id}:review{review.id}",
-            kind=NOTE,
-            action=outbox.POST,
-            now=now,
-            what="change_request",
-            review_id=review.id,
-            version_id=version.id,
-        )
-    enqueue_refresh(session, draft, now=now)
-    if approved:
-        _enqueue(
-            session,
-            draft,
-            key=f"{prefix}:approved",
-            kind=NOTE,
-            action=outbox.POST,
-            now=now,
-            what="approved",
-            version_id=version.id,
-        )
-        _enqueue(
-            session,
-            draft,
-            key=f"{prefix}:approved-docx",
-            kind=DOCX,
-            action=outbox.UPLOAD,
-            now=now,
-            version_id=version.id,
-            approved=True,
-        )
-        if translation.for_version(session, version.id) is not None:
-            # A Welsh-language letter: its translation pack, once per version.
-            _enqueue(
-                session,
-                draft,
-                key=f"{prefix}:welsh-pack",
-                kind=WELSH_PACK,
-                action=outbox.UPLOAD,
-                now=now,
-                version_id=version.id,
-            )
-
-
-def enqueue_welsh(
-    session: Session,
-    text: WelshText,
-    what: str,
-    *,
-    now: dt.datetime,
-    review: WelshReview | None = None,
-    empty_rows: list[int] | None = None,
-) -> None:
-    """Queue what a Welsh revision's record shows in the thread, and the parent's refresh:
-    `recorded` (the upload, with the buttons that review it), `change_request` (the
-    review's reason) or `approved`; once per revision (per review for a change request)."""
-    version = text.translation.version
-    draft = version.draft
-    key = f"draft:D{draft.id}:welsh:T{text.id}:{what}"
-    if review is not None:
-        key = f"draft:D{draft.id}:welsh:R{review.id}"
-    _enqueue(
-        session,
-        draft,
-        key=key,
-        kind=WELSH_NOTE,
-        action=outbox.POST,
-        now=now,
-        what=what,
-        version_id=version.id,
-        text_id=text.id,
-        review_id=review.id if review is not None else None,
-        empty_rows=list(empty_rows or [])[:50],
-    )
-    enqueue_refresh(session, draft, now=now)
+def parts(runtime: Runtime, session: Session, draft: Draft, version: DraftVersion) -> int:
+    """How many Slack messages a version's text takes (the rows `enqueue_version` queues)."""
+    return len(_messages(runtime, session, draft, version))
 
 
 # -- rendering for Slack ------------------------------------------------------------------------
@@ -273,7 +109,7 @@ def render(runtime: Runtime, session: Session, row: Delivery) -> Rendered:
         review = session.get(Review, payload["review_id"])
         if review is None:
             return Rendered(dropped="the change request no longer exists")
-        text = runtime.templates.message(
+        text = slack_text.templates(runtime).message(
             "draft_change_request", user=review.user_id, reason=review.reason, **data
         )
         return Rendered(
@@ -281,7 +117,7 @@ def render(runtime: Runtime, session: Session, row: Delivery) -> Rendered:
             blocks=[blocks.section(p) for p in split_message(text)],
             thread_ts=draft.thread_ts,
         )
-    text = runtime.templates.message("draft_approved", **data)
+    text = slack_text.templates(runtime).message("draft_approved", **data)
     return Rendered(text=text, blocks=[blocks.section(text)], thread_ts=draft.thread_ts)
 
 
@@ -299,7 +135,7 @@ def _welsh_pack(
         content=translation.pack_document(runtime, draft, version),
         filename=filename,
         title=title,
-        comment=runtime.templates.message(
+        comment=slack_text.templates(runtime).message(
             "welsh_pack_posted", version=version, welsh_council=draft.authority.welsh_name
         ),
     )
@@ -314,7 +150,7 @@ def _welsh_note(runtime: Runtime, session: Session, draft: Draft, row: Delivery)
     extra: list[dict[str, Any]] = []
     what = payload.get("what")
     if what == "recorded":
-        message = runtime.templates.message(
+        message = slack_text.templates(runtime).message(
             "welsh_recorded",
             text=text,
             version=version,
@@ -326,12 +162,12 @@ def _welsh_note(runtime: Runtime, session: Session, draft: Draft, row: Delivery)
         review = session.get(WelshReview, payload.get("review_id"))
         if review is None:
             return Rendered(dropped="the change request no longer exists")
-        message = runtime.templates.message(
+        message = slack_text.templates(runtime).message(
             "welsh_change_request", user=review.user_id, reason=review.reason, text=text
         )
     else:
         tally = translation.welsh_tally(session, text, runtime.settings.required_approvals)
-        message = runtime.templates.message(
+        message = slack_text.templates(runtime).message(
             "welsh_approved", text=text, version=version, tally=tally
         )
     return Rendered(
@@ -455,7 +291,7 @@ def _messages(
         text, parent, continuations = parent_message(runtime, session, draft, version)
         out = [(text, parent)]
         for number, more in enumerate(continuations, start=2):
-            note = runtime.templates.message(
+            note = slack_text.templates(runtime).message(
                 "draft_continued",
                 part=number,
                 parts=len(continuations) + 1,
@@ -477,8 +313,10 @@ def parent_message(
     labels = _labels(runtime)
     letter = blocks.letter_blocks(_elements(version))
     top = [
-        blocks.header(visible(runtime.templates.message("draft_title", **data))),
-        blocks.section(runtime.templates.message("draft_parent", continued=False, **data)),
+        blocks.header(visible(slack_text.templates(runtime).message("draft_title", **data))),
+        blocks.section(
+            slack_text.templates(runtime).message("draft_parent", continued=False, **data)
+        ),
         {
             "type": "actions",
             "block_id": "draft_review",
@@ -512,7 +350,9 @@ def parent_message(
     if len(letter) > room:
         # One block is kept for the note that the letter goes on in the thread.
         shown, rest = letter[: room - 1], letter[room - 1 :]
-        top[1] = blocks.section(runtime.templates.message("draft_parent", continued=True, **data))
+        top[1] = blocks.section(
+            slack_text.templates(runtime).message("draft_parent", continued=True, **data)
+        )
         letter = shown
         continuations = blocks.messages(rest, first_capacity=blocks.MESSAGE_BLOCKS)
         letter.append(
@@ -521,12 +361,14 @@ def parent_message(
                 "elements": [
                     {
                         "type": "mrkdwn",
-                        "text": runtime.templates.message("draft_continued_note", **data),
+                        "text": slack_text.templates(runtime).message(
+                            "draft_continued_note", **data
+                        ),
                     }
                 ],
             }
         )
-    text = runtime.templates.message("draft_parent_text", **data)
+    text = slack_text.templates(runtime).message("draft_parent_text", **data)
     return text, top + letter, continuations
 
 
@@ -542,13 +384,15 @@ def version_messages(
     data = _context(runtime, session, draft, version)
     previous = next(v for v in draft.versions if v.number == version.number - 1)
     diff = drafts.changes(drafts.text_lines(previous), drafts.text_lines(version))
-    intro = runtime.templates.message("draft_version", previous=previous.number, **data)
-    what = runtime.templates.message("draft_changes", previous=previous.number, **diff)
+    intro = slack_text.templates(runtime).message("draft_version", previous=previous.number, **data)
+    what = slack_text.templates(runtime).message("draft_changes", previous=previous.number, **diff)
     block_list = [blocks.section(p) for p in split_message(intro)]
     block_list += [blocks.section(p) for p in split_message(what)]
     block_list.append({"type": "divider"})
     block_list += blocks.letter_blocks(_elements(version))
-    return runtime.templates.message("draft_version_text", **data), blocks.messages(block_list)
+    return slack_text.templates(runtime).message("draft_version_text", **data), blocks.messages(
+        block_list
+    )
 
 
 def _filename(draft: Draft, version: DraftVersion, approved: bool) -> str:
@@ -567,7 +411,7 @@ def docx_of(
         "version": version,
         "approved": approved,
     }
-    title = visible(runtime.templates.message("draft_file_title", **data))
+    title = visible(slack_text.templates(runtime).message("draft_file_title", **data))
     content = to_docx(
         _elements(version),
         title=title,

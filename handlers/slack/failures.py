@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.errors import UserError
 from bot.runtime import Runtime
+from handlers.slack import text as slack_text
 
 log = logging.getLogger("ciw.app")
 
@@ -17,7 +18,7 @@ log = logging.getLogger("ciw.app")
 def refuse(runtime: Runtime, respond: Any, error: UserError) -> None:
     """Answer a refused click privately with its error template, leaving the message as is."""
     respond(
-        text=runtime.templates.message(f"errors/{error.template}", **error.data),
+        text=slack_text.templates(runtime).message(f"errors/{error.template}", **error.data),
         response_type="ephemeral",
         replace_original=False,
     )
@@ -32,7 +33,7 @@ def report(runtime: Runtime, error: BaseException, body: dict[str, Any], respond
     template = "errors/database_unavailable" if isinstance(error, DBAPIError) else "errors/internal"
     try:
         respond(
-            text=runtime.templates.message(template),
+            text=slack_text.templates(runtime).message(template),
             response_type="ephemeral",
             replace_original=False,
         )

@@ -45,6 +45,8 @@ from sqlalchemy.orm import Session
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import IdempotencyKey, ProcessedEvent
+from handlers.slack import text as slack_text
+from handlers.slack.platform import client_of as slack_client_of
 
 log = logging.getLogger("ciw.middleware")
 
@@ -455,7 +457,7 @@ def first_submission(session: Session, body: dict[str, Any]) -> bool:
 
 
 def _refusal(runtime: Runtime, body: dict[str, Any], *, unverified: bool) -> BoltResponse:
-    text = runtime.templates.message("errors/guest", unverified=unverified)
+    text = slack_text.templates(runtime).message("errors/guest", unverified=unverified)
     if body.get("command"):
         return BoltResponse(
             status=200,
@@ -484,9 +486,9 @@ def _post_ephemeral(runtime: Runtime, response_url: str, text: str) -> None:
     from slack_sdk.webhook import WebhookClient
 
     try:
-        WebhookClient(response_url, timeout=5, retry_handlers=runtime.client.retry_handlers).send(
-            text=text, response_type="ephemeral", replace_original=False
-        )
+        WebhookClient(
+            response_url, timeout=5, retry_handlers=slack_client_of(runtime).retry_handlers
+        ).send(text=text, response_type="ephemeral", replace_original=False)
     except (SlackClientError, OSError):
         log.warning("could not tell a refused user why", exc_info=True)
 

@@ -17,6 +17,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from bot import calendar_http
+from handlers.slack.calendar_members import slack_member_check
+from handlers.slack.platform import client_of as slack_client_of
 
 log = logging.getLogger("ciw.http")
 
@@ -75,7 +77,7 @@ def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSG
         signing_secret = runtime.settings.slack_signing_secret
     secret = signing_secret
     calendar = calendar_http.endpoint(
-        runtime, {"slack": calendar_http.slack_member_check(runtime.client)}
+        runtime, {"slack": slack_member_check(slack_client_of(runtime))}
     )
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+from bot.messages import Dialect, mention, mention_parts
+
+if TYPE_CHECKING:
+    from bot.render import Templates
+    from bot.runtime import Runtime
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 _MENTION_NAMED = re.compile(r"<@([UW][A-Z0-9]+)(?:\|([^>]*))?>")
@@ -23,6 +30,13 @@ def extract_mentions(text: str) -> tuple[str, list[str]]:
             users.append(user)
     stripped = _MENTION.sub(" ", text)
     return re.sub(r"[ \t]{2,}", " ", stripped).strip(), users
+
+
+def typed(text: str) -> str:
+    """Slack's escaped text as the core takes typed text: the words as typed (`unescape`),
+    each `<@U123|name>` mention as the neutral mention marker (`bot.messages.mention`)."""
+    marked = _MENTION_NAMED.sub(lambda m: mention(m.group(1), m.group(2)), text)
+    return unescape(marked)
 
 
 def _link(match: re.Match[str]) -> str:
@@ -161,3 +175,42 @@ def split_mrkdwn(text: str, limit: int) -> list[str]:
     if current.strip():
         pieces.append(current)
     return pieces
+
+
+# -- the neutral markup (bot.messages) as mrkdwn -----------------------------------------
+_BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
+
+
+def _line_markup(line: str) -> str:
+    # A `> ` quote stays a quote; elsewhere Slack's three control characters are entities,
+    # so the bot's own `<authority>` placeholders are shown, not read as links.
+    quote = line.startswith("> ")
+    body = line[2:] if quote else line
+    body = body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return ("> " if quote else "") + body
+
+
+def _markup(text: str) -> str:
+    text = "\n".join(_line_markup(line) for line in text.split("\n"))
+    text = _MD_LINK.sub(lambda m: f"<{m.group(2)}|{m.group(1)}>", text)
+    return _BOLD.sub(r"*\1*", text)
+
+
+def _mention(inside: str) -> str:
+    return f"<@{mention_parts(inside)[0]}>"
+
+
+SLACK = Dialect(
+    markup=_markup, escape=escape, mention=_mention, channel=lambda channel: f"<#{channel}>"
+)
+
+
+def mrkdwn(neutral: str) -> str:
+    """Neutral markup (`bot.messages`) as Slack mrkdwn, typed text escaped."""
+    return SLACK.render(neutral)
+
+
+def templates(runtime: Runtime) -> Templates:
+    """The runtime's templates writing Slack mrkdwn."""
+    return runtime.templates.in_dialect(SLACK)

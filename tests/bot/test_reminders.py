@@ -355,8 +355,8 @@ def test_reminder_says_where_in_the_review_year(runtime, slack):
 
 
 def test_long_reminder_text_is_cut_between_words_and_never_inside_an_entity():
-    from bot.reminders import sections
     from handlers.slack.limits import check
+    from handlers.slack.reminder_blocks import sections
 
     text = "x" * 2990 + " fish &amp; chips " + "word " * 1000
     blocks = sections(text)

@@ -10,6 +10,7 @@ import time
 from sqlalchemy import func, select, update
 
 from bot import clock as clock_module
+from bot import draft_outbox
 from db.models import (
     Activity,
     ActivityStatus,
@@ -135,7 +136,7 @@ def test_the_database_lost_while_a_draft_is_recorded_leaves_nothing_in_slack(
     workspace, slack, runtime, clock, database, monkeypatch
 ):
     setup_demo(runtime, clock)
-    original = draft_posts.enqueue_version
+    original = draft_outbox.enqueue_version
 
     def connection_lost(*args, **kwargs):
         original(*args, **kwargs)

@@ -17,9 +17,11 @@ from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Delivery, Role
-from handlers.commands import list_records, render
+from handlers.commands import list_records
 from handlers.commands.base import Command
 from handlers.slack import permissions
+from handlers.slack import text as slack_text
+from handlers.slack.commands import SlackSurface, render
 
 
 def register(app: App) -> None:
@@ -43,7 +45,7 @@ def _parse(body: dict[str, Any]) -> tuple[str, int, int | None]:
 
 def _answer(runtime: Runtime, respond: Respond, template: str, data: dict[str, Any]) -> None:
     respond(
-        text=runtime.templates.message(template, **data),
+        text=slack_text.templates(runtime).message(template, **data),
         response_type="ephemeral",
         replace_original=False,
     )
@@ -133,7 +135,7 @@ def on_list(
             command = Command(
                 runtime=runtime,
                 session=session,
-                client=client,
+                surface=SlackSurface(client=client),
                 user_id=user_id,
                 channel_id=(body.get("channel") or {}).get("id", ""),
                 channel_name="",

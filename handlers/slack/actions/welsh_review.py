@@ -15,11 +15,12 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from sqlalchemy import select
 
-from bot import translation
+from bot import draft_outbox, translation
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role, WelshReview
-from handlers.slack import deliveries, draft_posts, failures, permissions
+from handlers.slack import deliveries, failures, permissions
+from handlers.slack import text as slack_text
 from handlers.slack.text import visible
 
 CALLBACK_ID = "welsh_change_request"
@@ -51,11 +52,11 @@ def approve(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) -> N
                 required=runtime.settings.required_approvals,
             )
             text = translation.get_text(session, _text_id(body))
-            note = runtime.templates.message("welsh_decided", text=text, tally=tally)
+            note = slack_text.templates(runtime).message("welsh_decided", text=text, tally=tally)
             if tally.approved:
-                draft_posts.enqueue_welsh(session, text, "approved", now=runtime.now())
+                draft_outbox.enqueue_welsh(session, text, "approved", now=runtime.now())
             else:
-                draft_posts.enqueue_refresh(
+                draft_outbox.enqueue_refresh(
                     session, text.translation.version.draft, now=runtime.now()
                 )
     except UserError as error:
@@ -121,7 +122,7 @@ def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None
     reason = (values.get(BLOCK_ID, {}).get(ACTION_ID, {}).get("value") or "").strip()
     metadata = json.loads(body["view"].get("private_metadata") or "{}")
     if not reason:
-        message = runtime.templates.message("errors/draft_missing_reason")
+        message = slack_text.templates(runtime).message("errors/draft_missing_reason")
         ack(response_action="errors", errors={BLOCK_ID: visible(message)})
         return
     ack()
@@ -142,7 +143,7 @@ def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None
                 .where(WelshReview.welsh_text_id == text_id, WelshReview.user_id == user)
                 .order_by(WelshReview.id.desc())
             ).first()
-            draft_posts.enqueue_welsh(
+            draft_outbox.enqueue_welsh(
                 session,
                 translation.get_text(session, text_id),
                 "change_request",
@@ -153,7 +154,7 @@ def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None
         client.chat_postEphemeral(
             channel=metadata["channel"],
             user=user,
-            text=runtime.templates.message(f"errors/{error.template}", **error.data),
+            text=slack_text.templates(runtime).message(f"errors/{error.template}", **error.data),
         )
         return
     deliveries.kick(runtime)

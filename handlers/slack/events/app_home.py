@@ -9,6 +9,8 @@ from slack_sdk import WebClient
 
 from bot import reminders, roles
 from bot.runtime import Runtime
+from handlers.slack import text as slack_text
+from handlers.slack.reminder_blocks import sections
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab view
 HOME_ITEMS = 20  # of each kind; the total says how many more `/ciw upcoming` lists
@@ -27,7 +29,7 @@ def home_view(runtime: Runtime, user_id: str) -> dict[str, Any]:
             roles.role_of(session, user_id, runtime.settings.admins) is not None
         )
         today = runtime.today()
-        text = runtime.templates.message(
+        text = slack_text.templates(runtime).message(
             "home",
             activities=(
                 reminders.upcoming_for(session, user_id, today, limit=HOME_ITEMS) if shown else []
@@ -35,7 +37,7 @@ def home_view(runtime: Runtime, user_id: str) -> dict[str, Any]:
             total=reminders.count_upcoming_for(session, user_id, today) if shown else 0,
             drafts=reminders.drafts_waiting(session, user_id, limit=HOME_ITEMS) if shown else [],
         )
-    blocks = reminders.sections(text)[:MAX_BLOCKS]
+    blocks = sections(text)[:MAX_BLOCKS]
     return {"type": "home", "blocks": blocks}
 
 

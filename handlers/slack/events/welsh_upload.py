@@ -21,12 +21,13 @@ from slack_bolt import App
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import translation
+from bot import draft_outbox, translation
 from bot.errors import UserError
 from bot.letters.translation_pack import UnreadableWelsh, read_welsh
 from bot.runtime import Runtime
 from db.models import Role
-from handlers.slack import deliveries, draft_posts, permissions
+from handlers.slack import deliveries, permissions
+from handlers.slack import text as slack_text
 
 log = logging.getLogger("ciw.welsh")
 
@@ -159,7 +160,7 @@ def on_upload(event: dict[str, Any], client: Any, context: Any) -> None:
             channel=channel,
             user=user,
             thread_ts=thread,
-            text=runtime.templates.message(f"errors/{template}", name=name, **data),
+            text=slack_text.templates(runtime).message(f"errors/{template}", name=name, **data),
         )
 
     try:
@@ -247,7 +248,7 @@ def _record(
         if text is None:
             return None
         # Acknowledged in the thread with the buttons that review it: queued with the record.
-        draft_posts.enqueue_welsh(
+        draft_outbox.enqueue_welsh(
             session, text, "recorded", empty_rows=document.empty_rows, now=runtime.now()
         )
         return text.id

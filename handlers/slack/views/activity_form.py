@@ -99,10 +99,10 @@ def view(authority_options: list[dict[str, Any]], metadata: dict[str, Any]) -> d
     return kit.modal(CALLBACK_ID, "Log an activity", blocks, metadata)
 
 
-def open_form(command: Command) -> None:
+def open_form(command: Command, *, client: WebClient, trigger_id: str | None) -> None:
     """Open the form in a modal, remembering the channel it was asked for in."""
-    command.client.views_open(
-        trigger_id=command.trigger_id,
+    client.views_open(
+        trigger_id=trigger_id,
         view=view(
             kit.authority_options(command.session),
             kit.opened_in(
@@ -167,6 +167,7 @@ def submit(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> N
             parsed,
             actor=user_id,
             channel_id=channel_id,
+            platform="slack",
             today=runtime.today(),
             now=runtime.now(),
         )

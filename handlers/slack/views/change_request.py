@@ -14,6 +14,7 @@ from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role
 from handlers.slack import middleware, permissions
+from handlers.slack import text as slack_text
 from handlers.slack.text import visible
 
 CALLBACK_ID = "draft_change_request"
@@ -57,7 +58,7 @@ def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None
     reason = (values.get(BLOCK_ID, {}).get(ACTION_ID, {}).get("value") or "").strip()
     metadata = json.loads(body["view"].get("private_metadata") or "{}")
     if not reason:
-        message = runtime.templates.message("errors/draft_missing_reason")
+        message = slack_text.templates(runtime).message("errors/draft_missing_reason")
         ack(response_action="errors", errors={BLOCK_ID: visible(message)})
         return
     try:
@@ -68,14 +69,14 @@ def submitted(ack: Ack, body: dict[str, Any], client: Any, context: Any) -> None
                     runtime, session, int(metadata["version_id"]), user_id=user, reason=reason
                 )
     except UserError as error:
-        message = runtime.templates.message(f"errors/{error.template}", **error.data)
+        message = slack_text.templates(runtime).message(f"errors/{error.template}", **error.data)
         ack(response_action="errors", errors={BLOCK_ID: visible(message)[:1000]})
         return
     except IntegrityError:
         ack()  # the same submission, delivered twice at once: the other one recorded it
         return
     except DBAPIError:
-        message = runtime.templates.message("errors/database_unavailable")
+        message = slack_text.templates(runtime).message("errors/database_unavailable")
         ack(response_action="errors", errors={BLOCK_ID: visible(message)})
         return
     ack()

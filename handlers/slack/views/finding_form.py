@@ -114,10 +114,10 @@ def view(
     return kit.modal(CALLBACK_ID, "Log a finding", blocks, metadata)
 
 
-def open_form(command: Command) -> None:
+def open_form(command: Command, *, client: WebClient, trigger_id: str | None) -> None:
     """Open the form in a modal, remembering the channel it was asked for in."""
-    command.client.views_open(
-        trigger_id=command.trigger_id,
+    client.views_open(
+        trigger_id=trigger_id,
         view=view(
             kit.authority_options(command.session),
             command.today,

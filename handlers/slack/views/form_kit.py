@@ -26,6 +26,7 @@ from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role
 from handlers.slack import middleware, permissions
+from handlers.slack import text as slack_text
 from handlers.slack.text import visible
 
 if TYPE_CHECKING:  # handlers.commands imports the forms: no import back at run time
@@ -222,7 +223,9 @@ class FieldErrors:
     def add(self, block_id: str, error: UserError) -> None:
         """Keep the first error of a block, as plain text (modal errors show no mrkdwn)."""
         if block_id not in self.errors:
-            text = self.runtime.templates.message(f"errors/{error.template}", **error.data)
+            text = slack_text.templates(self.runtime).message(
+                f"errors/{error.template}", **error.data
+            )
             self.errors[block_id] = visible(text).replace("`", "").replace("*", "")[:1000]
 
     def check(self, block_id: str, parse: Callable[..., T], *args: Any) -> T | None:
@@ -250,7 +253,7 @@ def confirm(
 ) -> None:
     """Tell the submitter what was recorded: ephemeral in the channel the form came from,
     else (no channel, or the bot cannot post there) in their DM with the app."""
-    text = runtime.templates.message(reply.template, **reply.data)
+    text = slack_text.templates(runtime).message(reply.template, **reply.data)
     if channel_id:
         try:
             client.chat_postEphemeral(channel=channel_id, user=user_id, text=text)

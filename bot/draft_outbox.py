@@ -1,0 +1,196 @@
+"""What a draft's versions and decisions put in the outbox, on any platform.
+
+Queued in the same transaction as the record that causes them, one row per message of
+the draft's platform, all of one draft in one conversation so they go out in order: a
+version's parts, the parent's refresh, its .docx; a decision's note, the refresh, the
+approved letter; the Welsh workflow's pack and notes. The rows hold ids and part
+numbers, never a platform's blocks: the platform's sender renders them when it sends
+(`handlers.slack.draft_posts`, `handlers.teams.drafts`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import outbox, translation
+from bot.runtime import Runtime
+from db.models import Delivery, Draft, DraftVersion, Review, WelshReview, WelshText
+
+PART, PARENT, DOCX, NOTE = "draft-part", "draft-parent", "draft-docx", "draft-note"
+# The Welsh workflow in the same thread: the translation pack (an upload), and the notes
+# of a recorded Welsh upload (with its review buttons) and of the decisions on it.
+WELSH_PACK, WELSH_NOTE = "welsh-pack", "welsh-note"
+KINDS = (PART, PARENT, DOCX, NOTE, WELSH_PACK, WELSH_NOTE)
+
+
+def conversation(draft: Draft) -> str:
+    """The outbox conversation of a draft: its rows go out in the order they were queued."""
+    return f"draft:{draft.id}"
+
+
+def _enqueue(
+    session: Session, draft: Draft, *, key: str, kind: str, action: str, now: dt.datetime, **payload
+) -> Delivery:
+    return outbox.enqueue(
+        session,
+        key=key,
+        kind=kind,
+        action=action,
+        channel=draft.channel_id,
+        platform=draft.platform,
+        conversation=conversation(draft),
+        draft_id=draft.id,
+        due_at=now,
+        payload=payload,
+    )
+
+
+def enqueue_version(
+    runtime: Runtime, session: Session, draft: Draft, version: DraftVersion, *, now: dt.datetime
+) -> None:
+    """Queue a version's messages: each part, the parent's refresh (later versions), the .docx."""
+    parts = runtime.platform(draft.platform).draft_parts(runtime, session, draft, version)
+    prefix = f"draft:D{draft.id}:v{version.number}"
+    for part in range(1, parts + 1):
+        _enqueue(
+            session,
+            draft,
+            key=f"{prefix}:part{part}",
+            kind=PART,
+            action=outbox.POST,
+            now=now,
+            version_id=version.id,
+            part=part,
+            parts=parts,
+        )
+    if version.number > 1:
+        enqueue_refresh(session, draft, now=now)
+    _enqueue(
+        session,
+        draft,
+        key=f"{prefix}:docx",
+        kind=DOCX,
+        action=outbox.UPLOAD,
+        now=now,
+        version_id=version.id,
+        approved=False,
+    )
+
+
+def enqueue_refresh(session: Session, draft: Draft, *, now: dt.datetime) -> None:
+    """Queue an update of the draft's parent message to its state when the update goes out."""
+    # One refresh waiting is enough: it shows the state as it is when it goes out.
+    waiting = session.scalar(
+        select(Delivery.id).where(
+            Delivery.conversation == conversation(draft),
+            Delivery.kind == PARENT,
+            Delivery.sent_at.is_(None),
+            Delivery.cancelled_at.is_(None),
+            Delivery.claimed_at.is_(None),
+        )
+    )
+    if waiting is None:
+        _enqueue(
+            session,
+            draft,
+            key=f"draft:D{draft.id}:refresh:{uuid.uuid4().hex}",
+            kind=PARENT,
+            action=outbox.UPDATE,
+            now=now,
+        )
+
+
+def enqueue_decision(
+    session: Session,
+    draft: Draft,
+    version: DraftVersion,
+    *,
+    review: Review | None,
+    approved: bool,
+    now: dt.datetime,
+) -> None:
+    """Queue what a decision shows: a change request's reason, the parent's new status, and,
+    once a version is approved, the approval note and the approved .docx (once per version)."""
+    prefix = f"draft:D{draft.id}:v{version.number}"
+    if review is not None and review.reason:
+        _enqueue(
+            session,
+            draft,
+            key=f"draft:D{draft.id}:review{review.id}",
+            kind=NOTE,
+            action=outbox.POST,
+            now=now,
+            what="change_request",
+            review_id=review.id,
+            version_id=version.id,
+        )
+    enqueue_refresh(session, draft, now=now)
+    if approved:
+        _enqueue(
+            session,
+            draft,
+            key=f"{prefix}:approved",
+            kind=NOTE,
+            action=outbox.POST,
+            now=now,
+            what="approved",
+            version_id=version.id,
+        )
+        _enqueue(
+            session,
+            draft,
+            key=f"{prefix}:approved-docx",
+            kind=DOCX,
+            action=outbox.UPLOAD,
+            now=now,
+            version_id=version.id,
+            approved=True,
+        )
+        if translation.for_version(session, version.id) is not None:
+            # A Welsh-language letter: its translation pack, once per version.
+            _enqueue(
+                session,
+                draft,
+                key=f"{prefix}:welsh-pack",
+                kind=WELSH_PACK,
+                action=outbox.UPLOAD,
+                now=now,
+                version_id=version.id,
+            )
+
+
+def enqueue_welsh(
+    session: Session,
+    text: WelshText,
+    what: str,
+    *,
+    now: dt.datetime,
+    review: WelshReview | None = None,
+    empty_rows: list[int] | None = None,
+) -> None:
+    """Queue what a Welsh revision's record shows in the thread, and the parent's refresh:
+    `recorded` (the upload, with the buttons that review it), `change_request` (the
+    review's reason) or `approved`; once per revision (per review for a change request)."""
+    version = text.translation.version
+    draft = version.draft
+    key = f"draft:D{draft.id}:welsh:T{text.id}:{what}"
+    if review is not None:
+        key = f"draft:D{draft.id}:welsh:R{review.id}"
+    _enqueue(
+        session,
+        draft,
+        key=key,
+        kind=WELSH_NOTE,
+        action=outbox.POST,
+        now=now,
+        what=what,
+        version_id=version.id,
+        text_id=text.id,
+        review_id=review.id if review is not None else None,
+        empty_rows=list(empty_rows or [])[:50],
+    )
+    enqueue_refresh(session, draft, now=now)
