@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import draft_outbox, drafts, history, reminders, review_tally, translation
+from bot import draft_outbox, drafts, history, reminders, translation
 from bot.dates import ReviewYear
 from bot.letters import render as letter_render
-from bot.letters.docx import load_template, to_docx
+from bot.letters import version_file
 from bot.runtime import Runtime
 from db.models import (
     Delivery,
@@ -98,12 +98,12 @@ def render(runtime: Runtime, session: Session, row: Delivery) -> Rendered:
     data = _context(runtime, session, draft, version)
     if row.kind == DOCX:
         approved = bool(payload.get("approved"))
-        title, content = docx_of(runtime, draft, version, approved=approved)
+        made = version_file.version_docx(runtime, version, approved=approved)
         return Rendered(
             thread_ts=draft.thread_ts,
-            content=content,
-            filename=_filename(draft, version, approved),
-            title=title,
+            content=made.content,
+            filename=made.filename,
+            title=made.title,
         )
     if payload.get("what") == "change_request":
         review = session.get(Review, payload["review_id"])
@@ -393,32 +393,3 @@ def version_messages(
     return slack_text.templates(runtime).message("draft_version_text", **data), blocks.messages(
         block_list
     )
-
-
-def _filename(draft: Draft, version: DraftVersion, approved: bool) -> str:
-    year = ReviewYear(draft.review_year).label
-    suffix = "-approved" if approved else ""
-    return f"ciw-letter-{draft.authority.slug}-{year}-v{version.number}{suffix}.docx"
-
-
-def docx_of(
-    runtime: Runtime, draft: Draft, version: DraftVersion, *, approved: bool = False
-) -> tuple[str, bytes]:
-    """The version's .docx (title, content) as uploaded into the draft's thread."""
-    data = {
-        "council": draft.authority.english_name,
-        "year": ReviewYear(draft.review_year),
-        "version": version,
-        "approved": approved,
-    }
-    title = visible(slack_text.templates(runtime).message("draft_file_title", **data))
-    content = to_docx(
-        _elements(version),
-        title=title,
-        subject=review_tally.APPROVED if approved else "draft for review",
-        template=load_template(runtime.settings.letter_template),
-        version=version.number,
-        approved=approved,
-        now=runtime.now(),
-    )
-    return title, content

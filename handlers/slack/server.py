@@ -16,7 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from bot import calendar_http
+from bot import calendar_http, files_http
 from handlers.slack.calendar_members import slack_member_check
 from handlers.slack.platform import client_of as slack_client_of
 
@@ -79,6 +79,7 @@ def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSG
     calendar = calendar_http.endpoint(
         runtime, {"slack": slack_member_check(slack_client_of(runtime))}
     )
+    files = files_http.endpoint(runtime)  # logs its own line, token redacted
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -90,6 +91,8 @@ def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSG
             start_response(status, [("Content-Type", "application/json")])
             return [body.encode()]
         captured: dict[str, str] = {}
+        if path.startswith(files_http.PREFIX):
+            return files(environ, start_response)
         if path.startswith(calendar_http.PREFIX):
 
             def calendar_start_response(status: str, headers: list, *args: Any) -> Any:
