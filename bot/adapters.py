@@ -35,15 +35,20 @@ def load(name: str) -> ModuleType:
     return importlib.import_module(name)
 
 
-def attach_configured(runtime: Runtime) -> list[str]:
-    """Serve every configured platform from `runtime`; their names. None configured is an
-    error naming the settings to set."""
-    names = configured(runtime.settings)
+def require_configured(settings: Settings) -> list[str]:
+    """The configured platforms; none is an error naming the settings to set."""
+    names = configured(settings)
     if not names:
         raise SettingsError(
             "no chat platform is configured: set SLACK_BOT_TOKEN (Slack) or "
             "TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID (Teams)"
         )
+    return names
+
+
+def attach_configured(runtime: Runtime) -> list[str]:
+    """Serve every configured platform from `runtime`; their names."""
+    names = require_configured(runtime.settings)
     for name in names:
         load(ADAPTERS[name]).attach(runtime)
     return names

@@ -170,6 +170,7 @@ def _clock(args: argparse.Namespace, settings: Settings) -> int:
     from bot import adapters, clock
     from bot.runtime import build_runtime
 
+    adapters.require_configured(settings)  # before the database is touched
     runtime = build_runtime(settings)
     adapters.attach_configured(runtime)
     if args.once:

@@ -214,3 +214,9 @@ def mrkdwn(neutral: str) -> str:
 def templates(runtime: Runtime) -> Templates:
     """The runtime's templates writing Slack mrkdwn."""
     return runtime.templates.in_dialect(SLACK)
+
+
+def typed_words(text: str) -> str:
+    """Slack's escaped text as words to store (a review comment): `unescape`d, a person
+    mentioned reading `@name`."""
+    return unescape(text)

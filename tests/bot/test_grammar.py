@@ -9,6 +9,7 @@ import pytest
 from bot import grammar, ids
 from bot.dates import ReviewYear, When
 from bot.errors import UserError
+from bot.messages import mention
 from db.models import ActivityStatus, FindingKind, NoteSection, Principle, Service
 
 D = dt.date
@@ -70,18 +71,25 @@ def test_log_activity_with_details():
 
 
 def test_log_activity_mentions_are_inspectors_not_title():
+    alex, bea = mention("U0ALEX", "alex"), mention("U0BEA", "bea")
     parsed = grammar.parse_log_activity(
-        "wrexham adults 2020-04-20T10:00 meeting <@U0ALEX|alex> with the Director <@U0BEA|bea>"
+        f"wrexham adults 2020-04-20T10:00 meeting {alex} with the Director {bea}"
     )
     assert parsed.inspectors == ["U0ALEX", "U0BEA"]
     assert parsed.title == "meeting with the Director"
     assert parsed.when.time == dt.time(10)
 
 
-def test_log_activity_text_is_unescaped_as_typed():
-    parsed = grammar.parse_log_activity("rct both 10/04/2019 Q&amp;A &lt;!channel&gt; review")
+def test_log_activity_text_is_kept_as_typed():
+    # The platform's adapter has turned its escapes into the characters typed.
+    parsed = grammar.parse_log_activity("rct both 10/04/2019 Q&A <!channel> review")
     assert parsed.title == "Q&A <!channel> review"
     assert parsed.service is Service.BOTH
+
+
+def test_a_person_left_in_typed_text_reads_as_their_name():
+    parsed = grammar.parse_edit(f"F7 Discussed with {mention('U0ALEX', 'alex')} today")
+    assert parsed.value == "Discussed with @alex today"
 
 
 @pytest.mark.parametrize(
@@ -96,7 +104,7 @@ def test_log_activity_text_is_unescaped_as_typed():
         ("wrexham children 2019-09-25..2019-09-24 meeting", "end_before_start"),
         ("wrexham children 2019-09-24", "missing_title"),
         ("wrexham children 2019-09-24 | only details", "missing_title"),
-        ("wrexham children 2019-09-24 <@U1|a>", "missing_title"),
+        (f"wrexham children 2019-09-24 {mention('U1', 'a')}", "missing_title"),
         ("wrexham children 2019-09-24T26:00 meeting", "bad_time"),
     ],
 )
@@ -211,7 +219,7 @@ def test_lifecycle_refusals(typed, action, template):
 
 
 def test_edit_and_remove():
-    assert grammar.parse_edit("#f7 New text &amp; more") == grammar.Edit(
+    assert grammar.parse_edit("#f7 New text & more") == grammar.Edit(
         "F", 7, "text", "New text & more"
     )
     assert grammar.parse_edit("n3 The plan is under review.") == grammar.Edit(
@@ -300,10 +308,10 @@ def test_note():
     )
     assert grammar.parse_note("rct Well-being  A wider remark").section is NoteSection.WELL_BEING
     assert grammar.parse_note("rct plan x").year is None
-    # A named link keeps its address.
+    # A named link keeps its address (Slack's `<url|label>` arrives as `[label](url)`).
     assert (
         grammar.parse_note(
-            "rct prevention The <https://www.careinspectorate.wales/r|report> is published."
+            "rct prevention The [report](https://www.careinspectorate.wales/r) is published."
         ).text
         == "The [report](https://www.careinspectorate.wales/r) is published."
     )

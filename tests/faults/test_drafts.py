@@ -142,7 +142,7 @@ def test_the_database_lost_while_a_draft_is_recorded_leaves_nothing_in_slack(
         original(*args, **kwargs)
         database.down()  # the commit that follows fails
 
-    monkeypatch.setattr(draft_posts, "enqueue_version", connection_lost)
+    monkeypatch.setattr(draft_outbox, "enqueue_version", connection_lost)
     reply = workspace.command("draft-letter wrexham 2019-20")
     database.up()
     assert "not answering" in reply.get("text")
@@ -150,7 +150,7 @@ def test_the_database_lost_while_a_draft_is_recorded_leaves_nothing_in_slack(
     assert slack.of("chat.postMessage") == []  # nothing in the channel without its record
     with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Draft)) == 0
-    monkeypatch.setattr(draft_posts, "enqueue_version", original)
+    monkeypatch.setattr(draft_outbox, "enqueue_version", original)
     post_draft(workspace, slack)  # tried again: one draft, posted once
     with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Draft)) == 1

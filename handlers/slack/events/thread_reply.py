@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot import drafts
 from bot.runtime import Runtime
 from handlers.slack import middleware
+from handlers.slack import text as slack_text
 from handlers.slack.events import welsh_upload
 
 REACTION = "memo"
@@ -60,7 +61,7 @@ def record_in_ack(runtime: Runtime, session: Session, body: dict[str, Any]) -> N
         thread_ts=event["thread_ts"],
         message_ts=event["ts"],
         user_id=event["user"],
-        text=event.get("text") or "",
+        text=slack_text.typed_words(event.get("text") or ""),
         now=runtime.now(),
     )
     if comment is not None:
