@@ -24,7 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve Slack's HTTP requests on POST /slack/events")
+    serve = commands.add_parser(
+        "serve",
+        help="serve every configured platform over HTTP on one port: POST /slack/events "
+        "(Slack), POST /api/messages (Teams), GET /healthz, GET /calendar/<token>.ics",
+    )
     serve.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port to listen on (default $PORT or 3000)")
     serve.add_argument("--threads", type=int, default=8, help="requests served at once (default 8)")
@@ -105,7 +109,6 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "db":
         return _db_upgrade(settings)
     if args.command == "serve":
-        settings.require("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
         return _serve(args, settings)
     if args.command == "socket":
         settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
@@ -147,16 +150,10 @@ def _start_clock(runtime: object) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot import adapters
 
-    slack = adapters.load("handlers.slack.app")
-    server = adapters.load("handlers.slack.server")
-    app = slack.create_app(settings)
-    runtime = slack.runtime_of(app)
-    if args.with_clock:
-        _start_clock(runtime)
     port = args.port or settings.port
-    log.info("serving", extra={"host": args.host, "port": port})
-    server.serve(server.wsgi_app(app, runtime.engine), args.host, port, threads=args.threads)
-    return 0
+    return adapters.load("handlers.serve").serve(
+        settings, args.host, port, threads=args.threads, with_clock=args.with_clock
+    )
 
 
 def _socket(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,7 +21,13 @@ from typing import IO, Any
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 _TOKEN = re.compile(r"\b(xox[abpersc]|xapp)-[A-Za-z0-9-]+")
 REDACTED = "[redacted]"
-ENV_SECRETS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL")
+ENV_SECRETS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "DATABASE_URL",
+    "TEAMS_APP_PASSWORD",
+)
 
 
 class Redactor(logging.Filter):

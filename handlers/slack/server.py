@@ -1,11 +1,9 @@
-"""HTTP serving: Bolt behind a production WSGI server (waitress), plus /healthz and the
-calendar feeds."""
+"""HTTP serving of Slack: Bolt behind a production WSGI server (waitress), with the routes
+every `serve` has (/healthz, calendar feeds: `handlers.web`) in front of it."""
 
 from __future__ import annotations
 
-import json
 import logging
-import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -13,26 +11,15 @@ from typing import Any
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
 
-from bot import calendar_http, files_http
 from handlers.slack.calendar_members import slack_member_check
 from handlers.slack.platform import client_of as slack_client_of
+from handlers.web import WSGIApp, database_state, web_app
+
+__all__ = ["WSGIApp", "database_state", "serve", "signed_by_slack", "wsgi_app"]
 
 log = logging.getLogger("ciw.http")
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-def database_state(engine: Engine) -> dict[str, Any]:
-    """`{"database": "ok"}` when a query answers, else the kind of failure."""
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except DBAPIError as error:
-        return {"database": "unavailable", "error": type(error.orig).__name__}
-    return {"database": "ok"}
 
 
 def signed_by_slack(secret: str, environ: dict[str, Any], body: bytes) -> bool:
@@ -76,50 +63,11 @@ def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSG
     if signing_secret is None:
         signing_secret = runtime.settings.slack_signing_secret
     secret = signing_secret
-    calendar = calendar_http.endpoint(
-        runtime, {"slack": slack_member_check(slack_client_of(runtime))}
-    )
-    files = files_http.endpoint(runtime)  # logs its own line, token redacted
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         started = time.monotonic()
-        if path == "/healthz" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            state = database_state(engine)
-            status = "200 OK" if state["database"] == "ok" else "503 Service Unavailable"
-            body = json.dumps({"status": "ok" if status.startswith("200") else "degraded", **state})
-            start_response(status, [("Content-Type", "application/json")])
-            return [body.encode()]
         captured: dict[str, str] = {}
-        if path.startswith(files_http.PREFIX):
-            return files(environ, start_response)
-        if path.startswith(calendar_http.PREFIX):
-
-            def calendar_start_response(status: str, headers: list, *args: Any) -> Any:
-                captured["status"] = status
-                return start_response(status, headers, *args)
-
-            try:
-                result = calendar(environ, calendar_start_response)
-            except Exception:
-                # Logged here, not by waitress: its line would carry the token in the path.
-                log.exception("calendar feed failed", extra={"path": calendar_http.REDACTED})
-                captured["status"] = "500"
-                start_response(
-                    "500 Internal Server Error",
-                    [("Content-Type", "text/plain; charset=utf-8")],
-                    sys.exc_info(),
-                )
-                result = [b"Internal error\n"]
-            log.info(
-                "request",
-                extra={
-                    "path": calendar_http.REDACTED,
-                    "status": captured.get("status", "").split(" ")[0],
-                    "ms": round((time.monotonic() - started) * 1000, 1),
-                },
-            )
-            return result
         checked = secret and path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST"
         if checked and not signed_by_slack(secret, environ, _read_body(environ)):
             log.warning("unsigned request refused", extra={"outcome": "refused:unsigned"})
@@ -150,7 +98,8 @@ def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSG
         )
         return result
 
-    return application
+    members = {"slack": slack_member_check(slack_client_of(runtime))}
+    return web_app(runtime, members, engine=engine, fallback=application)
 
 
 def serve(application: WSGIApp, host: str, port: int, threads: int = 8) -> None:

@@ -91,7 +91,11 @@ def create_teams_app(
     """
     assert settings.teams_app_id and settings.teams_tenant_id
     cloud = teams_cloud(settings)
-    adapter = TenantGate(settings.teams_tenant_id)
+    # No /docs, /redoc or /openapi.json: nothing but the messaging endpoint (and the
+    # fallback) is served.
+    adapter = TenantGate(
+        settings.teams_tenant_id, FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    )
     app = App(
         client_id=settings.teams_app_id,
         tenant_id=settings.teams_tenant_id,

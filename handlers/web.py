@@ -1,0 +1,119 @@
+"""The routes `ciw-bot serve` has whatever platforms are configured, as one WSGI
+application: `GET /healthz` (the database's state), `GET /calendar/<token>.ics` (calendar
+feeds) and `GET /files/<token>` (a draft version's .docx). Every other path goes to the platform behind them (Slack's `/slack/events`), or is
+404 when there is none."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+from bot import calendar_http, files_http
+from bot.runtime import Runtime
+
+log = logging.getLogger("ciw.http")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def database_state(engine: Engine) -> dict[str, Any]:
+    """`{"database": "ok"}` when a query answers, else the kind of failure."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except DBAPIError as error:
+        return {"database": "unavailable", "error": type(error.orig).__name__}
+    return {"database": "ok"}
+
+
+def not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    """404 for a path nothing serves (Slack's /slack/events when Slack is off)."""
+    start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+    return [b"Not found\n"]
+
+
+def web_app(
+    runtime: Runtime,
+    members: Mapping[str, calendar_http.MemberCheck],
+    *,
+    engine: Engine | None = None,
+    fallback: WSGIApp | None = None,
+) -> WSGIApp:
+    """`/healthz` and `/calendar/…` on `engine` (the runtime's); any other path to
+    `fallback` (which logs its own requests), else 404.
+
+    `members` holds the membership check of each configured platform: a feed of a platform
+    with no check here is not served (404).
+    """
+    engine = engine or runtime.engine
+    calendar = calendar_http.endpoint(runtime, dict(members))
+    files = files_http.endpoint(runtime)
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        started = time.monotonic()
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            state = database_state(engine)
+            status = "200 OK" if state["database"] == "ok" else "503 Service Unavailable"
+            body = json.dumps({"status": "ok" if status.startswith("200") else "degraded", **state})
+            start_response(status, [("Content-Type", "application/json")])
+            return [body.encode()]
+        if path.startswith(files_http.PREFIX):
+            return files(environ, start_response)  # logs its own line, token redacted
+        if path.startswith(calendar_http.PREFIX):
+            return _calendar(calendar, environ, start_response, started)
+        if fallback is not None:
+            return fallback(environ, start_response)
+        log.info(
+            "request",
+            extra={"path": path[:200], "status": "404", "ms": _ms(started)},
+        )
+        return not_found(environ, start_response)
+
+    return application
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def _calendar(
+    calendar: Callable[..., Iterable[bytes]],
+    environ: dict[str, Any],
+    start_response: Callable[..., Any],
+    started: float,
+) -> Iterable[bytes]:
+    captured: dict[str, str] = {}
+
+    def calendar_start_response(status: str, headers: list, *args: Any) -> Any:
+        captured["status"] = status
+        return start_response(status, headers, *args)
+
+    try:
+        result = calendar(environ, calendar_start_response)
+    except Exception:
+        # Logged here, not by the server: its line would carry the token in the path.
+        log.exception("calendar feed failed", extra={"path": calendar_http.REDACTED})
+        captured["status"] = "500"
+        start_response(
+            "500 Internal Server Error",
+            [("Content-Type", "text/plain; charset=utf-8")],
+            sys.exc_info(),
+        )
+        result = [b"Internal error\n"]
+    log.info(
+        "request",
+        extra={
+            "path": calendar_http.REDACTED,
+            "status": captured.get("status", "").split(" ")[0],
+            "ms": _ms(started),
+        },
+    )
+    return result

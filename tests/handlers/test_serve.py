@@ -1,0 +1,213 @@
+"""`ciw-bot serve` as an operator runs it, for each configuration: Slack only (waitress),
+Slack and Teams on one uvicorn port, Teams only, and nothing configured."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from handlers.slack.double import FakeSlack, SignedRequests
+from handlers.teams.double import FakeTeams, Signer, fake_teams
+
+PROGRAM = [sys.executable, "-m", "bot.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "serve-secret"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def base_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CIW_", "TEAMS_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.db'}"
+    return env
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    double = FakeSlack().start()
+    yield double
+    double.stop()
+    assert not double.refusals, "\n".join(str(r) for r in double.refusals)
+
+
+@pytest.fixture
+def cloud() -> Iterator[FakeTeams]:
+    with fake_teams(tls=True) as double:
+        yield double
+        assert not double.refusals, "\n".join(str(r) for r in double.refusals)
+
+
+def slack_env(slack: FakeSlack) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-serve",
+        "SLACK_SIGNING_SECRET": SECRET,
+        "SLACK_API_URL": slack.api_url,
+    }
+
+
+def teams_env(cloud: FakeTeams) -> dict[str, str]:
+    assert cloud.ca_file
+    return {
+        "TEAMS_APP_ID": cloud.app_id,
+        "TEAMS_APP_PASSWORD": cloud.app_password,
+        "TEAMS_TENANT_ID": cloud.tenant_id,
+        "TEAMS_OPENID_METADATA_URL": cloud.openid_metadata_url,
+        "TEAMS_LOGIN_URL": cloud.login_url,
+        "SSL_CERT_FILE": cloud.ca_file,
+        "REQUESTS_CA_BUNDLE": cloud.ca_file,
+    }
+
+
+class Serve:
+    """A `ciw-bot serve` process on a free loopback port; its log lines kept."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self._out = log.open("w")
+        self.process = subprocess.Popen(
+            [*PROGRAM, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=env,
+            cwd=ROOT,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            assert self.process.poll() is None, self.log.read_text()
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
+                    self.health = (answer.status, json.loads(answer.read()))
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "serve never answered"
+                time.sleep(0.2)
+
+    def lines(self) -> list[dict]:
+        return [
+            json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")
+        ]
+
+    def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        request = urllib.request.Request(self.url + path, data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def activity(self, cloud: FakeTeams, text: str, token: str) -> int:
+        person = cloud.add_user("aad-ann", "Ann Inspector")
+        body = json.dumps(cloud.message_activity(text, person)).encode()
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        return self.post("/api/messages", body, headers)[0]
+
+    def slack_help(self, slack: FakeSlack) -> tuple[int, str]:
+        body, headers = SignedRequests(SECRET, slack).command("help")
+        status, _ = self.post("/slack/events", body, headers)
+        if status != 200:
+            return status, ""
+        return status, slack.wait_for(lambda s: s.responses())[0].get("text")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self._out.close()
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator:
+    started: list[Serve] = []
+
+    def start(env: dict[str, str]) -> Serve:
+        served = Serve(env, tmp_path / f"serve-{len(started)}.log")
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        served.stop()
+
+
+def serving_line(served: Serve) -> dict:
+    return next(line for line in served.lines() if line.get("msg") == "serving")
+
+
+def forged(cloud: FakeTeams) -> str:
+    # Signed by a key the cloud never published.
+    return cloud.inbound_token(signer=Signer())
+
+
+def test_nothing_configured_is_one_line_naming_what_to_set(base_env):
+    result = subprocess.run(
+        [*PROGRAM, "serve", "--port", "1"], env=base_env, cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "SLACK_BOT_TOKEN" in lines[0] and "SLACK_SIGNING_SECRET" in lines[0]
+    assert "TEAMS_APP_ID" in lines[0]
+
+
+def test_slack_only_is_waitress_as_before(base_env, slack, serve):
+    served = serve({**base_env, **slack_env(slack)})
+    assert served.health == (200, {"status": "ok", "database": "ok"})
+    status, reply = served.slack_help(slack)
+    assert status == 200 and "log-activity" in reply
+    assert served.post("/api/messages", b"{}", {"Content-Type": "application/json"})[0] == 404
+    assert serving_line(served)["server"] == "waitress"
+    assert serving_line(served)["platforms"] == "slack"
+
+
+def test_slack_and_teams_on_one_port(base_env, slack, cloud, serve):
+    served = serve({**base_env, **slack_env(slack), **teams_env(cloud)})
+    assert served.health == (200, {"status": "ok", "database": "ok"})
+    status, reply = served.slack_help(slack)
+    assert status == 200 and "log-activity" in reply
+    assert served.activity(cloud, "help", cloud.inbound_token()) == 200
+    assert served.activity(cloud, "help", forged(cloud)) == 401
+    # Unsigned Slack requests are still refused behind the Teams app.
+    body, headers = SignedRequests(SECRET, slack).command("help")
+    unsigned = {"Content-Type": headers["Content-Type"]}
+    assert served.post("/slack/events", body, unsigned)[0] == 401
+    line = serving_line(served)
+    assert (line["server"], line["platforms"]) == ("uvicorn", "slack+teams")
+    requests = [r for r in served.lines() if r.get("msg") == "request"]
+    assert any(r.get("path") == "/api/messages" and r.get("status") == "401" for r in requests)
+    assert any(r.get("path") == "/slack/events" and r.get("status") == "200" for r in requests)
+    # No framework pages beside the bot's own routes.
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"{served.url}/docs", timeout=5)
+    assert missing.value.code == 404
+
+
+def test_teams_only_keeps_health_and_feeds_without_slack(base_env, cloud, serve):
+    served = serve({**base_env, **teams_env(cloud)})
+    assert served.health == (200, {"status": "ok", "database": "ok"})
+    assert served.activity(cloud, "help", cloud.inbound_token()) == 200
+    assert served.activity(cloud, "help", forged(cloud)) == 401
+    assert served.post("/slack/events", b"command=/ciw", {})[0] == 404
+    with pytest.raises(urllib.error.HTTPError) as unknown:
+        urllib.request.urlopen(f"{served.url}/calendar/{'x' * 43}.ics", timeout=5)
+    assert unknown.value.code == 404
+    line = serving_line(served)
+    assert (line["server"], line["platforms"]) == ("uvicorn", "teams")
+    # Nothing but Teams' own endpoints was asked of the cloud: the keys, no Slack at all.
+    assert all(not c.path.startswith("/v3/") for c in cloud.calls)
