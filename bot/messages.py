@@ -176,10 +176,60 @@ def plain(text: str) -> str:
 
 
 # -- long text in pieces -------------------------------------------------------------------
+# Where a cut would fall inside something that must stay whole: its start, else None.
+Inside = Callable[[str, int], "int | None"]
+_SPACE = re.compile(r"\s+")
+
+
+def _cut_point(text: str, limit: int, inside: Inside) -> int:
+    """Where to cut `text` (longer than `limit`): after the last space that fits, else at
+    the limit; never inside what `inside` names."""
+    spaces = [m for m in _SPACE.finditer(text, 0, limit + 1) if 0 < m.start() <= limit]
+    for match in reversed(spaces):
+        cut = match.end() if match.end() <= limit else match.start()
+        if inside(text, cut) is None:
+            return cut
+    token = inside(text, limit)
+    # A single token longer than a piece is cut anyway: better cut than lost.
+    return token if token else limit
+
+
+def split_words(text: str, limit: int, inside: Inside) -> list[str]:
+    """`text` in pieces of at most `limit` characters, cut between words; nothing is lost."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = _cut_point(text, limit, inside)
+        piece, text = text[:cut].rstrip(), text[cut:].lstrip()
+        if piece:
+            pieces.append(piece)
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def split_lines(text: str, limit: int, inside: Inside) -> list[str]:
+    """`text` in pieces of at most `limit` characters: between lines where one fits, else
+    between words, never inside what `inside` names (every platform's one splitter)."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            pieces.append(current)
+        parts = split_words(line, limit, inside) or [""]
+        pieces.extend(parts[:-1])
+        current = parts[-1]
+    if current.strip():
+        pieces.append(current)
+    return pieces
+
+
 _ATOM = re.compile(
     f"{MENTION_START}[^{MENTION_END}]*{MENTION_END}|{CHANNEL_START}[^{CHANNEL_END}]*{CHANNEL_END}"
 )
-_SPACE = re.compile(r"\s+")
 
 
 def _inside_atom(text: str, cut: int) -> int | None:
@@ -188,16 +238,6 @@ def _inside_atom(text: str, cut: int) -> int | None:
         if match.start() < cut < match.end():
             return match.start()
     return None
-
-
-def _cut_point(text: str, limit: int) -> int:
-    spaces = [m for m in _SPACE.finditer(text, 0, limit + 1) if 0 < m.start() <= limit]
-    for match in reversed(spaces):
-        cut = match.end() if match.end() <= limit else match.start()
-        if _inside_atom(text, cut) is None:
-            return cut
-    atom = _inside_atom(text, limit)
-    return atom if atom else limit  # one word longer than a piece is cut anyway
 
 
 def _balanced(pieces: list[str]) -> list[str]:
@@ -215,21 +255,4 @@ def _balanced(pieces: list[str]) -> list[str]:
 def split(text: str, limit: int) -> list[str]:
     """Neutral text in pieces of at most about `limit` characters: between lines where one
     fits, else between words, never inside a person or channel; nothing is lost."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            pieces.append(current)
-        while len(line) > limit:
-            cut = _cut_point(line, limit)
-            piece, line = line[:cut].rstrip(), line[cut:].lstrip()
-            if piece:
-                pieces.append(piece)
-        current = line
-    if current.strip():
-        pieces.append(current)
-    return _balanced(pieces)
+    return _balanced(split_lines(text, limit, _inside_atom))

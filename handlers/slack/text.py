@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.messages import Dialect, mention, mention_parts
+from bot.messages import Dialect, mention, mention_parts, split_lines, split_words
 
 if TYPE_CHECKING:
     from bot.render import Templates
@@ -116,7 +116,6 @@ def visible(text: str) -> str:
 
 # Slack's escapes and `<…>` links and mentions: a piece of text is never cut inside one.
 _TOKEN = re.compile(r"&(?:amp|lt|gt);|<[^<>\n]*>")
-_SPACE = re.compile(r"\s+")
 
 
 def _inside_token(text: str, cut: int) -> int | None:
@@ -130,51 +129,16 @@ def _inside_token(text: str, cut: int) -> int | None:
     return None
 
 
-def _cut_point(text: str, limit: int) -> int:
-    """Where to cut `text` (longer than `limit`): after the last space that fits, else at
-    the limit; never inside `&amp;` or `<https://…|label>`."""
-    spaces = [m for m in _SPACE.finditer(text, 0, limit + 1) if 0 < m.start() <= limit]
-    for match in reversed(spaces):
-        cut = match.end() if match.end() <= limit else match.start()
-        if _inside_token(text, cut) is None:
-            return cut
-    token = _inside_token(text, limit)
-    # A single token longer than a block is cut anyway: better cut than lost.
-    return token if token else limit
-
-
 def split_text(text: str, limit: int) -> list[str]:
     """`text` in pieces of at most `limit` characters, cut between words; nothing is lost."""
-    pieces: list[str] = []
-    while len(text) > limit:
-        cut = _cut_point(text, limit)
-        piece, text = text[:cut].rstrip(), text[cut:].lstrip()
-        if piece:
-            pieces.append(piece)
-    if text:
-        pieces.append(text)
-    return pieces
+    return split_words(text, limit, _inside_token)
 
 
 def split_mrkdwn(text: str, limit: int) -> list[str]:
     """Escaped mrkdwn in pieces of at most `limit` characters: between lines where one
     fits, else between words, never inside an entity or a link (the one splitter of all
     long Slack text: sections, the letter, pages of lists)."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            pieces.append(current)
-        parts = split_text(line, limit) or [""]
-        pieces.extend(parts[:-1])
-        current = parts[-1]
-    if current.strip():
-        pieces.append(current)
-    return pieces
+    return split_lines(text, limit, _inside_token)
 
 
 # -- the neutral markup (bot.messages) as mrkdwn -----------------------------------------

@@ -77,3 +77,22 @@ def test_an_address_in_bold_or_brackets_ends_where_the_address_ends():
     out = escape("(see *https://gov.wales/a_b*) or https://gov.wales.")
     assert "<https://gov.wales/a_b>" in out and "<https://gov.wales>." in out
     assert visible(out) == "(see *https://gov.wales/a_b*) or https://gov.wales."
+
+
+def test_the_neutral_markup_as_mrkdwn():
+    from bot.messages import channel, mention, shield
+    from handlers.slack.text import mrkdwn
+
+    text = (
+        "**A12 moved** by "
+        + mention("U0ALEX", "alex")
+        + " in "
+        + channel("C0REVIEW")
+        + ": "
+        + shield("<!channel> & *urgent*")
+        + "\n> quoted `/ciw note <authority>` [report](https://example.org/r)"
+    )
+    assert mrkdwn(text) == (
+        "*A12 moved* by <@U0ALEX> in <#C0REVIEW>: &lt;!channel&gt; &amp; *\u200burgent*\u200b"
+        "\n> quoted `/ciw note &lt;authority&gt;` <https://example.org/r|report>"
+    )
