@@ -4,7 +4,7 @@ Example: `/ciw draft-letter wrexham 2019-20`
 
 from __future__ import annotations
 
-from bot import authorities, drafts, grammar
+from bot import authorities, draft_versions, grammar
 from bot.dates import ReviewYear
 from db.models import Role
 from handlers.commands.base import Command, Reply
@@ -19,7 +19,7 @@ def run(command: Command) -> Reply:
     authority = authorities.resolve(command.session, typed)
     year = year or ReviewYear.last_ended(command.today)
     command.surface.check_draft_destination(command)
-    outcome = drafts.draft_letter(
+    outcome = draft_versions.draft_letter(
         command.runtime,
         command.session,
         authority=authority,

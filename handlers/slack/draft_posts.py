@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import draft_outbox, drafts, history, reminders, translation
+from bot import draft_outbox, draft_versions, drafts, history, reminders, translation
 from bot.dates import ReviewYear
 from bot.letters import render as letter_render
 from bot.letters import version_file
@@ -383,7 +383,9 @@ def version_messages(
     """A later version as posted in the thread: what changed, then the letter."""
     data = _context(runtime, session, draft, version)
     previous = next(v for v in draft.versions if v.number == version.number - 1)
-    diff = drafts.changes(drafts.text_lines(previous), drafts.text_lines(version))
+    diff = draft_versions.changes(
+        draft_versions.text_lines(previous), draft_versions.text_lines(version)
+    )
     intro = slack_text.templates(runtime).message("draft_version", previous=previous.number, **data)
     what = slack_text.templates(runtime).message("draft_changes", previous=previous.number, **diff)
     block_list = [blocks.section(p) for p in split_message(intro)]

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from waitress.server import create_server
 
-from bot import drafts, file_links, files_http, logging_setup
+from bot import draft_versions, drafts, file_links, files_http, logging_setup
 from bot.letters import version_file
 from db.demo import load_demo
 from db.models import Authority, Draft, HistoryEntry
@@ -70,7 +70,9 @@ def make_version(runtime, clock, *, approved: bool = False) -> int:
         )
         session.add(draft)
         session.flush()
-        version = drafts.new_version(runtime, session, draft, actor="U0INSPECT", post=False).version
+        version = draft_versions.new_version(
+            runtime, session, draft, actor="U0INSPECT", post=False
+        ).version
         if approved:
             version.approved_at = runtime.now()
         return version.id

@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from sqlalchemy.exc import IntegrityError
 
-from bot import drafts
+from bot import draft_versions, drafts
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role
@@ -76,7 +76,7 @@ def new_version(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) 
         with runtime.transaction() as session:
             permissions.require(runtime, session, user, Role.INSPECTOR, "draft-letter")
             draft = drafts.get_version(session, _version_id(body)).draft
-            outcome = drafts.new_version(runtime, session, draft, actor=user)
+            outcome = draft_versions.new_version(runtime, session, draft, actor=user)
             version_id = outcome.version.id
     except UserError as error:
         failures.refuse(runtime, respond, error)

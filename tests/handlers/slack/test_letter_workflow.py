@@ -11,7 +11,7 @@ import docx
 from docx.oxml.ns import qn
 from sqlalchemy import select
 
-from bot import drafts
+from bot import draft_versions
 from db.models import Activity, ActivityStatus, Draft, HistoryEntry, Note
 from handlers.slack.text import visible
 from tests.conftest import outbox_settled
@@ -191,7 +191,7 @@ def test_a_year_logged_through_commands_drafts_line_by_line(workspace, slack, ru
     with runtime.transaction() as session:
         draft = session.scalars(select(Draft)).one()
         version = draft.versions[0]
-        lines = drafts.text_lines(version)
+        lines = draft_versions.text_lines(version)
         file_id = version.file_id
     assert lines == EXPECTED.split("\n")
 
@@ -259,7 +259,7 @@ def test_once_complete_the_review_message_has_no_warning(workspace, slack, runti
     with runtime.transaction() as session:
         version = session.scalars(select(Draft)).one().versions[0]
         assert version.warnings == []
-        lines = drafts.text_lines(version)
+        lines = draft_versions.text_lines(version)
     assert lines[:2] == ["Sarah McGill", "Director of Social Services"]
     assert "Dear Sarah McGill," in lines
     assert "- assurance check, 16 November 2021" in lines
