@@ -291,13 +291,14 @@ def pack(
     blocks: Sequence[Block],
     wrap: Callable[[list[Block], int], dict],
     *,
-    budget: int = BUDGET,
+    budget: int | None = None,
     first_margin: int = 0,
 ) -> list[list[Block]]:
     """Share `blocks` out over activities: `wrap(blocks, index)` makes activity `index`
     (0 first) of them, and each must stay within `budget` bytes (the first within
     `budget - first_margin`, room kept for text whose length may change, names). A block
     too big even alone is cut first. Each list is one activity's blocks, in order."""
+    budget = BUDGET if budget is None else budget
     groups: list[list[Block]] = []
     current: list[Block] = []
     for block in blocks:
@@ -315,10 +316,11 @@ def pack(
 
 
 def message_activities(
-    message: Message, *, key: str | None = None, budget: int = BUDGET
+    message: Message, *, key: str | None = None, budget: int | None = None
 ) -> list[dict]:
     """A neutral message as one activity, or, when it is too big for one, as several that
     each fit: the heading on the first, the fields and buttons on the last."""
+    budget = BUDGET if budget is None else budget
     whole = card(message)
     text = markdown(message.text)
     summary = summary_of(message.heading or text)
