@@ -12,7 +12,8 @@ lists. Adaptive Cards also expand `{{DATE(…)}}` / `{{TIME(…)}}` in any TextB
 The bot's markup (`_markup`): `• ` list lines become `- `, Slack-style `:emoji:` shortcodes
 (what `templates/messages/*.j2` write) become the emoji, `` `code` `` becomes plain text
 (cards have no code spans), `**…**`, `_…_`, links and `> ` quotes stay (`handlers.teams.cards` shows a quote line as an emphasised container, since
-cards have no quotes); the templates' entities (`&lt;name&gt;`) stay entities.
+cards have no quotes); `&`, `<`, `>` elsewhere become entities (the templates' `<name>`
+placeholders are shown, never taken for HTML).
 
 Typed text (`escape`) can never become markup, a link or a mention:
 - `&`, `<`, `>` become `&amp;`, `&lt;`, `&gt;`: no HTML, no `<at>…</at>`, no `<https://…>`
@@ -199,9 +200,13 @@ def _code(match: re.Match[str]) -> str:
 
 
 def _line_markup(line: str) -> str:
+    # A `>` starting a line is the bot's quote; elsewhere `&`, `<`, `>` are entities, so
+    # the templates' `<name>` placeholders are shown, never read as HTML.
+    quote = ">" if line.startswith(">") else ""
+    line = line[len(quote) :].translate(_ENTITIES)
     if line.startswith("• "):
         line = "- " + line[2:]
-    return _CODE.sub(_code, _SHORTCODE.sub(_emoji, line))
+    return quote + _CODE.sub(_code, _SHORTCODE.sub(_emoji, line))
 
 
 def _markup(text: str) -> str:
