@@ -1,0 +1,784 @@
+"""The Teams sender: takes Teams' messages out of the outbox (`bot.outbox`) and delivers them
+as proactive messages through the Teams SDK.
+
+For each row (`Delivery.platform == "teams"`): claim it and, in the same short
+transaction, work out what to say from the records as they are now (a reminder through
+`bot.reminders.message_for`, a notice's neutral text, a draft's row through
+`handlers.teams.drafts`) and where (below); a row no longer owed is cancelled instead.
+Then, outside any transaction, send each of its activities (a message too big for one
+goes as several, each within Teams' size limit, `handlers.teams.cards`); mark it sent
+with the activity id Teams returned where our claim still stands, or release it for a
+later try, or give it up with the error kept.
+
+Where. A row's `channel` is a Teams conversation id (a channel `19:…@thread.tacv2`; with
+`thread_ts`, or a draft's root, its reply chain `<channel>;messageid=<root>`) or a
+person's Entra object id, for their personal chat with the bot: the stored reference of
+that chat (`TeamsConversation`, type "personal", `user_id`), else one created from the
+member's Teams id (`TeamsMember.teams_id`) and stored. The service URL is always a
+stored reference's (validated by the SDK when the activity that brought it arrived),
+never anything else; no reference, or one of another tenant, gives the row up.
+
+Who may read it. A reminder or announcement (records of an activity) goes only to people
+of the bot's tenant who are not guests (`TeamsMember.user_role`) and hold a role once
+roles are enforced, and to channels of the bot's tenant (a channel shared with another
+tenant carries that tenant's id); to a personal chat named as the activity's channel,
+never: its person is reminded in their own chat by id.
+
+Exactly once, as far as Teams allows. Teams offers a bot no way to read a conversation
+back, so the Slack sender's "look for the key before sending again" cannot be done. What
+holds instead:
+- A row marked sent is never sent again (claims and marks are conditional on the claim
+  token; two senders never hold one row), and every activity carries the row's key in
+  its `channelData.ciw_outbox` so a duplicate can always be told for what it is.
+- Just before each call to Teams the row is stamped "uncertain: in flight" (its own
+  short transaction, only while our claim stands); a certain outcome (accepted, or a
+  refusal: 4xx, a connection that never opened, no token) replaces the stamp. A row
+  whose claim lapsed without the stamp was never sent, and is sent normally.
+- An update (PUT of an activity in place: the draft's card) is idempotent: sending it
+  again after an uncertain outcome changes nothing more.
+- A post whose outcome is unknown (the process died after the stamp; a read or write
+  timeout; a connection lost after the request was written; a 5xx from the gateway) is
+  sent again, once its retry is due: at-least-once in that case only, the alternative
+  being a reminder or a part of a letter lost. It is logged as a warning and counted in
+  `SendReport.resent`. A row of several activities records each accepted one in its
+  payload (`teams_sent`), so only the uncertain one can be repeated.
+
+Pacing. Per conversation (a channel with its reply chains is one thread to Teams),
+below the per bot per thread limits of https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit
+(send 7/1 s, 8/2 s, 60/30 s, 1800/h; create conversation the same): a sliding window per
+conversation. A 429 holds the conversation and retries the row with exponential backoff
+and jitter (no Retry-After is documented; one given is honoured); 412, 502, 504 and
+other 5xx retry likewise; 400, 403, 404 and 413 are final (413 should never happen:
+activities are measured before they go).
+
+Synchronous outside: the SDK is asyncio, so its coroutines run on one event loop thread
+owned by the platform (`Connector`); callers (the clock, the background `Sender`) block
+on them. Nothing here runs while a request waits for its acknowledgement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot import outbox, reminders
+from bot.messages import Message
+from bot.outbox import claim, due_ids, wall_clock
+from bot.runtime import Runtime
+from db.models import Delivery, TeamsConversation, TeamsMember
+from handlers.teams import cards, drafts
+from handlers.teams import text as teams_text
+
+log = logging.getLogger("ciw.teams.sender")
+
+PLATFORM = "teams"
+PRIVATE_KINDS = frozenset({reminders.REMINDER, reminders.ANNOUNCE, reminders.POSTPONED})
+IMMEDIATE_KINDS = (reminders.ANNOUNCE,)
+THREAD = ";messageid="
+PERSONAL = "personal"
+# Stamped on a row just before its call to Teams; replaced by whatever certain outcome follows.
+IN_FLIGHT = outbox.UNCERTAIN + "in flight to Teams"
+PROGRESS = "teams_sent"  # payload key: ids of a row's activities Teams accepted already
+
+# Per conversation, one less than each of Teams' per bot per thread limits (seconds, calls).
+PACE = ((1.0, 6), (2.0, 7), (30.0, 55), (3600.0, 1700))
+# Refusals a retry cannot cure: the row is given up (cancelled, error kept).
+PERMANENT = frozenset({400, 403, 404, 413})
+THROTTLED = "throttled"  # in last_error: a 429, retried soon
+RATE_BACKOFF = 2.0  # seconds, doubled per attempt, with jitter, after a 429
+RETRY_BACKOFF = (5, 30, 120, 600)  # seconds after other failures (then the last)
+BACKOFF_CAP = 600.0
+CALL_TIMEOUT = 30.0  # seconds for one call to Teams, token included
+CONNECT_TIMEOUT = 10.0
+# A pass waits for a retry this close (a 429's backoff) rather than leave it to the next.
+INLINE_WAIT = 10.0
+INLINE_ATTEMPTS = 5
+
+T = TypeVar("T")
+
+
+@dataclass
+class SendReport:
+    """What one pass over the outbox did."""
+
+    sent: int = 0
+    failed: int = 0
+    dropped: int = 0
+    skipped: int = 0  # claimed by someone else meanwhile
+    found: int = 0  # never, in Teams: a conversation cannot be read back (module docstring)
+    resent: int = 0  # of `sent`: posts sent again after an outcome Teams never told us
+
+
+class NoReference(Exception):
+    """A destination the bot has no stored conversation reference for (or another tenant's)."""
+
+
+@dataclass
+class Destination:
+    """Where a row goes: a conversation and the service URL of its stored reference."""
+
+    conversation_id: str  # the conversation itself (a channel, a personal chat), no reply chain
+    service_url: str
+    tenant_id: str
+    personal: bool = False
+    # A person with no personal chat yet: created from their Teams id before sending.
+    create_for: str | None = None  # Entra object id
+    teams_id: str | None = None  # `29:…`
+
+
+@dataclass
+class Outgoing:
+    """One row worked out for Teams (inside its claim's transaction)."""
+
+    key: str
+    action: str
+    destination: Destination
+    activities: list[dict[str, Any]] = field(default_factory=list)
+    thread: str | None = None  # the root activity of the reply chain
+    update_id: str | None = None  # an update's activity
+    done: list[str] = field(default_factory=list)  # ids of activities already accepted
+
+    def conversation(self) -> str:
+        """The conversation id the call goes to (a channel's reply chain when threaded)."""
+        base = self.destination.conversation_id
+        if self.thread and not self.destination.personal and THREAD not in base:
+            return f"{base}{THREAD}{self.thread}"
+        return base
+
+
+# -- pacing ----------------------------------------------------------------------------------
+class Pacer:
+    """Sliding windows per conversation below Teams' per thread limits; held on a 429."""
+
+    def __init__(self, limits: tuple[tuple[float, int], ...] = PACE) -> None:
+        self.limits = limits
+        self._lock = threading.Lock()
+        self._calls: dict[str, collections.deque[float]] = {}
+        self._held: dict[str, float] = {}
+
+    def delay(self, key: str) -> float:
+        """Seconds to wait before the next call in `key` (0: it is taken now)."""
+        now = time.monotonic()
+        with self._lock:
+            held = self._held.get(key, 0.0) - now
+            if held > 0:
+                return held
+            calls = self._calls.setdefault(key, collections.deque())
+            while calls and now - calls[0] >= self.limits[-1][0]:
+                calls.popleft()
+            wait = 0.0
+            for seconds, allowed in self.limits:
+                inside = [t for t in calls if now - t < seconds]
+                if len(inside) >= allowed:
+                    wait = max(wait, inside[-allowed] + seconds - now)
+            if wait > 0:
+                return wait + 0.01
+            calls.append(now)
+            return 0.0
+
+    def hold(self, key: str, seconds: float) -> None:
+        """Send nothing in `key` for `seconds` (after a 429)."""
+        with self._lock:
+            self._held[key] = max(self._held.get(key, 0.0), time.monotonic() + seconds)
+
+    def wait_turn(self, key: str) -> None:
+        """Block until a call in `key` is allowed, and take it."""
+        while (delay := self.delay(key)) > 0:
+            time.sleep(min(delay, 1.0))
+
+
+# -- the SDK on its own event loop --------------------------------------------------------------
+class Connector:
+    """The SDK's App driven from synchronous code: one event loop thread runs every
+    coroutine (the App's HTTP client belongs to that loop); `call` blocks until done."""
+
+    def __init__(self, app: Any, *, timeout: float = CALL_TIMEOUT) -> None:
+        self.app = app
+        self.timeout = timeout
+        self._ready = False
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="ciw-teams-loop", daemon=True
+        )
+        self._thread.start()
+
+    def call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """Run `make()` on the loop, within the call timeout; its result or its error."""
+        if self._loop.is_closed():
+            raise RuntimeError("the Teams sender is closed")
+        return asyncio.run_coroutine_threadsafe(self._run(make), self._loop).result()
+
+    async def _run(self, make: Callable[[], Awaitable[T]]) -> T:
+        if not self._ready:
+            await self.app.initialize()
+            # The SDK's HTTP client has no timeout of its own: a hung call would stop the
+            # sender for good. Connect fails fast and certainly; the rest may be uncertain.
+            self.app.api.http.http.timeout = httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT)
+            self._ready = True
+        return await asyncio.wait_for(make(), self.timeout)
+
+    def size(self, activity: dict[str, Any], conversation_id: str) -> int:
+        """The activity's size as Teams counts it, as the SDK will send it."""
+        return cards.activity_size(self._body(activity, conversation_id))
+
+    def _body(self, activity: dict[str, Any], conversation_id: str) -> dict[str, Any]:
+        from microsoft_teams.api import Account, ConversationAccount, MessageActivityInput
+
+        made = MessageActivityInput.model_validate(activity)
+        made.from_ = Account(id=self.app.id or "")
+        made.conversation = ConversationAccount(id=conversation_id)
+        return made.model_dump(by_alias=True, exclude_none=True)
+
+    def post(self, conversation_id: str, activity: dict[str, Any], service_url: str) -> str:
+        """Send a new activity; the id Teams gave it."""
+        from microsoft_teams.api import MessageActivityInput
+
+        async def send() -> str:
+            made = MessageActivityInput.model_validate(activity)
+            sent = await self.app.send(conversation_id, made, service_url=service_url)
+            return str(sent.id)
+
+        return self.call(send)
+
+    def update(
+        self, conversation_id: str, activity_id: str, activity: dict[str, Any], service_url: str
+    ) -> str:
+        """Replace an activity in place (PUT); its id."""
+        from microsoft_teams.api import MessageActivityInput
+
+        async def send() -> str:
+            made = MessageActivityInput.model_validate({**activity, "id": activity_id})
+            sent = await self.app.send(conversation_id, made, service_url=service_url)
+            return str(sent.id or activity_id)
+
+        return self.call(send)
+
+    def create_personal(self, teams_id: str, tenant_id: str, service_url: str) -> str:
+        """The bot's 1:1 chat with a member (Teams answers the existing one if there is one)."""
+        from microsoft_teams.api import Account, CreateConversationParams
+
+        async def create() -> str:
+            api = self.app.api.clone(service_url=service_url)
+            made = await api.conversations.create(
+                CreateConversationParams(
+                    members=[Account(id=teams_id)],
+                    tenant_id=tenant_id,
+                    channel_data={"tenant": {"id": tenant_id}},
+                )
+            )
+            return str(made.id)
+
+        return self.call(create)
+
+    def close(self) -> None:
+        """Close the HTTP client and stop the loop (idempotent)."""
+        if self._loop.is_closed():
+            return
+
+        async def shut() -> None:
+            if self._ready:
+                await self.app.api.http.http.aclose()
+
+        try:
+            asyncio.run_coroutine_threadsafe(shut(), self._loop).result(timeout=10)
+        except Exception:  # closing must go on whatever the client says
+            log.exception("closing the Teams HTTP client failed")
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+
+def _platform(runtime: Runtime) -> Any:
+    from handlers.teams.platform import platform_of
+
+    return platform_of(runtime)
+
+
+# -- one pass ----------------------------------------------------------------------------------
+def send_due(
+    runtime: Runtime, now: dt.datetime | None = None, *, kinds: Iterable[str] | None = None
+) -> SendReport:
+    """Send every Teams row due by `now` (default: the runtime's now), in order, paced per
+    conversation; keeps going while rows become sendable (a reply once its root is sent, a
+    429's retry due within a few seconds)."""
+    now = now or runtime.now()
+    kinds = list(kinds) if kinds is not None else None
+    report = SendReport()
+    seen: set[int] = set()
+    while True:
+        with runtime.transaction() as session:
+            ids = due_ids(session, now, kinds=kinds, platform=PLATFORM)
+        if not ids:
+            wait = _soon_retry(runtime, now, kinds)
+            if wait is None:
+                break
+            time.sleep(wait)
+            continue
+        for row_id in ids:
+            seen.add(row_id)
+            outcome = send_one(runtime, row_id, now, report)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+    if seen:
+        log.info(
+            "teams deliveries",
+            extra={
+                "due": len(seen),
+                "sent": report.sent,
+                "resent": report.resent,
+                "failed": report.failed,
+                "dropped": report.dropped,
+                "skipped": report.skipped,
+            },
+        )
+    return report
+
+
+def _soon_retry(runtime: Runtime, now: dt.datetime, kinds: list[str] | None) -> float | None:
+    # Seconds until the first throttled row due by `now` may be tried again, if soon.
+    query = select(func.min(Delivery.next_attempt_at)).where(
+        Delivery.sent_at.is_(None),
+        Delivery.cancelled_at.is_(None),
+        Delivery.due_at <= now,
+        Delivery.platform == PLATFORM,
+        Delivery.next_attempt_at.is_not(None),
+        Delivery.attempts < INLINE_ATTEMPTS,
+        Delivery.last_error.like(f"%({THROTTLED})%"),
+    )
+    if kinds is not None:
+        query = query.where(Delivery.kind.in_(kinds))
+    with runtime.transaction() as session:
+        first = session.scalar(query)
+    if first is None:
+        return None
+    wait = (first - wall_clock()).total_seconds()
+    return max(wait, 0.01) if wait <= INLINE_WAIT else None
+
+
+def send_one(
+    runtime: Runtime, row_id: int, now: dt.datetime, report: SendReport | None = None
+) -> str:
+    """Claim, deliver and mark one row: `sent`, `failed`, `dropped` or `skipped`."""
+    token = uuid.uuid4().hex
+    try:
+        with runtime.transaction() as session:
+            if session.get(Delivery, row_id) is None:
+                return "skipped"
+            if not claim(session, row_id, token):
+                return "skipped"
+            row = session.get(Delivery, row_id, populate_existing=True)
+            assert row is not None
+            uncertain = (row.last_error or "").startswith(outbox.UNCERTAIN)
+            try:
+                outgoing, dropped = render(runtime, session, row, now)
+            except NoReference as refused:
+                detail = f"not sent: {refused}"
+                outbox.mark_failed(session, row_id, token, now=now, detail=detail, permanent=True)
+                log.error("teams delivery given up: %s", detail, extra={"key": row.key})
+                return "failed"
+            if outgoing is None:
+                outbox.cancel(session, row, now=now, why=dropped or "nothing to say")
+                log.info("teams delivery dropped", extra={"key": row.key, "why": dropped})
+                return "dropped"
+    except Exception as error:
+        # A row that cannot be rendered must not stop the rows behind it: it waits for a
+        # retry (its claim is taken again to record why).
+        log.exception("rendering a teams delivery failed", extra={"row": row_id})
+        with runtime.transaction() as session:
+            if claim(session, row_id, token):
+                outbox.mark_failed(
+                    session,
+                    row_id,
+                    token,
+                    now=now,
+                    detail=f"not rendered: {type(error).__name__}: {error}",
+                    permanent=False,
+                    retry_at=wall_clock() + dt.timedelta(seconds=backoff(None, 0)),
+                )
+        return "failed"
+    platform = _platform(runtime)
+    try:
+        if outgoing.destination.create_for:
+            _create_personal(runtime, platform, outgoing.destination, now)
+        first = _deliver(runtime, platform, row_id, token, outgoing)
+    except _ClaimLost:
+        log.warning("teams delivery's claim lapsed before sending", extra={"key": outgoing.key})
+        return "skipped"
+    except Exception as error:  # noqa: BLE001 - every failure is classified and logged
+        _failed(runtime, platform, row_id, token, now, outgoing, error)
+        return "failed"
+    if uncertain and outgoing.action != outbox.UPDATE:
+        log.warning(
+            "teams delivery sent again after an uncertain attempt (Teams cannot be asked "
+            "whether it has it): it may be there twice, both with this key",
+            extra={"key": outgoing.key},
+        )
+        if report is not None:
+            report.resent += 1
+    _mark(runtime, row_id, token, now, outgoing.key, first)
+    return "sent"
+
+
+class _ClaimLost(Exception):
+    pass
+
+
+def _stamp(runtime: Runtime, row_id: int, token: str, values: dict[str, Any]) -> None:
+    # A write to our row while our claim stands; _ClaimLost when it no longer does.
+    with runtime.transaction() as session:
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id == row_id, Delivery.claim_token == token)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise _ClaimLost
+
+
+def _deliver(runtime: Runtime, platform: Any, row_id: int, token: str, out: Outgoing) -> str:
+    """Send the row's activities not yet accepted; the id of its first (or the update's)."""
+    connector: Connector = platform.connector
+    conversation = out.conversation()
+    service_url = out.destination.service_url
+    done = list(out.done)
+    for index, made in enumerate(out.activities):
+        if index < len(done):
+            continue
+        body = {**made, "channelData": {**made.get("channelData", {}), cards.KEY_PROPERTY: out.key}}
+        size = connector.size(body, conversation)
+        if size > cards.MESSAGE_LIMIT:
+            raise _TooBig(f"activity of {size} bytes (UTF-16) over Teams' {cards.MESSAGE_LIMIT}")
+        platform.pacer.wait_turn(out.destination.conversation_id)
+        _stamp(runtime, row_id, token, {"last_error": IN_FLIGHT})
+        if out.action == outbox.UPDATE:
+            assert out.update_id is not None
+            activity_id = connector.update(conversation, out.update_id, body, service_url)
+        else:
+            activity_id = connector.post(conversation, body, service_url)
+        done.append(activity_id)
+        if index < len(out.activities) - 1:
+            # Accepted: never sent again, whatever happens to the rest of the row.
+            with runtime.transaction() as session:
+                row = session.get(Delivery, row_id)
+                if row is not None and row.claim_token == token:
+                    row.payload = {**(row.payload or {}), PROGRESS: list(done)}
+                    row.last_error = None
+    return done[0]
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _create_personal(
+    runtime: Runtime, platform: Any, destination: Destination, now: dt.datetime
+) -> None:
+    # The member's 1:1 chat, created (or found: Teams answers the existing one) and stored
+    # as a reference with the service URL it was created through.
+    assert destination.teams_id and destination.create_for
+    platform.pacer.wait_turn(f"create:{destination.teams_id}")
+    conversation_id = platform.connector.create_personal(
+        destination.teams_id, destination.tenant_id, destination.service_url
+    )
+    destination.conversation_id = conversation_id
+    destination.personal = True
+    try:
+        with runtime.transaction() as session:
+            if session.get(TeamsConversation, conversation_id) is None:
+                session.add(
+                    TeamsConversation(
+                        id=conversation_id,
+                        service_url=destination.service_url,
+                        tenant_id=destination.tenant_id,
+                        bot_id=f"28:{runtime.settings.teams_app_id}",
+                        conversation_type=PERSONAL,
+                        user_id=destination.create_for,
+                        updated_at=now,
+                    )
+                )
+    except IntegrityError:
+        pass  # stored meanwhile by the inbound side or another sender: the same chat
+
+
+def _mark(
+    runtime: Runtime, row_id: int, token: str, now: dt.datetime, key: str, activity_id: str
+) -> None:
+    with runtime.transaction() as session:
+        if not outbox.mark_sent(session, row_id, token, now=now, message_ts=activity_id):
+            log.warning("teams delivery sent after its claim lapsed", extra={"key": key})
+            return
+        row = session.get(Delivery, row_id, populate_existing=True)
+        assert row is not None
+        after_sent(session, row, activity_id=activity_id, now=now)
+
+
+def after_sent(session: Session, row: Delivery, *, activity_id: str, now: dt.datetime) -> None:
+    """What follows a row that went out (in the transaction that marks it sent)."""
+    if row.kind in drafts.KINDS:
+        drafts.after_sent(session, row, activity_id=activity_id, now=now)
+    else:
+        reminders.after_sent(session, row, now=now)
+
+
+# -- what and where -----------------------------------------------------------------------------
+def resolve(session: Session, runtime: Runtime, channel: str) -> Destination:
+    """Where a row's `channel` is in Teams, from the stored references (NoReference if none)."""
+    tenant = runtime.settings.teams_tenant_id
+    if reminders.is_person(channel):
+        chat = session.scalars(
+            select(TeamsConversation)
+            .where(
+                TeamsConversation.user_id == channel,
+                TeamsConversation.conversation_type == PERSONAL,
+                TeamsConversation.tenant_id == tenant,
+            )
+            .order_by(TeamsConversation.updated_at.desc())
+        ).first()
+        if chat is not None:
+            return Destination(chat.id, chat.service_url, chat.tenant_id, personal=True)
+        member = session.get(TeamsMember, channel)
+        if member is None:
+            raise NoReference(
+                f"Teams user {channel} has no personal chat with the bot and is not a known "
+                f"member (the bot was never installed for them, nor spoken to)"
+            )
+        if member.tenant_id != tenant:
+            raise NoReference(f"Teams user {channel} belongs to another tenant")
+        # The service URL of a reference stored for this tenant (every conversation of a
+        # tenant is served by its region's Bot Connector).
+        known = session.scalars(
+            select(TeamsConversation)
+            .where(TeamsConversation.tenant_id == tenant)
+            .order_by(TeamsConversation.updated_at.desc())
+        ).first()
+        if known is None:
+            raise NoReference(
+                f"no Teams conversation of tenant {tenant} is stored yet, so no service URL is "
+                f"known to create the personal chat of {channel}"
+            )
+        return Destination(
+            "",
+            known.service_url,
+            tenant,
+            personal=True,
+            create_for=channel,
+            teams_id=member.teams_id,
+        )
+    base = channel.partition(THREAD)[0]
+    found = session.get(TeamsConversation, base)
+    if found is None:
+        raise NoReference(
+            f"no Teams conversation reference for {base} (the bot was never installed there, "
+            f"nor spoken to)"
+        )
+    if found.tenant_id != tenant:
+        raise NoReference(f"conversation {base} belongs to another tenant ({found.tenant_id})")
+    return Destination(
+        channel, found.service_url, found.tenant_id, personal=found.conversation_type == PERSONAL
+    )
+
+
+def person_refusal(session: Session, runtime: Runtime, user_id: str) -> str | None:
+    """Why a reminder or announcement about an activity may not go to this person: a guest
+    (as Teams last described them), someone of another tenant, or, once roles are
+    enforced, someone with no role. None when it may."""
+    member = session.get(TeamsMember, user_id)
+    if member is not None and member.user_role in {"guest", "anonymous"}:
+        return "the recipient is a guest"
+    if member is not None and member.tenant_id != runtime.settings.teams_tenant_id:
+        return "the recipient belongs to another tenant"
+    from bot import roles  # bot.roles imports the domain that imports this module
+
+    if roles.enforced(session) and roles.role_of(session, user_id, runtime.settings.admins) is None:
+        return "the recipient has no role"
+    return None
+
+
+def render(
+    runtime: Runtime, session: Session, row: Delivery, now: dt.datetime
+) -> tuple[Outgoing | None, str | None]:
+    """The Teams calls a row stands for, or (None, why it is no longer owed); NoReference
+    when it has nowhere to go."""
+    done = list((row.payload or {}).get(PROGRESS) or [])
+    if row.kind in drafts.KINDS:
+        where = resolve(session, runtime, row.channel)
+        made = drafts.render(runtime, session, row, now=now)
+        if made.dropped:
+            return None, made.dropped
+        action = outbox.UPDATE if made.update_id else outbox.POST
+        return Outgoing(
+            row.key, action, where, made.activities, made.thread, made.update_id, done
+        ), None
+    if row.kind == outbox.NOTICE:
+        message = Message(str((row.payload or {}).get("text") or ""))
+    else:
+        outcome = reminders.message_for(runtime, session, row, now)
+        if outcome.message is None:
+            return None, outcome.dropped
+        message = outcome.message
+    private = row.kind in PRIVATE_KINDS
+    if (
+        private
+        and reminders.is_person(row.channel)
+        and (why := person_refusal(session, runtime, row.channel))
+    ):
+        return None, why
+    where = resolve(session, runtime, row.channel)
+    if private and where.personal and not reminders.is_person(row.channel):
+        return None, "a personal chat: its person is reminded in their own chat"
+    with teams_text.names(session):
+        activities = cards.message_activities(message, key=row.key)
+    return Outgoing(row.key, outbox.POST, where, activities, row.thread_ts, None, done), None
+
+
+# -- failures -------------------------------------------------------------------------------------
+def _status(error: Exception) -> int | None:
+    if isinstance(error, httpx.HTTPStatusError):
+        return error.response.status_code
+    return None
+
+
+def _teams_error(error: httpx.HTTPStatusError) -> str:
+    try:
+        body = error.response.json()
+        inner = body.get("error") or {}
+        return f"{inner.get('code')}: {inner.get('message')}"
+    except (ValueError, AttributeError, json.JSONDecodeError):
+        return error.response.text[:200]
+
+
+def _retry_after(error: Exception) -> float | None:
+    if not isinstance(error, httpx.HTTPStatusError):
+        return None
+    value = error.response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def classify(error: Exception) -> tuple[bool, bool, str]:
+    """(certain that Teams did not take it, permanent, detail) for a failed call."""
+    from handlers.teams.token import BotTokenError
+
+    status = _status(error)
+    if status is not None:
+        assert isinstance(error, httpx.HTTPStatusError)
+        detail = f"HTTP {status} {_teams_error(error)}"
+        if status == 429:
+            detail += f" ({THROTTLED})"
+        return status < 500, status in PERMANENT, detail
+    if isinstance(error, _TooBig):
+        return True, True, str(error)
+    if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return True, False, f"{type(error).__name__}: {error}"  # the request never left
+    if isinstance(error, BotTokenError):
+        return True, False, str(error)
+    # Timeouts, a connection lost mid-call, anything unforeseen: Teams may have it.
+    return False, False, f"{type(error).__name__}: {error}"
+
+
+def backoff(status: int | None, tries: int) -> float:
+    """Seconds before the next try: exponential with jitter (doubling from 2 s after a 429,
+    5 s, 30 s, 2 min, 10 min otherwise), at most 10 minutes."""
+    if status == 429:
+        base = RATE_BACKOFF * 2**tries
+    else:
+        base = float(RETRY_BACKOFF[min(tries, len(RETRY_BACKOFF) - 1)])
+    return min(BACKOFF_CAP, base) * random.uniform(0.5, 1.0)
+
+
+def _failed(
+    runtime: Runtime,
+    platform: Any,
+    row_id: int,
+    token: str,
+    now: dt.datetime,
+    out: Outgoing,
+    error: Exception,
+) -> None:
+    certain, permanent, detail = classify(error)
+    if not certain:
+        detail = outbox.UNCERTAIN + detail
+    with runtime.transaction() as session:
+        row = session.get(Delivery, row_id)
+        tries = row.attempts if row is not None else 0
+    status = _status(error)
+    wait = _retry_after(error) or backoff(status, tries)
+    if status == 429:
+        platform.pacer.hold(out.destination.conversation_id or out.key, wait)
+    with runtime.transaction() as session:
+        outbox.mark_failed(
+            session,
+            row_id,
+            token,
+            now=now,
+            detail=detail,
+            permanent=permanent,
+            retry_at=None if permanent else wall_clock() + dt.timedelta(seconds=wait),
+        )
+    extra = {"key": out.key}
+    if permanent:
+        log.error("teams delivery given up: %s", detail, extra=extra, exc_info=error)
+    elif status == 429:
+        log.warning("teams throttled, retried in %.1fs: %s", wait, detail, extra=extra)
+    else:
+        log.error(
+            "teams delivery failed, retried in %.0fs: %s", wait, detail, extra=extra, exc_info=error
+        )
+
+
+# -- after a request: send what it queued, on the sender's own thread -----------------------------
+def send_pending(runtime: Runtime) -> int:
+    """Send the announcements that are due now, in this thread; how many were sent."""
+    return send_due(runtime, kinds=IMMEDIATE_KINDS).sent
+
+
+class Sender:
+    """A background thread that sends what requests queued, woken after each commit."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ciw-teams-sender", daemon=True)
+        self._thread.start()
+
+    def kick(self) -> None:
+        """Something was queued: send it now."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the message in hand and stop."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        again: float | None = None
+        while not self._stop.is_set():
+            self._wake.wait(timeout=again)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                report = send_due(self.runtime)
+                again = RETRY_BACKOFF[0] if report.failed else None
+            except Exception:
+                log.exception("the Teams sender failed; the clock will send what is left")
+                again = RETRY_BACKOFF[0]
