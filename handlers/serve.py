@@ -94,6 +94,9 @@ def compose(settings: Settings, *, threads: int = THREADS, **options: Any) -> Co
     from a2wsgi import WSGIMiddleware
 
     import handlers.teams
+    from handlers.teams import platform as teams_platform
+
+    teams_platform.attach(runtime)  # the Teams sender: reminders, drafts, proactive replies
 
     teams_app = handlers.teams.create_app(runtime, fallback=WSGIMiddleware(wsgi, workers=threads))
     asgi = Serving(teams_app, on_shutdown=runtime.shutdown)

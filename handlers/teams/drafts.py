@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import draft_outbox, drafts, file_links, history, reminders, translation
+from bot import draft_outbox, draft_versions, drafts, file_links, history, reminders, translation
 from bot.dates import ReviewYear
 from bot.letters import render as letter_render
 from bot.letters import version_file
@@ -287,7 +287,9 @@ def _messages(
         data = _context(runtime, session, draft, version)
         words = teams_text.templates(runtime)
         previous = next(v for v in draft.versions if v.number == version.number - 1)
-        diff = drafts.changes(drafts.text_lines(previous), drafts.text_lines(version))
+        diff = draft_versions.changes(
+            draft_versions.text_lines(previous), draft_versions.text_lines(version)
+        )
         intro = words.message("draft_version", previous=previous.number, **data)
         what = words.message("draft_changes", previous=previous.number, **diff)
         lead = [*cards.blocks_of(intro), *cards.blocks_of(what)]

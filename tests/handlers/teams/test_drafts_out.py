@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot import drafts, file_links
+from bot import draft_versions, drafts, file_links
 from bot.dates import ReviewYear
 from db.demo import load_demo
 from db.models import Authority, Delivery, Draft, DraftVersion
@@ -33,7 +33,7 @@ def start_draft(runtime) -> tuple[int, int]:
     with runtime.transaction() as session:
         load_demo(session, now=runtime.now())
         wrexham = session.scalars(select(Authority).where(Authority.slug == "wrexham")).one()
-        outcome = drafts.draft_letter(
+        outcome = draft_versions.draft_letter(
             runtime,
             session,
             authority=wrexham,
@@ -126,7 +126,7 @@ def test_a_long_letter_and_a_new_version_each_fit_teams_limit(teams_runtime, clo
     first = len(cloud.posted(CHANNEL))
     with teams_runtime.transaction() as session:
         draft = session.get(Draft, draft_id)
-        outcome = drafts.new_version(teams_runtime, session, draft, actor=BEA)
+        outcome = draft_versions.new_version(teams_runtime, session, draft, actor=BEA)
         assert outcome.version.number == 2
         expected = platform_of(teams_runtime).draft_parts(
             teams_runtime, session, draft, outcome.version
