@@ -41,6 +41,7 @@ from bot import outbox, reminders
 from bot.messages import Message
 from bot.outbox import LEASE, claim, due_ids, wall_clock  # noqa: F401 - the sender's API
 from bot.runtime import Runtime
+from bot.sending import Sender, SendReport
 from db.models import Delivery
 from handlers.slack import draft_posts
 from handlers.slack.platform import client_of as slack_client_of
@@ -88,17 +89,6 @@ LOOKBACK = 24 * 60 * 60
 # A pass waits for a retry this close (a 429's Retry-After) rather than leave it to the next.
 INLINE_WAIT = 10.0
 INLINE_ATTEMPTS = 5
-
-
-@dataclass
-class SendReport:
-    """What one pass over the outbox did."""
-
-    sent: int = 0
-    failed: int = 0
-    dropped: int = 0
-    skipped: int = 0  # claimed by someone else (another sender) meanwhile
-    found: int = 0  # already in Slack (an earlier attempt got there): marked, not re-sent
 
 
 @dataclass
@@ -552,48 +542,14 @@ def send_pending(runtime: Runtime) -> int:
     return send_due(runtime, kinds=IMMEDIATE_KINDS).sent
 
 
-class Sender:
-    """A background thread that sends what requests queued, woken after each commit."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ciw-sender", daemon=True)
-        self._thread.start()
-
-    def kick(self) -> None:
-        """Something was queued: send it now."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Finish the message in hand and stop."""
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        again: float | None = None
-        while not self._stop.is_set():
-            self._wake.wait(timeout=again)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                report = send_due(self.runtime)
-                # Rows that failed wait for their retry time: look again shortly.
-                again = RETRY_BACKOFF[0] if report.failed else None
-            except Exception:
-                log.exception("the sender failed; the clock will send what is left")
-                again = RETRY_BACKOFF[0]
-
-
 def kick(runtime: Runtime) -> None:
     """Wake the process's sender (started on first use) to send what was just committed."""
     state = _state(runtime)
     with state["lock"]:
         sender = state.get("sender")
         if sender is None:
-            sender = state["sender"] = Sender(runtime)
+            sender = state["sender"] = Sender(
+                runtime, send_due, name="ciw-sender", retry_after=RETRY_BACKOFF[0]
+            )
             runtime.on_shutdown(sender.stop)
     sender.kick()

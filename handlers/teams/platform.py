@@ -3,7 +3,7 @@
 `attach(runtime)` builds the sender's own SDK `App` (`handlers.teams.app.create_teams_app`:
 credentials, cloud, the bot's token) and registers a `TeamsPlatform` holding it. The App
 is the sender's alone: its coroutines run on one event loop thread the platform owns
-(`handlers.teams.sender.Connector`), since the SDK's HTTP client belongs to the loop it
+(`handlers.teams.connector.Connector`), since the SDK's HTTP client belongs to the loop it
 first ran on; the App that serves `/api/messages` is another one, on the server's loop.
 """
 
@@ -26,7 +26,8 @@ class TeamsPlatform:
     name = NAME
 
     def __init__(self, app: Any) -> None:
-        from handlers.teams.sender import Connector, Pacer
+        from handlers.teams.connector import Connector
+        from handlers.teams.pacing import Pacer
 
         self.app = app
         self.connector = Connector(app)
@@ -42,11 +43,11 @@ class TeamsPlatform:
 
     def kick(self, runtime: Runtime) -> None:
         """Wake the process's Teams sender (a background thread, started on first use)."""
-        from handlers.teams.sender import Sender
+        from handlers.teams.sender import sender
 
         with self._lock:
             if self._sender is None:
-                self._sender = Sender(runtime)
+                self._sender = sender(runtime)
                 runtime.on_shutdown(self._sender.stop)
         self._sender.kick()
 

@@ -58,16 +58,13 @@ on them. Nothing here runs while a request waits for its acknowledgement.
 
 from __future__ import annotations
 
-import asyncio
-import collections
 import datetime as dt
 import json
 import logging
 import random
-import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -80,9 +77,11 @@ from bot import outbox, reminders
 from bot.messages import Message
 from bot.outbox import claim, due_ids, wall_clock
 from bot.runtime import Runtime
+from bot.sending import Sender, SendReport
 from db.models import Delivery, TeamsConversation, TeamsMember
 from handlers.teams import cards, drafts
 from handlers.teams import text as teams_text
+from handlers.teams.connector import Connector
 
 log = logging.getLogger("ciw.teams.sender")
 
@@ -95,33 +94,17 @@ PERSONAL = "personal"
 IN_FLIGHT = outbox.UNCERTAIN + "in flight to Teams"
 PROGRESS = "teams_sent"  # payload key: ids of a row's activities Teams accepted already
 
-# Per conversation, one less than each of Teams' per bot per thread limits (seconds, calls).
-PACE = ((1.0, 6), (2.0, 7), (30.0, 55), (3600.0, 1700))
 # Refusals a retry cannot cure: the row is given up (cancelled, error kept).
 PERMANENT = frozenset({400, 403, 404, 413})
 THROTTLED = "throttled"  # in last_error: a 429, retried soon
 RATE_BACKOFF = 2.0  # seconds, doubled per attempt, with jitter, after a 429
 RETRY_BACKOFF = (5, 30, 120, 600)  # seconds after other failures (then the last)
 BACKOFF_CAP = 600.0
-CALL_TIMEOUT = 30.0  # seconds for one call to Teams, token included
-CONNECT_TIMEOUT = 10.0
 # A pass waits for a retry this close (a 429's backoff) rather than leave it to the next.
 INLINE_WAIT = 10.0
 INLINE_ATTEMPTS = 5
 
 T = TypeVar("T")
-
-
-@dataclass
-class SendReport:
-    """What one pass over the outbox did."""
-
-    sent: int = 0
-    failed: int = 0
-    dropped: int = 0
-    skipped: int = 0  # claimed by someone else meanwhile
-    found: int = 0  # never, in Teams: a conversation cannot be read back (module docstring)
-    resent: int = 0  # of `sent`: posts sent again after an outcome Teams never told us
 
 
 class NoReference(Exception):
@@ -159,148 +142,6 @@ class Outgoing:
         if self.thread and not self.destination.personal and THREAD not in base:
             return f"{base}{THREAD}{self.thread}"
         return base
-
-
-# -- pacing ----------------------------------------------------------------------------------
-class Pacer:
-    """Sliding windows per conversation below Teams' per thread limits; held on a 429."""
-
-    def __init__(self, limits: tuple[tuple[float, int], ...] = PACE) -> None:
-        self.limits = limits
-        self._lock = threading.Lock()
-        self._calls: dict[str, collections.deque[float]] = {}
-        self._held: dict[str, float] = {}
-
-    def delay(self, key: str) -> float:
-        """Seconds to wait before the next call in `key` (0: it is taken now)."""
-        now = time.monotonic()
-        with self._lock:
-            held = self._held.get(key, 0.0) - now
-            if held > 0:
-                return held
-            calls = self._calls.setdefault(key, collections.deque())
-            while calls and now - calls[0] >= self.limits[-1][0]:
-                calls.popleft()
-            wait = 0.0
-            for seconds, allowed in self.limits:
-                inside = [t for t in calls if now - t < seconds]
-                if len(inside) >= allowed:
-                    wait = max(wait, inside[-allowed] + seconds - now)
-            if wait > 0:
-                return wait + 0.01
-            calls.append(now)
-            return 0.0
-
-    def hold(self, key: str, seconds: float) -> None:
-        """Send nothing in `key` for `seconds` (after a 429)."""
-        with self._lock:
-            self._held[key] = max(self._held.get(key, 0.0), time.monotonic() + seconds)
-
-    def wait_turn(self, key: str) -> None:
-        """Block until a call in `key` is allowed, and take it."""
-        while (delay := self.delay(key)) > 0:
-            time.sleep(min(delay, 1.0))
-
-
-# -- the SDK on its own event loop --------------------------------------------------------------
-class Connector:
-    """The SDK's App driven from synchronous code: one event loop thread runs every
-    coroutine (the App's HTTP client belongs to that loop); `call` blocks until done."""
-
-    def __init__(self, app: Any, *, timeout: float = CALL_TIMEOUT) -> None:
-        self.app = app
-        self.timeout = timeout
-        self._ready = False
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="ciw-teams-loop", daemon=True
-        )
-        self._thread.start()
-
-    def call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """Run `make()` on the loop, within the call timeout; its result or its error."""
-        if self._loop.is_closed():
-            raise RuntimeError("the Teams sender is closed")
-        return asyncio.run_coroutine_threadsafe(self._run(make), self._loop).result()
-
-    async def _run(self, make: Callable[[], Awaitable[T]]) -> T:
-        if not self._ready:
-            await self.app.initialize()
-            # The SDK's HTTP client has no timeout of its own: a hung call would stop the
-            # sender for good. Connect fails fast and certainly; the rest may be uncertain.
-            self.app.api.http.http.timeout = httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT)
-            self._ready = True
-        return await asyncio.wait_for(make(), self.timeout)
-
-    def size(self, activity: dict[str, Any], conversation_id: str) -> int:
-        """The activity's size as Teams counts it, as the SDK will send it."""
-        return cards.activity_size(self._body(activity, conversation_id))
-
-    def _body(self, activity: dict[str, Any], conversation_id: str) -> dict[str, Any]:
-        from microsoft_teams.api import Account, ConversationAccount, MessageActivityInput
-
-        made = MessageActivityInput.model_validate(activity)
-        made.from_ = Account(id=self.app.id or "")
-        made.conversation = ConversationAccount(id=conversation_id)
-        return made.model_dump(by_alias=True, exclude_none=True)
-
-    def post(self, conversation_id: str, activity: dict[str, Any], service_url: str) -> str:
-        """Send a new activity; the id Teams gave it."""
-        from microsoft_teams.api import MessageActivityInput
-
-        async def send() -> str:
-            made = MessageActivityInput.model_validate(activity)
-            sent = await self.app.send(conversation_id, made, service_url=service_url)
-            return str(sent.id)
-
-        return self.call(send)
-
-    def update(
-        self, conversation_id: str, activity_id: str, activity: dict[str, Any], service_url: str
-    ) -> str:
-        """Replace an activity in place (PUT); its id."""
-        from microsoft_teams.api import MessageActivityInput
-
-        async def send() -> str:
-            made = MessageActivityInput.model_validate({**activity, "id": activity_id})
-            sent = await self.app.send(conversation_id, made, service_url=service_url)
-            return str(sent.id or activity_id)
-
-        return self.call(send)
-
-    def create_personal(self, teams_id: str, tenant_id: str, service_url: str) -> str:
-        """The bot's 1:1 chat with a member (Teams answers the existing one if there is one)."""
-        from microsoft_teams.api import Account, CreateConversationParams
-
-        async def create() -> str:
-            api = self.app.api.clone(service_url=service_url)
-            made = await api.conversations.create(
-                CreateConversationParams(
-                    members=[Account(id=teams_id)],
-                    tenant_id=tenant_id,
-                    channel_data={"tenant": {"id": tenant_id}},
-                )
-            )
-            return str(made.id)
-
-        return self.call(create)
-
-    def close(self) -> None:
-        """Close the HTTP client and stop the loop (idempotent)."""
-        if self._loop.is_closed():
-            return
-
-        async def shut() -> None:
-            if self._ready:
-                await self.app.api.http.http.aclose()
-
-        try:
-            asyncio.run_coroutine_threadsafe(shut(), self._loop).result(timeout=10)
-        except Exception:  # closing must go on whatever the client says
-            log.exception("closing the Teams HTTP client failed")
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
 
 
 def _platform(runtime: Runtime) -> Any:
@@ -749,36 +590,6 @@ def send_pending(runtime: Runtime) -> int:
     return send_due(runtime, kinds=IMMEDIATE_KINDS).sent
 
 
-class Sender:
-    """A background thread that sends what requests queued, woken after each commit."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ciw-teams-sender", daemon=True)
-        self._thread.start()
-
-    def kick(self) -> None:
-        """Something was queued: send it now."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """Finish the message in hand and stop."""
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        again: float | None = None
-        while not self._stop.is_set():
-            self._wake.wait(timeout=again)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                report = send_due(self.runtime)
-                again = RETRY_BACKOFF[0] if report.failed else None
-            except Exception:
-                log.exception("the Teams sender failed; the clock will send what is left")
-                again = RETRY_BACKOFF[0]
+def sender(runtime: Runtime) -> Sender:
+    """A background Teams sender for this runtime (`bot.sending.Sender`)."""
+    return Sender(runtime, send_due, name="ciw-teams-sender", retry_after=RETRY_BACKOFF[0])
