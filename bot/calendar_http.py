@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError
@@ -46,7 +46,9 @@ def _matches(if_none_match: str | None, tag: str) -> bool:
     return False
 
 
-def endpoint(runtime: Runtime, members: dict[str, MemberCheck]) -> Callable[..., Iterable[bytes]]:
+def endpoint(
+    runtime: Runtime, members: Mapping[str, MemberCheck]
+) -> Callable[..., Iterable[bytes]]:
     """The WSGI handler for paths under /calendar/.
 
     `members` holds a membership check per platform ("slack"); a feed of a platform with

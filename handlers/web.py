@@ -9,7 +9,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -39,6 +39,32 @@ def not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> It
     return [b"Not found\n"]
 
 
+class _Members(Mapping[str, calendar_http.MemberCheck]):
+    """The membership checks: the ones given, then those of the runtime's platforms, looked
+    up when a feed is fetched (Teams' sender is attached after Slack's app is built)."""
+
+    def __init__(self, runtime: Runtime, given: dict[str, calendar_http.MemberCheck]) -> None:
+        self.runtime = runtime
+        self.given = given
+
+    def _all(self) -> dict[str, calendar_http.MemberCheck]:
+        found = dict(self.given)
+        for name, platform in self.runtime.platforms.items():
+            offered = getattr(platform, "member_check", None)
+            if name not in found and offered is not None:
+                found[name] = offered(self.runtime)
+        return found
+
+    def __getitem__(self, name: str) -> calendar_http.MemberCheck:
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 def web_app(
     runtime: Runtime,
     members: Mapping[str, calendar_http.MemberCheck],
@@ -49,11 +75,12 @@ def web_app(
     """`/healthz` and `/calendar/…` on `engine` (the runtime's); any other path to
     `fallback` (which logs its own requests), else 404.
 
-    `members` holds the membership check of each configured platform: a feed of a platform
-    with no check here is not served (404).
+    `members` holds membership checks by platform; a platform served by the runtime that
+    offers `member_check()` (registered before or after this app is built) adds its own.
+    A feed of a platform with no check is not served (404).
     """
     engine = engine or runtime.engine
-    calendar = calendar_http.endpoint(runtime, dict(members))
+    calendar = calendar_http.endpoint(runtime, _Members(runtime, dict(members)))
     files = files_http.endpoint(runtime)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -51,6 +51,12 @@ class TeamsPlatform:
                 runtime.on_shutdown(self._sender.stop)
         self._sender.kick()
 
+    def member_check(self, runtime: Runtime) -> Any:
+        """Whether a calendar feed's owner may still read it (`bot.calendar_http`)."""
+        from handlers.teams.calendar_members import teams_member_check
+
+        return teams_member_check(runtime)
+
     def draft_parts(self, runtime: Runtime, session: Session, draft: Any, version: Any) -> int:
         """How many Teams messages the version's text takes."""
         from handlers.teams import drafts
