@@ -268,6 +268,7 @@ def main() -> int:
                     key=f"bench:long:{part}",
                     kind=outbox.NOTICE,
                     channel="G0LONG",
+                    platform="slack",
                     conversation="bench:long",
                     due_at=now,
                     payload={"text": f"part {part} of {parts}"},
