@@ -132,6 +132,16 @@ def manifest(settings: Settings) -> dict[str, Any]:
         ],
         "permissions": ["identity", "messageTeamMembers"],
         "validDomains": valid_domains,
+        # Replies in a draft's reply chain are its review comments: without this
+        # resource-specific permission Teams delivers only the channel messages that
+        # @mention the bot (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/conversations/channel-messages-with-rsc).
+        # RSC needs the app registration named in webApplicationInfo.
+        "webApplicationInfo": {"id": settings.teams_app_id},
+        "authorization": {
+            "permissions": {
+                "resourceSpecific": [{"name": "ChannelMessage.Read.Group", "type": "Application"}]
+            }
+        },
     }
 
 

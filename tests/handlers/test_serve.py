@@ -209,5 +209,13 @@ def test_teams_only_keeps_health_and_feeds_without_slack(base_env, cloud, serve)
     assert unknown.value.code == 404
     line = serving_line(served)
     assert (line["server"], line["platforms"]) == ("uvicorn", "teams")
-    # Nothing but Teams' own endpoints was asked of the cloud: the keys, no Slack at all.
-    assert all(not c.path.startswith("/v3/") for c in cloud.calls)
+    # The signed `help` was answered in Ann's personal chat, through the Bot Connector (who
+    # she is asked first); the forged one was not.
+    chat = "a:personal-aad-ann"
+    deadline = time.monotonic() + 15
+    while not cloud.posted(chat) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (answer,) = cloud.posted(chat)
+    assert "log-activity" in json.dumps(answer["attachments"][0]["content"])
+    asked = {c.path.split("/")[4] for c in cloud.calls if c.path.startswith("/v3/")}
+    assert asked == {"members", "activities"}

@@ -12,9 +12,10 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import dates, grammar
+from bot import grammar
 from bot.errors import UserError
 from bot.runtime import Runtime
+from handlers.commands import forms
 from handlers.slack.views import form_kit as kit
 
 if TYPE_CHECKING:  # handlers.commands imports this module: no import back at run time
@@ -22,29 +23,10 @@ if TYPE_CHECKING:  # handlers.commands imports this module: no import back at ru
 
 CALLBACK_ID = "log_activity_form"
 
-# Which field a refusal from the parsers or the domain belongs to.
-_BLOCK_OF = {
-    "missing_authority": "authority",
-    "unknown_authority": "authority",
-    "ambiguous_authority": "authority",
-    "not_allowed": "authority",
-    "missing_service": "service",
-    "unknown_service": "service",
-    "missing_when": "start",
-    "bad_date": "start",
-    "impossible_date": "start",
-    "bad_range": "end",
-    "end_before_start": "end",
-    "bad_time": "time",
-    "missing_title": "title",
-}
-
 
 def block_of(error: UserError) -> str:
-    """The form block an error is shown on."""
-    if error.template == "too_long":
-        return "details" if error.data.get("what") == "details" else "title"
-    return _BLOCK_OF.get(error.template, "title")
+    """The form block an error is shown on (the blocks are named as the shared form's fields)."""
+    return forms.activity_field_of(error)
 
 
 def view(authority_options: list[dict[str, Any]], metadata: dict[str, Any]) -> dict[str, Any]:
@@ -78,13 +60,17 @@ def view(authority_options: list[dict[str, Any]], metadata: dict[str, Any]) -> d
         kit.input_block(
             "title",
             "Title",
-            kit.text_input(max_length=500, placeholder="focused activity in children's services"),
+            kit.text_input(
+                max_length=forms.TITLE_MAX, placeholder="focused activity in children's services"
+            ),
             hint="As the letter will print it, before the dates.",
         ),
         kit.input_block(
             "details",
             "Details",
-            kit.text_input(max_length=3000, placeholder="to review selected files and records"),
+            kit.text_input(
+                max_length=forms.DETAILS_MAX, placeholder="to review selected files and records"
+            ),
             optional=True,
             hint="Printed after the dates.",
         ),
@@ -114,45 +100,7 @@ def open_form(command: Command, *, client: WebClient, trigger_id: str | None) ->
 
 def parse(values: dict[str, Any], errors: kit.FieldErrors) -> grammar.LogActivity | None:
     """The form's values as the command's parsed arguments; None (errors noted) if invalid."""
-    authority = values.get("authority")
-    if not authority:
-        errors.add("authority", UserError("missing_authority"))
-    service = None
-    if not values.get("service"):
-        errors.add("service", UserError("missing_service"))
-    else:
-        service = errors.check("service", grammar.parse_service, values["service"])
-    start, end, time = values.get("start"), values.get("end"), values.get("time")
-    when = None
-    if not start:
-        errors.add("start", UserError("missing_when"))
-    else:
-        # The same `DATE[THH:MM][..DATE]` the command takes, so the same checks apply.
-        typed = start + (f"T{time}" if time else "") + (f"..{end}" if end else "")
-        try:
-            when = dates.parse_when(typed)
-        except UserError as error:
-            errors.add(_date_block(error, start, end), error)
-    title = values.get("title") or ""
-    if not title.strip():
-        errors.add("title", UserError("missing_title"))
-    if errors or authority is None or service is None or when is None:
-        return None
-    return grammar.LogActivity(
-        authority=authority,
-        service=service,
-        when=when,
-        title=title,
-        details=values.get("details"),
-        inspectors=list(values.get("inspectors") or []),
-    )
-
-
-def _date_block(error: UserError, start: str, end: str | None) -> str:
-    # A malformed or impossible date is shown on the picker that holds it.
-    if error.template in {"bad_date", "impossible_date"} and end and error.data.get("value") == end:
-        return "end"
-    return block_of(error)
+    return forms.parse_activity(values, errors)
 
 
 def submit(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:

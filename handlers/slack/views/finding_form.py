@@ -13,10 +13,10 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import dates, findings, grammar, ids
-from bot.dates import ReviewYear
+from bot import findings, grammar
 from bot.errors import UserError
 from bot.runtime import Runtime
+from handlers.commands import forms
 from handlers.slack.views import form_kit as kit
 
 if TYPE_CHECKING:  # handlers.commands imports this module: no import back at run time
@@ -24,49 +24,18 @@ if TYPE_CHECKING:  # handlers.commands imports this module: no import back at ru
 
 CALLBACK_ID = "log_finding_form"
 
-PRINCIPLE_OPTIONS = [
-    kit.option("Well-being", "well-being"),
-    kit.option("People", "people"),
-    kit.option("Prevention", "prevention"),
-    kit.option("Partnerships", "partnerships"),
-]
-KIND_OPTIONS = [
-    kit.option("Strength", "strength"),
-    kit.option("Area for improvement", "improvement"),
-]
-
-# Which field a refusal from the parsers or the domain belongs to.
-_BLOCK_OF = {
-    "missing_authority": "authority",
-    "unknown_authority": "authority",
-    "ambiguous_authority": "authority",
-    "not_allowed": "authority",
-    "bad_year": "year",
-    "missing_principle": "principle",
-    "unknown_principle": "principle",
-    "missing_kind": "kind",
-    "unknown_kind": "kind",
-    "unknown_service": "service",
-    "bad_id": "activity",
-    "unknown_id": "activity",
-    "activity_elsewhere": "activity",
-    "missing_finding_text": "text",
-    "too_long": "text",
-}
+PRINCIPLE_OPTIONS = kit.options(forms.PRINCIPLE_CHOICES)
+KIND_OPTIONS = kit.options(forms.KIND_CHOICES)
 
 
 def block_of(error: UserError) -> str:
-    """The form block an error is shown on."""
-    return _BLOCK_OF.get(error.template, "text")
+    """The form block an error is shown on (the blocks are named as the shared form's fields)."""
+    return forms.finding_field_of(error)
 
 
 def year_options(today: dt.date) -> list[dict[str, Any]]:
     """The review years a finding is likely to belong to: the next one and five back."""
-    current = ReviewYear.of(today).start_year
-    return [
-        kit.option(ReviewYear(y).label, ReviewYear(y).label)
-        for y in range(current + 1, current - 6, -1)
-    ]
+    return kit.options(forms.year_choices(today))
 
 
 def view(
@@ -103,7 +72,7 @@ def view(
         kit.input_block(
             "activity",
             "Activity",
-            kit.text_input(max_length=12, placeholder="A12"),
+            kit.text_input(max_length=forms.ACTIVITY_REF_MAX, placeholder="A12"),
             optional=True,
             hint="The id of the activity it came from, e.g. A12.",
         ),
@@ -130,34 +99,7 @@ def open_form(command: Command, *, client: WebClient, trigger_id: str | None) ->
 
 def parse(values: dict[str, Any], errors: kit.FieldErrors) -> grammar.LogFinding | None:
     """The form's values as the command's parsed arguments; None (errors noted) if invalid."""
-    authority = values.get("authority")
-    if not authority:
-        errors.add("authority", UserError("missing_authority"))
-    year = errors.check("year", dates.parse_year, values["year"]) if values.get("year") else None
-    principle = kind = None
-    if not values.get("principle"):
-        errors.add("principle", UserError("missing_principle"))
-    else:
-        principle = errors.check("principle", grammar.parse_principle, values["principle"])
-    if not values.get("kind"):
-        errors.add("kind", UserError("missing_kind"))
-    else:
-        kind = errors.check("kind", grammar.parse_kind, values["kind"])
-    service = (
-        errors.check("service", grammar.parse_service, values["service"])
-        if values.get("service")
-        else None
-    )
-    activity_id = None
-    if values.get("activity"):
-        found = errors.check("activity", ids.parse_id, values["activity"], "A")
-        activity_id = found[1] if found else None
-    text = values.get("text") or ""
-    if not text.strip():
-        errors.add("text", UserError("missing_finding_text"))
-    if errors or authority is None or principle is None or kind is None:
-        return None
-    return grammar.LogFinding(authority, year, principle, kind, service, activity_id, text.strip())
+    return forms.parse_finding(values, errors)
 
 
 def submit(ack: Ack, body: dict[str, Any], client: WebClient, context: Any) -> None:

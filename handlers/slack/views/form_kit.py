@@ -7,24 +7,21 @@ this module only adapts Slack's modal shapes to them.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import authorities
 from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import Role
+from handlers.commands import forms
 from handlers.slack import middleware, permissions
 from handlers.slack import text as slack_text
 from handlers.slack.text import visible
@@ -33,8 +30,6 @@ if TYPE_CHECKING:  # handlers.commands imports the forms: no import back at run 
     from handlers.commands.base import Reply
 
 log = logging.getLogger("ciw.forms")
-
-T = TypeVar("T")
 
 ACTION = "value"  # every input's action_id: one input per block
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,20}")
@@ -62,19 +57,17 @@ def option(label: str, value: str) -> dict[str, Any]:
     return {"text": plain(label), "value": value}
 
 
-SERVICE_OPTIONS = [
-    option("Children's services", "children"),
-    option("Adults services", "adults"),
-    option("Both", "both"),
-]
+def options(choices: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """A select's options from (label, value) pairs."""
+    return [option(label, value) for label, value in choices]
+
+
+SERVICE_OPTIONS = options(forms.SERVICE_CHOICES)
 
 
 def authority_options(session: Session) -> list[dict[str, Any]]:
     """The 22 authorities as select options (English name, slug as the value)."""
-    return [
-        option(a.english_name, a.slug)
-        for a in sorted(authorities.all_authorities(session), key=lambda a: a.english_name)
-    ]
+    return options(forms.authority_choices(session))
 
 
 def input_block(
@@ -129,35 +122,22 @@ def _metadata_key(runtime: Runtime) -> bytes:
     # Derived from the signing secret (the bot token where none is set, in socket mode),
     # so the key is never the secret itself and nothing new has to be configured.
     secret = runtime.settings.slack_signing_secret or runtime.settings.slack_bot_token or ""
-    return hmac.new(secret.encode(), b"ciw form private_metadata v1", hashlib.sha256).digest()
-
-
-def _metadata_signature(runtime: Runtime, callback_id: str, user_id: str, channel_id: str) -> str:
-    message = json.dumps([callback_id, user_id, channel_id]).encode()
-    return hmac.new(_metadata_key(runtime), message, hashlib.sha256).hexdigest()
+    return forms.signing_key(secret)
 
 
 def opened_in(runtime: Runtime, callback_id: str, *, user_id: str, channel_id: str | None) -> dict:
     """The private_metadata of a form opened by `user_id` in `channel_id`: signed, so a
     submission can only name the channel (and person) the form was really opened for."""
-    channel = channel_id or ""
-    return {
-        "channel_id": channel,
-        "user_id": user_id,
-        "sig": _metadata_signature(runtime, callback_id, user_id, channel),
-    }
+    return forms.opened(_metadata_key(runtime), callback_id, user_id=user_id, channel_id=channel_id)
 
 
 def verified_channel(runtime: Runtime, view: dict[str, Any], user_id: str) -> str | None:
     """The channel a submitted form was opened in, or UserError if its private_metadata
     is not what the bot signed for this person and form (forged or altered)."""
-    data = metadata(view)
-    channel, opener, signature = data.get("channel_id"), data.get("user_id"), data.get("sig")
-    if not (isinstance(channel, str) and isinstance(opener, str) and isinstance(signature, str)):
-        raise UserError("form_tampered")
-    expected = _metadata_signature(runtime, str(view.get("callback_id") or ""), opener, channel)
-    if opener != user_id or not hmac.compare_digest(expected, signature):
-        raise UserError("form_tampered")
+    data = forms.verified(
+        _metadata_key(runtime), str(view.get("callback_id") or ""), metadata(view), user_id
+    )
+    channel = data["channel_id"]
     if channel and not CHANNEL_ID.fullmatch(channel):
         raise UserError("form_tampered")
     return channel or None
@@ -213,39 +193,18 @@ def metadata(view: dict[str, Any]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-class FieldErrors:
-    """Collects one message per block, rendered from the same error templates as the commands."""
+class FieldErrors(forms.FieldErrors):
+    """One message per block, rendered from the same error templates as the commands."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.errors: dict[str, str] = {}
 
-    def add(self, block_id: str, error: UserError) -> None:
-        """Keep the first error of a block, as plain text (modal errors show no mrkdwn)."""
-        if block_id not in self.errors:
-            text = slack_text.templates(self.runtime).message(
-                f"errors/{error.template}", **error.data
-            )
-            self.errors[block_id] = visible(text).replace("`", "").replace("*", "")[:1000]
+        def describe(error: UserError) -> str:
+            # Plain text: modal errors show no mrkdwn.
+            text = slack_text.templates(runtime).message(f"errors/{error.template}", **error.data)
+            return visible(text).replace("`", "").replace("*", "")[:1000]
 
-    def check(self, block_id: str, parse: Callable[..., T], *args: Any) -> T | None:
-        """`parse(*args)`, or None with the error put on `block_id`."""
-        try:
-            return parse(*args)
-        except UserError as error:
-            self.add(block_id, error)
-            return None
-
-    @contextmanager
-    def on(self, block_id: str) -> Iterator[None]:
-        """Errors raised inside the block are shown on `block_id`."""
-        try:
-            yield
-        except UserError as error:
-            self.add(block_id, error)
-
-    def __bool__(self) -> bool:
-        return bool(self.errors)
+        super().__init__(describe)
 
 
 def confirm(

@@ -83,3 +83,18 @@ def serve() -> Iterator[Any]:
     yield start
     for served in started:
         served.stop()
+
+
+@pytest.fixture
+def org(teams_settings: Settings, engine: Any, clock: Any, cloud: FakeTeams, serve: Any):
+    """The bot's Teams app (`handlers.teams.create_app`) on a fresh database, served on
+    loopback, in a tenant with people, a team and its channel (`tests.handlers.teams.world`)."""
+    from handlers.teams import create_app
+    from tests.handlers.teams.world import Org, teams_runtime
+
+    runtime = teams_runtime(teams_settings, engine, clock)
+    asgi = create_app(runtime)
+    served = serve(asgi)
+    yield Org(cloud, served.url, runtime, asgi.state.teams_app)
+    served.stop()  # its lifespan waits for the work still running
+    runtime.shutdown()

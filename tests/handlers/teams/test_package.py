@@ -94,6 +94,15 @@ def test_manifest_within_the_documented_constraints(package):
             assert 0 < len(command["description"]) <= 128
 
 
+def test_the_bot_hears_replies_in_its_channels_reply_chains(package):
+    # Review comments are replies that do not @mention the bot: resource-specific consent.
+    manifest = json.loads(package.read("manifest.json"))
+    assert manifest["webApplicationInfo"]["id"] == APP_ID
+    assert manifest["authorization"]["permissions"]["resourceSpecific"] == [
+        {"name": "ChannelMessage.Read.Group", "type": "Application"}
+    ]
+
+
 def test_menu_lists_subcommands_as_help_describes_them(package):
     manifest = json.loads(package.read("manifest.json"))
     commands = manifest["bots"][0]["commandLists"][0]["commands"]

@@ -1,0 +1,238 @@
+"""How the bot answers the person who acted, in Teams.
+
+What Slack says ephemerally goes to the person's personal chat with the bot: there, an
+answer is simply posted; from a channel (or a group chat) it is posted in their personal
+chat (created with their `29:` id when the bot has none yet, and kept) and the thread
+they typed in gets one short line saying where to look. Long listings come a page at a
+time, cut from the neutral text as Slack's are (`bot.pages`), with a "Next page" button.
+
+Answers are written in the Teams dialect (`handlers.teams.text`) and sent as Adaptive
+Cards (`handlers.teams.cards`, split to fit Teams' size limit), people shown by the names
+the bot knows. They are sent at once (not through the outbox: nothing is recorded by
+them), paced per conversation with the Teams sender's own pacer (`handlers.teams.pacing`)
+so the two together stay under Teams' rate limits; a 429 is waited out and tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from microsoft_teams.api import Account, CreateConversationParams, MessageActivityInput
+
+from bot import pages
+from bot.messages import Action, Message
+from bot.render import Templates, trusted
+from bot.runtime import Runtime
+from db.models import TeamsConversation
+from handlers.commands.base import Reply
+from handlers.teams import cards, conversations
+from handlers.teams import text as teams_text
+from handlers.teams.members import Person
+from handlers.teams.pacing import Pacer
+
+log = logging.getLogger("ciw.teams")
+
+NEXT_PAGE = "listing_next_page"  # the "Next page" button's verb (as Slack's action id)
+RETRIES = 4
+
+
+def templates(runtime: Runtime) -> Templates:
+    """The templates replies are rendered with: the Teams dialect."""
+    return teams_text.templates(runtime)
+
+
+def text(runtime: Runtime, template: str, /, **data: Any) -> str:
+    """A message template as the words a person reads (for a button's or a form's answer,
+    which Teams shows as plain text)."""
+    return teams_text.visible(templates(runtime).message(template, **data))
+
+
+def labels(runtime: Runtime) -> dict[str, str]:
+    """The labels of the forms and cards the Teams adapter builds (plain text)."""
+    return runtime.templates.messages.get_template("teams_labels.j2").module.labels
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer to post: neutral text (`bot.messages`), or a ready card; for a listing's
+    page, the command that shows the next one."""
+
+    neutral: str = ""
+    card: dict[str, Any] | None = None
+    next_page: str | None = None
+    next_label: str | None = None
+
+
+def said(runtime: Runtime, template: str, /, **data: Any) -> Answer:
+    """An answer from a message template."""
+    return Answer(runtime.templates.neutral(template, **data))
+
+
+def render(runtime: Runtime, reply: Reply) -> Answer:
+    """A reply; of a listing, the one page asked for, with the next page's command (the
+    command without `/ciw `, as typed text reaches the command)."""
+    words = runtime.templates
+    if reply.page is None:
+        return Answer(words.neutral(reply.template, **reply.data))
+    listing = words.neutral(reply.template, **reply.data)
+    found = pages.page_of(listing, reply.page)
+    if found is None:
+        total = pages.count(listing)
+        return said(
+            runtime, "errors/no_such_page", page=reply.page, total=total, command=reply.command
+        )
+    data = {"number": found.number, "total": found.total, "command": reply.command}
+    body = words.neutral("page", body=trusted(found.text), **data)
+    if found.number >= found.total:
+        return Answer(body)
+    return Answer(
+        body,
+        next_page=f"{reply.command.removeprefix('/ciw ')} page {found.number + 1}",
+        next_label=text(runtime, "page_button", **data),
+    )
+
+
+def activities(runtime: Runtime, answers: list[Answer]) -> list[dict[str, Any]]:
+    """The activities that post these answers (people named as the records know them)."""
+    made: list[dict[str, Any]] = []
+    with runtime.transaction() as session, teams_text.names(session):
+        for answer in answers:
+            if answer.card is not None:
+                summary = cards.summary_of(answer.neutral and teams_text.markdown(answer.neutral))
+                made.append(cards.activity(answer.card, summary=summary or None))
+                continue
+            actions = (
+                (Action(NEXT_PAGE, answer.next_label or "", answer.next_page),)
+                if answer.next_page
+                else ()
+            )
+            made += cards.message_activities(Message(answer.neutral, actions=actions))
+    return made
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A conversation the bot can post in: its id and the service URL it was validated with."""
+
+    id: str
+    service_url: str
+
+
+def _keep_personal(runtime: Runtime, reference: dict[str, Any]) -> None:
+    with runtime.transaction() as session:
+        conversations.store(session, reference, runtime.now())
+
+
+def _stored_personal(runtime: Runtime, user_id: str) -> Chat | None:
+    with runtime.transaction() as session:
+        row: TeamsConversation | None = conversations.personal_of(session, user_id)
+        return Chat(row.id, row.service_url) if row is not None else None
+
+
+def pacer(turn: Any) -> Pacer:
+    """The Teams sender's pacer when this process has one (one set of windows for both),
+    else the App's own."""
+    platform = turn.runtime.platforms.get("teams")
+    found = getattr(platform, "pacer", None)
+    if isinstance(found, Pacer):
+        return found
+    own = getattr(turn.app, "_ciw_pacer", None)
+    if own is None:
+        own = turn.app._ciw_pacer = Pacer()
+    return own
+
+
+async def _turn_in(pace: Pacer, key: str) -> None:
+    while (delay := pace.delay(key)) > 0:
+        await asyncio.sleep(min(delay, 1.0))
+
+
+async def _paced(turn: Any, key: str, call: Any) -> Any:
+    """`await call()` in `key`'s turn; a 429 holds the conversation and tries again."""
+    pace = pacer(turn)
+    for attempt in range(RETRIES + 1):
+        await _turn_in(pace, key)
+        try:
+            return await call()
+        except httpx.HTTPStatusError as error:
+            if error.response.status_code != 429 or attempt == RETRIES:
+                raise
+            wait = min(16.0, 2.0 * 2**attempt) * random.uniform(0.75, 1.25)
+            pace.hold(key, wait)
+    raise AssertionError("unreachable")
+
+
+async def personal_chat(turn: Any, person: Person) -> Chat:
+    """The person's personal chat with the bot: this one, the stored one, or a new one
+    (created through this activity's validated service URL, and kept)."""
+    where = turn.where
+    if where.personal and where.user_id == person.user_id:
+        return Chat(where.conversation_id, where.service_url)
+    stored = await turn.sync(_stored_personal, turn.runtime, person.user_id)
+    if stored is not None:
+        return stored
+
+    async def create() -> Any:
+        return await turn.api.conversations.create(
+            CreateConversationParams(
+                members=[Account(id=person.teams_id)],
+                tenant_id=where.tenant_id,
+                channel_data={"tenant": {"id": where.tenant_id}},
+            )
+        )
+
+    created = await _paced(turn, f"create:{person.teams_id}", create)
+    reference = {
+        "id": created.id,
+        "service_url": where.service_url,
+        "tenant_id": where.tenant_id,
+        "bot_id": where.bot_id,
+        "conversation_type": conversations.PERSONAL,
+        "team_id": None,
+        "user_id": person.user_id,
+        "name": None,
+    }
+    await turn.sync(_keep_personal, turn.runtime, reference)
+    return Chat(created.id, where.service_url)
+
+
+async def post(turn: Any, chat: Chat, answers: list[Answer]) -> list[str]:
+    """Post answers in a conversation, in order; the ids Teams gave them."""
+    made = await turn.sync(activities, turn.runtime, answers)
+    key = chat.id.partition(conversations.THREAD_MARK)[0]
+    sent = []
+    for activity in made:
+
+        async def send(activity: dict[str, Any] = activity) -> Any:
+            posted = MessageActivityInput.model_validate(activity)
+            return await turn.app.send(chat.id, posted, service_url=chat.service_url)
+
+        sent.append((await _paced(turn, key, send)).id)
+    return sent
+
+
+async def here(turn: Any, answers: list[Answer]) -> None:
+    """Post in the activity's own conversation (a channel's: in its reply chain)."""
+    await post(turn, Chat(turn.where.conversation_id, turn.where.service_url), answers)
+
+
+async def privately(
+    turn: Any, person: Person, answers: list[Answer], *, note_here: bool = True
+) -> None:
+    """Answer `person` in their personal chat; from elsewhere (`note_here`), the thread
+    they typed in is told where to look."""
+    if not answers:
+        return
+    try:
+        chat = await personal_chat(turn, person)
+        await post(turn, chat, answers)
+    except httpx.HTTPError:
+        log.warning("could not answer in the personal chat", exc_info=True)
+        return
+    if note_here and not turn.where.personal:
+        await here(turn, [said(turn.runtime, "teams_answered_in_chat")])
