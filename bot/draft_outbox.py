@@ -16,9 +16,17 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import outbox, translation
+from bot import history, outbox, reminders, translation
 from bot.runtime import Runtime
-from db.models import Delivery, Draft, DraftVersion, Review, WelshReview, WelshText
+from db.models import (
+    Delivery,
+    Draft,
+    DraftVersion,
+    Review,
+    Translation,
+    WelshReview,
+    WelshText,
+)
 
 PART, PARENT, DOCX, NOTE = "draft-part", "draft-parent", "draft-docx", "draft-note"
 # The Welsh workflow in the same thread: the translation pack (an upload), and the notes
@@ -194,3 +202,77 @@ def enqueue_welsh(
         empty_rows=list(empty_rows or [])[:50],
     )
     enqueue_refresh(session, draft, now=now)
+
+
+def after_sent(
+    session: Session,
+    row: Delivery,
+    *,
+    message_id: str | None,
+    file_id: str | None = None,
+    now: dt.datetime,
+) -> None:
+    """Record what the platform answered for a draft's row, in the transaction that marks it
+    sent: the first part's message (a version's, and the thread's root for version 1: Slack's
+    ts, Teams' activity id), that the version is posted (its nudge planned), the pack and
+    the .docx where they went (an uploaded file's id, or the message with the link)."""
+    draft = session.get(Draft, row.draft_id) if row.draft_id else None
+    payload = row.payload or {}
+    version = session.get(DraftVersion, payload["version_id"]) if "version_id" in payload else None
+    if draft is None or version is None:
+        return
+    where = {"file_id": file_id} if file_id else {"message": message_id}
+    if row.kind == PART:
+        if payload.get("part") == 1:
+            version.message_ts = message_id
+            if version.number == 1 and draft.thread_ts is None:
+                draft.thread_ts = message_id
+        if payload.get("part") == payload.get("parts"):
+            history.record(
+                session,
+                actor=version.created_by,
+                subject="draft",
+                subject_id=draft.id,
+                action="posted",
+                at=now,
+                changes={"version": version.number, "ts": version.message_ts},
+            )
+            reminders.draft_posted(session, draft, version, now=now)
+    elif row.kind == WELSH_PACK:
+        owed = session.scalar(select(Translation).where(Translation.version_id == version.id))
+        if owed is not None and owed.pack_file_id is None:
+            # Where the pack went: Slack's file, or Teams' message that links it.
+            owed.pack_file_id = file_id or message_id
+            history.record(
+                session,
+                actor="bot",
+                subject="draft",
+                subject_id=draft.id,
+                action="welsh pack",
+                at=now,
+                changes={"version": version.number, **where},
+            )
+    elif row.kind == DOCX:
+        if payload.get("approved"):
+            history.record(
+                session,
+                actor="system",
+                subject="draft",
+                subject_id=draft.id,
+                action="approved docx",
+                at=now,
+                changes={"version": version.number, **where},
+            )
+        elif file_id:
+            version.file_id = file_id
+        else:
+            history.record(
+                session,
+                actor="system",
+                subject="draft",
+                subject_id=draft.id,
+                action="docx link",
+                at=now,
+                changes={"version": version.number, **where},
+            )
+    session.flush()

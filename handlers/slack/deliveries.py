@@ -37,7 +37,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import outbox, reminders
+from bot import draft_outbox, outbox, reminders
 from bot.messages import Message
 from bot.outbox import LEASE, claim, due_ids, wall_clock  # noqa: F401 - the sender's API
 from bot.runtime import Runtime
@@ -300,7 +300,7 @@ def after_sent(
 ) -> None:
     """What follows a row that went out (in the transaction that marks it sent)."""
     if row.kind in draft_posts.KINDS:
-        draft_posts.after_sent(session, row, ts=ts, file_id=file_id, now=now)
+        draft_outbox.after_sent(session, row, message_id=ts, file_id=file_id, now=now)
     else:
         reminders.after_sent(session, row, now=now)
 

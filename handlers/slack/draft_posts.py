@@ -3,20 +3,18 @@
 `bot.draft_outbox` queues the rows (a version's parts, the parent's refresh, its .docx; a
 decision's note, the refresh, the approved letter), one per Slack message. The blocks are
 built when the row is sent (`render`), from the version's stored body, which never
-changes. `after_sent` records what Slack answered (the thread's ts, the file id) in the
+changes. `bot.draft_outbox.after_sent` records what Slack answered (the thread's ts, the file id) in the
 transaction that marks the row sent.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import draft_outbox, draft_versions, drafts, history, reminders, translation
+from bot import draft_outbox, draft_versions, drafts, translation
 from bot.dates import ReviewYear
 from bot.letters import render as letter_render
 from bot.letters import version_file
@@ -27,7 +25,6 @@ from db.models import (
     DraftVersion,
     Language,
     Review,
-    Translation,
     WelshReview,
     WelshText,
 )
@@ -199,60 +196,6 @@ def welsh_buttons(runtime: Runtime, text_id: int) -> dict[str, Any]:
             },
         ],
     }
-
-
-def after_sent(
-    session: Session, row: Delivery, *, ts: str | None, file_id: str | None, now: dt.datetime
-) -> None:
-    """Record what Slack answered for a draft's row (in the transaction marking it sent)."""
-    draft = session.get(Draft, row.draft_id) if row.draft_id else None
-    payload = row.payload or {}
-    version = session.get(DraftVersion, payload["version_id"]) if "version_id" in payload else None
-    if draft is None or version is None:
-        return
-    if row.kind == PART:
-        if payload.get("part") == 1:
-            version.message_ts = ts
-            if version.number == 1 and draft.thread_ts is None:
-                draft.thread_ts = ts
-        if payload.get("part") == payload.get("parts"):
-            history.record(
-                session,
-                actor=version.created_by,
-                subject="draft",
-                subject_id=draft.id,
-                action="posted",
-                at=now,
-                changes={"version": version.number, "ts": version.message_ts},
-            )
-            reminders.draft_posted(session, draft, version, now=now)
-    elif row.kind == WELSH_PACK:
-        owed = session.scalar(select(Translation).where(Translation.version_id == version.id))
-        if owed is not None and owed.pack_file_id is None:
-            owed.pack_file_id = file_id
-            history.record(
-                session,
-                actor="bot",
-                subject="draft",
-                subject_id=draft.id,
-                action="welsh pack",
-                at=now,
-                changes={"version": version.number, "file_id": file_id},
-            )
-    elif row.kind == DOCX:
-        if payload.get("approved"):
-            history.record(
-                session,
-                actor="system",
-                subject="draft",
-                subject_id=draft.id,
-                action="approved docx",
-                at=now,
-                changes={"version": version.number, "file_id": file_id},
-            )
-        else:
-            version.file_id = file_id
-    session.flush()
 
 
 # -- Slack messages of a draft -------------------------------------------------------------------

@@ -8,7 +8,7 @@ conversation so they go out in order. In Teams (SPEC "Microsoft Teams"):
   posted at the top of the channel: the root of the draft's reply chain. The letter's
   text follows in the chain, shared out over as many cards as fit Teams' size limit
   (`parts` says how many). A later version goes into the same chain: what changed, then
-  the letter. `after_sent` keeps the root's activity id on `Draft.thread_ts` and each
+  the letter. `bot.draft_outbox.after_sent` keeps the root's activity id on `Draft.thread_ts` and each
   version's first message on `DraftVersion.message_ts`, as Slack keeps its ts.
 - PARENT (an update): the review card, as the draft is now, put in place of the root.
 - DOCX: a message in the chain with the version's download link
@@ -27,10 +27,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import draft_outbox, draft_versions, drafts, file_links, history, reminders, translation
+from bot import draft_outbox, draft_versions, drafts, file_links, translation
 from bot.dates import ReviewYear
 from bot.letters import render as letter_render
 from bot.letters import version_file
@@ -41,7 +40,6 @@ from db.models import (
     DraftVersion,
     Language,
     Review,
-    Translation,
     WelshReview,
     WelshText,
 )
@@ -402,53 +400,3 @@ def welsh_actions(runtime: Runtime, text_id: int) -> list[dict[str, Any]]:
         reason_limit=translation.MAX_REASON,
     )
     return made["actions"]
-
-
-# -- what Teams answered ----------------------------------------------------------------------
-def after_sent(session: Session, row: Delivery, *, activity_id: str, now: dt.datetime) -> None:
-    """Record what Teams answered for a draft's row (in the transaction marking it sent)."""
-    draft = session.get(Draft, row.draft_id) if row.draft_id else None
-    payload = row.payload or {}
-    version = session.get(DraftVersion, payload["version_id"]) if "version_id" in payload else None
-    if draft is None or version is None:
-        return
-    if row.kind == PART:
-        if payload.get("part") == 1:
-            version.message_ts = activity_id
-            if version.number == 1 and draft.thread_ts is None:
-                draft.thread_ts = activity_id
-        if payload.get("part") == payload.get("parts"):
-            history.record(
-                session,
-                actor=version.created_by,
-                subject="draft",
-                subject_id=draft.id,
-                action="posted",
-                at=now,
-                changes={"version": version.number, "ts": version.message_ts},
-            )
-            reminders.draft_posted(session, draft, version, now=now)
-    elif row.kind == WELSH_PACK:
-        owed = session.scalar(select(Translation).where(Translation.version_id == version.id))
-        if owed is not None and owed.pack_file_id is None:
-            owed.pack_file_id = activity_id
-            history.record(
-                session,
-                actor="bot",
-                subject="draft",
-                subject_id=draft.id,
-                action="welsh pack",
-                at=now,
-                changes={"version": version.number, "activity_id": activity_id},
-            )
-    elif row.kind == DOCX:
-        history.record(
-            session,
-            actor="system",
-            subject="draft",
-            subject_id=draft.id,
-            action="approved docx link" if payload.get("approved") else "docx link",
-            at=now,
-            changes={"version": version.number, "activity_id": activity_id},
-        )
-    session.flush()

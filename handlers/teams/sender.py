@@ -73,7 +73,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import outbox, reminders
+from bot import draft_outbox, outbox, reminders
 from bot.messages import Message
 from bot.outbox import claim, due_ids, wall_clock
 from bot.runtime import Runtime
@@ -371,7 +371,7 @@ def _mark(
 def after_sent(session: Session, row: Delivery, *, activity_id: str, now: dt.datetime) -> None:
     """What follows a row that went out (in the transaction that marks it sent)."""
     if row.kind in drafts.KINDS:
-        drafts.after_sent(session, row, activity_id=activity_id, now=now)
+        draft_outbox.after_sent(session, row, message_id=activity_id, now=now)
     else:
         reminders.after_sent(session, row, now=now)
 
