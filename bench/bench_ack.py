@@ -6,9 +6,10 @@ keep-alive) go to each in the same run.
 
 - Slack: signed `/ciw log-activity` commands to `/slack/events`, acknowledgement time.
   `ciw-bot serve` with Slack only (waitress, 8 threads) against a bare Bolt app on
-  waitress; `ciw-bot serve` with Slack and Teams (uvicorn, Slack's WSGI app behind the
-  Teams app through a2wsgi, 8 threads) against a bare Bolt app on the same uvicorn and
-  a2wsgi.
+  waitress; `ciw-bot serve` with Slack and Teams (uvicorn: /slack/events on its own ASGI
+  route beside the Teams app, Bolt's dispatch on 8 threads, `handlers.slack.asgi`) against
+  a bare Bolt app on uvicorn through a2wsgi (8 threads), the way a sync Bolt app is served
+  on uvicorn without blocking its loop.
 - Teams: message activities ("help") to `/api/messages` with a Bot Connector token the
   fake cloud signed, response time. `ciw-bot serve` with Slack and Teams against a bare
   `microsoft_teams.apps.App` whose on_message does nothing, on the same uvicorn, validating

@@ -4,8 +4,11 @@
   on waitress, as before Teams.
 - Teams, with or without Slack: uvicorn serving the Teams ASGI app (`POST /api/messages`),
   with the same WSGI application mounted behind it through a2wsgi, whose bounded thread
-  pool runs it (docs/teams-design.md, "One process, one port"). Without Slack the WSGI
-  application has only /healthz and the calendar feeds: /slack/events is 404.
+  pool runs it (docs/teams-design.md, "One process, one port"). With Slack, its
+  `POST /slack/events` is an ASGI route of its own (`handlers.slack.asgi`: the signature
+  checked on the event loop, Bolt's dispatch in one hop to a bounded pool); a2wsgi keeps
+  the rest. Without Slack the WSGI application has only /healthz, the calendar feeds and
+  the download links: /slack/events is 404.
 
 Nothing configured is one line naming what to set (SettingsError).
 """
@@ -23,6 +26,7 @@ from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
     import uvicorn
+    from slack_bolt import App
 
     from bot.runtime import Runtime
     from handlers.web import WSGIApp
@@ -33,7 +37,8 @@ NOTHING_TO_SERVE = (
     "nothing to serve: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (Slack), or TEAMS_APP_ID, "
     "TEAMS_APP_PASSWORD and TEAMS_TENANT_ID (Teams): see .env.example"
 )
-# Requests the WSGI side (Slack, /healthz, calendar feeds) serves at once, by default.
+# Requests the WSGI side (Slack, /healthz, calendar feeds) serves at once, by default; on
+# uvicorn, Slack's dispatches (their own pool) and the rest behind a2wsgi each this many.
 THREADS = 8
 # Time in-flight requests get to finish after SIGTERM (hosts usually kill at 30 s).
 GRACEFUL_SHUTDOWN_S = 20
@@ -63,6 +68,7 @@ class Composed:
     asgi: Any | None = None
     slack: bool = False
     teams: bool = False
+    slack_app: App | None = None  # the Bolt app, when Slack is on
 
     @property
     def names(self) -> str:
@@ -74,6 +80,7 @@ def compose(settings: Settings, *, threads: int = THREADS, **options: Any) -> Co
     """Build the applications for the configured platforms. `options` (client, engine,
     clock) go to the app factory, for tests."""
     slack, teams = platforms(settings)
+    app: App | None = None
     if slack:
         from handlers.slack.app import create_app, runtime_of
         from handlers.slack.server import wsgi_app
@@ -90,7 +97,7 @@ def compose(settings: Settings, *, threads: int = THREADS, **options: Any) -> Co
         # No membership check for Slack: a Slack person's feed is not served without Slack.
         wsgi = web_app(runtime, {})
     if not teams:
-        return Composed(runtime, wsgi, slack=slack)
+        return Composed(runtime, wsgi, slack=slack, slack_app=app)
     from a2wsgi import WSGIMiddleware
 
     import handlers.teams
@@ -99,8 +106,17 @@ def compose(settings: Settings, *, threads: int = THREADS, **options: Any) -> Co
     teams_platform.attach(runtime)  # the Teams sender: reminders, drafts, proactive replies
 
     teams_app = handlers.teams.create_app(runtime, fallback=WSGIMiddleware(wsgi, workers=threads))
+    if app is not None:
+        from handlers.slack.asgi import SlackEvents
+        from handlers.slack.server import SLACK_EVENTS
+
+        # Slack's requests on a route of their own, ahead of the fallback (mounted at
+        # startup): one hop to a thread each instead of a2wsgi's several.
+        events = SlackEvents(app, settings.slack_signing_secret or "", threads=threads)
+        runtime.on_shutdown(events.shutdown)
+        teams_app.router.add_route(SLACK_EVENTS, events, methods=["POST"])
     asgi = Serving(teams_app, on_shutdown=runtime.shutdown)
-    return Composed(runtime, wsgi, asgi, slack=slack, teams=True)
+    return Composed(runtime, wsgi, asgi, slack=slack, teams=True, slack_app=app)
 
 
 class Serving:

@@ -17,16 +17,17 @@ from handlers.slack.calendar_members import slack_member_check
 from handlers.slack.platform import client_of as slack_client_of
 from handlers.web import WSGIApp, database_state, web_app
 
-__all__ = ["WSGIApp", "database_state", "serve", "signed_by_slack", "wsgi_app"]
+__all__ = ["SLACK_EVENTS", "WSGIApp", "database_state", "serve", "signed_by_slack", "wsgi_app"]
 
 log = logging.getLogger("ciw.http")
 
+SLACK_EVENTS = "/slack/events"  # where Slack posts commands, interactivity and events
 
-def signed_by_slack(secret: str, environ: dict[str, Any], body: bytes) -> bool:
-    """Whether the request carries Slack's valid, fresh signature; any malformed header
-    (a timestamp that is not a number, say) is simply not signed."""
-    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
-    signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+
+def signed_by_slack(secret: str, timestamp: str, signature: str, body: bytes) -> bool:
+    """Whether `body` carries Slack's valid, fresh signature (its X-Slack-Request-Timestamp
+    and X-Slack-Signature headers); any malformed header (a timestamp that is not a number,
+    say) is simply not signed. Both servers' Slack endpoints check with this."""
     if not (timestamp.isascii() and timestamp.isdigit()) or not signature.isascii():
         return False
     try:
@@ -58,7 +59,7 @@ def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSG
     """
     from handlers.slack.app import runtime_of  # the app module builds on this one's callers
 
-    slack = SlackRequestHandler(app, path="/slack/events")
+    slack = SlackRequestHandler(app, path=SLACK_EVENTS)
     runtime = runtime_of(app)
     if signing_secret is None:
         signing_secret = runtime.settings.slack_signing_secret
@@ -68,8 +69,13 @@ def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSG
         path = environ.get("PATH_INFO", "")
         started = time.monotonic()
         captured: dict[str, str] = {}
-        checked = secret and path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST"
-        if checked and not signed_by_slack(secret, environ, _read_body(environ)):
+        checked = secret and path == SLACK_EVENTS and environ.get("REQUEST_METHOD") == "POST"
+        if checked and not signed_by_slack(
+            secret,
+            environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", ""),
+            environ.get("HTTP_X_SLACK_SIGNATURE", ""),
+            _read_body(environ),
+        ):
             log.warning("unsigned request refused", extra={"outcome": "refused:unsigned"})
             start_response("401 Unauthorized", [("Content-Type", "text/plain")])
             return [b""]

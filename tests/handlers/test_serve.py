@@ -183,10 +183,17 @@ def test_slack_and_teams_on_one_port(base_env, slack, cloud, serve):
     assert status == 200 and "log-activity" in reply
     assert served.activity(cloud, "help", cloud.inbound_token()) == 200
     assert served.activity(cloud, "help", forged(cloud)) == 401
-    # Unsigned Slack requests are still refused behind the Teams app.
-    body, headers = SignedRequests(SECRET, slack).command("help")
+    # Slack's own route beside the Teams app is as strict as waitress: unsigned is 401, a
+    # replay is refused, a signed body Bolt cannot read is 400 (never a 500).
+    signer = SignedRequests(SECRET, slack)
+    body, headers = signer.command("help", user="U0SECOND")  # not slack_help's request again
     unsigned = {"Content-Type": headers["Content-Type"]}
     assert served.post("/slack/events", body, unsigned)[0] == 401
+    assert served.post("/slack/events", body, headers)[0] == 200
+    slack.wait_for(lambda s: len(s.responses()) == 2)
+    assert served.post("/slack/events", body, headers)[0] == 401
+    malformed = {"Content-Type": "application/json", **signer.sign(b"[1, 2]")}
+    assert served.post("/slack/events", b"[1, 2]", malformed)[0] == 400
     line = serving_line(served)
     assert (line["server"], line["platforms"]) == ("uvicorn", "slack+teams")
     requests = [r for r in served.lines() if r.get("msg") == "request"]

@@ -1,0 +1,196 @@
+"""Slack's `/slack/events` on the one-port server (`ciw-bot serve` with Teams): its own ASGI
+route (`handlers.slack.asgi`) on uvicorn, over real HTTP on loopback, as strict as on
+waitress and holding no one up while Bolt works."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.settings import Settings
+from db.models import Activity
+from handlers.serve import Composed, compose
+from handlers.slack.client import make_client
+from handlers.slack.double import FakeSlack
+from handlers.teams.double import FakeTeams, fake_teams
+from tests.conftest import Workspace
+from tests.handlers.teams.conftest import Served
+
+FORM, JSON = "application/x-www-form-urlencoded", "application/json"
+COMMAND = "log-activity wrexham adults 2020-03-10T10:00 performance review meeting"
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTeams]:
+    with fake_teams(tls=True) as double:
+        assert double.ca_file
+        monkeypatch.setenv("SSL_CERT_FILE", double.ca_file)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", double.ca_file)
+        yield double
+        assert not double.refusals, "\n".join(str(r) for r in double.refusals)
+
+
+@pytest.fixture
+def one_port(settings: Settings, engine, clock, slack: FakeSlack, cloud: FakeTeams) -> Iterator:
+    """`serve`'s composition with Slack and Teams, on uvicorn in a thread: the composed
+    apps, and the Slack workspace posting to it."""
+    teams = Settings.from_env(
+        {
+            "TEAMS_APP_ID": cloud.app_id,
+            "TEAMS_APP_PASSWORD": cloud.app_password,
+            "TEAMS_TENANT_ID": cloud.tenant_id,
+            "TEAMS_OPENID_METADATA_URL": cloud.openid_metadata_url,
+            "TEAMS_LOGIN_URL": cloud.login_url,
+        }
+    )
+    both = dataclasses.replace(
+        settings, **{k: v for k, v in vars(teams).items() if k.startswith("teams_")}
+    )
+    client = make_client(both, timeout=5)
+    composed = compose(both, client=client, engine=engine, clock=clock)
+    served = Served(composed.asgi).start()
+    yield composed, Workspace(served.url, slack, composed.runtime)
+    served.stop()  # its lifespan's end shuts the runtime down
+
+
+def rows(composed: Composed) -> int:
+    with composed.runtime.transaction() as session:
+        return session.scalar(select(func.count()).select_from(Activity))
+
+
+def dispatched(composed: Composed) -> list[Any]:
+    """Every request that reaches Bolt from now on."""
+    assert composed.slack_app is not None
+    seen: list[Any] = []
+    dispatch = composed.slack_app.dispatch
+
+    def recording(request: Any) -> Any:
+        seen.append(request)
+        return dispatch(request)
+
+    composed.slack_app.dispatch = recording  # type: ignore[method-assign]
+    return seen
+
+
+def test_a_signed_command_is_acknowledged_and_answered(one_port):
+    composed, workspace = one_port
+    reply = workspace.command("help")
+    assert "log-activity" in reply.get("text")
+    reply = workspace.command(COMMAND)
+    assert rows(composed) == 1
+
+
+def test_an_unsigned_or_stale_request_is_401_before_bolt(one_port, slack):
+    composed, workspace = one_port
+    seen = dispatched(composed)
+    body, headers = workspace.requests.command(COMMAND)
+    unsigned = {"Content-Type": headers["Content-Type"]}
+    wrong = {**headers, "X-Slack-Signature": "v0=" + "0" * 64}
+    stale = {**headers, **workspace.requests.sign(body, int(time.time()) - 301)}
+    for attempt_body, attempt_headers in [
+        (body, unsigned),
+        (body, wrong),
+        (body, stale),
+        (body, {**headers, "X-Slack-Request-Timestamp": "1e9"}),
+        (body.replace(b"wrexham", b"cardiff"), headers),
+    ]:
+        assert workspace.post(attempt_body, attempt_headers).status == 401
+    assert seen == [] and slack.calls == [] and rows(composed) == 0
+    assert workspace.post(body, headers).status == 200  # signed, it is served
+
+
+def test_a_replay_is_refused_and_does_nothing(one_port, slack):
+    composed, workspace = one_port
+    body, headers = workspace.requests.command(COMMAND)
+    assert workspace.post(body, headers).status == 200
+    slack.wait_calls("response_url")
+    calls = len(slack.calls)
+    assert workspace.post(body, headers).status == 401
+    assert rows(composed) == 1
+    assert len(slack.calls) == calls
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        (b"[1, 2]", JSON),
+        (urllib.parse.urlencode({"payload": "not json"}).encode(), FORM),
+        (json.dumps({"type": "event_callback", "authorizations": "x", "event": {}}).encode(), JSON),
+    ],
+)
+def test_a_malformed_signed_request_is_400_never_500(one_port, slack, body, content_type):
+    composed, workspace = one_port
+    headers = {"Content-Type": content_type, **workspace.requests.sign(body)}
+    answer = workspace.post(body, headers)
+    assert answer.status == 400, answer
+    assert rows(composed) == 0 and slack.calls == []
+
+
+def test_bolt_answers_as_it_does_on_waitress(one_port, caplog):
+    _, workspace = one_port
+    caplog.set_level(logging.INFO, logger="ciw.http")
+    # Its own responses (a challenge, as JSON), and a retry marked in the request line.
+    body = json.dumps({"type": "url_verification", "challenge": "c-123", "token": "t"}).encode()
+    headers = {"Content-Type": "application/json", **workspace.requests.sign(body)}
+    answer = workspace.post(body, {**headers, "X-Slack-Retry-Num": "2"})
+    assert (answer.status, json.loads(answer.body)) == (200, {"challenge": "c-123"})
+    line = next(r for r in caplog.records if r.msg == "request")
+    assert (line.path, line.status, line.retry) == ("/slack/events", "200", "2")
+    # The rest of the WSGI application is still there behind the route.
+    assert workspace.get("/healthz").status == 200
+    assert workspace.get("/slack/events").status == 404
+
+
+def test_teams_and_slack_are_answered_while_a_slow_slack_request_runs(one_port, cloud):
+    composed, workspace = one_port
+    assert composed.slack_app is not None
+    slow_started = threading.Event()
+
+    @composed.slack_app.command("/slow")
+    def slow(ack: Any) -> None:
+        slow_started.set()
+        time.sleep(1.5)
+        ack()
+
+    body, _ = workspace.requests.command("help")
+    fields = dict(urllib.parse.parse_qsl(body.decode()))
+    slow_body = urllib.parse.urlencode({**fields, "command": "/slow"}).encode()
+    slow_headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        **workspace.requests.sign(slow_body),
+    }
+    statuses: list[int] = []
+    slow_request = threading.Thread(
+        target=lambda: statuses.append(workspace.post(slow_body, slow_headers).status)
+    )
+    slow_request.start()
+    assert slow_started.wait(5)
+    started = time.monotonic()
+    ann = cloud.add_user("aad-ann", "Ann Inspector")
+    teams = urllib.request.Request(
+        f"{workspace.base}/api/messages",
+        data=json.dumps(cloud.message_activity("help", ann)).encode(),
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {cloud.inbound_token()}",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(teams, timeout=10) as answer:
+        assert answer.status == 200
+    reply = workspace.command("help")
+    assert "log-activity" in reply.get("text")
+    took = time.monotonic() - started
+    slow_request.join()
+    # Both answered while the slow request was still in Bolt (on a thread of its own).
+    assert took < 1.5 and statuses == [200]
