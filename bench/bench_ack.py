@@ -157,7 +157,9 @@ def server(
             yield port, process
         finally:
             process.terminate()
-            process.wait(timeout=30)
+            # A graceful stop finishes the work already acknowledged (replies to every
+            # command of the load): give it time.
+            process.wait(timeout=300)
 
 
 Request = Callable[[int, int], tuple[str, bytes, dict[str, str]]]

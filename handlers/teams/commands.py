@@ -202,7 +202,8 @@ async def run_typed(
     if surface.form is not None:
         said.append(forms.opener(runtime, surface.form, person.user_id, where.channel_id))
     if outcome.reply is not None:
-        said.append(answers.render(runtime, outcome.reply))
+        # Rendering is CPU work: off the event loop, which must stay free for answering.
+        said.append(await turn.sync(answers.render, runtime, outcome.reply))
     await answers.privately(turn, person, said, note_here=note_here)
     if outcome.queued:
         # What the command queued goes out now that its transaction has committed.

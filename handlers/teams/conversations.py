@@ -150,6 +150,12 @@ def _reference(where: Where) -> dict[str, Any]:
     }
 
 
+def written_lately(runtime: Runtime, where: Where) -> bool:
+    """Whether this process wrote this very reference lately (nothing to write again)."""
+    reference = _reference(where)
+    return _fresh(runtime).current(reference["id"], tuple(sorted(reference.items())))
+
+
 def remember(runtime: Runtime, where: Where, *, force: bool = False) -> None:
     """Keep (or refresh) the reference of the conversation an activity came from."""
     reference = _reference(where)
@@ -193,9 +199,11 @@ def register(app: Any, runtime: Runtime) -> None:
     async def keep_reference(ctx: Any) -> None:
         where = where_of(ctx)
         if where.base_id and where.service_url:
-            # Database work off the event loop; an unchanged reference is not written.
+            # Database work off the event loop, and none at all (not even a thread's hand-off
+            # on the way to the answer) for a reference this process wrote as it is lately.
             force = ctx.activity.type in _ANNOUNCING
-            await _run(runtime, remember, runtime, where, force=force)
+            if force or not written_lately(runtime, where):
+                await _run(runtime, remember, runtime, where, force=force)
         await ctx.next()
 
     app.use(keep_reference)
