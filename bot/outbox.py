@@ -27,7 +27,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Delivery
@@ -140,6 +140,37 @@ def due_ids(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def soon_retry(
+    session: Session,
+    now: dt.datetime,
+    *,
+    platform: str,
+    marker: str,
+    max_attempts: int,
+    within: float,
+    kinds: Iterable[str] | None = None,
+) -> float | None:
+    """Seconds until the first of a platform's rows due by `now` that the platform asked to
+    wait for (`marker` in its last error: a 429) may be tried again, if within `within`
+    seconds and it has had fewer than `max_attempts`; else None (a later pass takes it)."""
+    query = select(func.min(Delivery.next_attempt_at)).where(
+        Delivery.sent_at.is_(None),
+        Delivery.cancelled_at.is_(None),
+        Delivery.due_at <= now,
+        Delivery.platform == platform,
+        Delivery.next_attempt_at.is_not(None),
+        Delivery.attempts < max_attempts,
+        Delivery.last_error.like(f"%{marker}%"),
+    )
+    if kinds is not None:
+        query = query.where(Delivery.kind.in_(list(kinds)))
+    first = session.scalar(query)
+    if first is None:
+        return None
+    wait = (first - wall_clock()).total_seconds()
+    return max(wait, 0.01) if wait <= within else None
 
 
 def claim(session: Session, row_id: int, token: str) -> bool:

@@ -34,7 +34,6 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import draft_outbox, outbox, reminders
@@ -211,25 +210,17 @@ def send_due(
 
 
 def _soon_retry(runtime: Runtime, now: dt.datetime, kinds: Iterable[str] | None) -> float | None:
-    # Seconds until the first row due by `now` may be tried again, if that is soon.
-    query = select(func.min(Delivery.next_attempt_at)).where(
-        Delivery.sent_at.is_(None),
-        Delivery.cancelled_at.is_(None),
-        Delivery.due_at <= now,
-        Delivery.platform == PLATFORM,
-        Delivery.next_attempt_at.is_not(None),
-        Delivery.attempts < INLINE_ATTEMPTS,
-        # Only Slack's own "wait this long" (429); other failures back off past this pass.
-        Delivery.last_error.like(f"%{RATELIMITED}%"),
-    )
-    if kinds is not None:
-        query = query.where(Delivery.kind.in_(list(kinds)))
+    # Only the platform's own "wait this long" (429); other failures back off past this pass.
     with runtime.transaction() as session:
-        first = session.scalar(query)
-    if first is None:
-        return None
-    wait = (first - wall_clock()).total_seconds()
-    return max(wait, 0.01) if wait <= INLINE_WAIT else None
+        return outbox.soon_retry(
+            session,
+            now,
+            platform=PLATFORM,
+            marker=RATELIMITED,
+            max_attempts=INLINE_ATTEMPTS,
+            within=INLINE_WAIT,
+            kinds=kinds,
+        )
 
 
 def send_one(runtime: Runtime, row_id: int, now: dt.datetime) -> str:

@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -189,25 +189,18 @@ def send_due(
     return report
 
 
-def _soon_retry(runtime: Runtime, now: dt.datetime, kinds: list[str] | None) -> float | None:
-    # Seconds until the first throttled row due by `now` may be tried again, if soon.
-    query = select(func.min(Delivery.next_attempt_at)).where(
-        Delivery.sent_at.is_(None),
-        Delivery.cancelled_at.is_(None),
-        Delivery.due_at <= now,
-        Delivery.platform == PLATFORM,
-        Delivery.next_attempt_at.is_not(None),
-        Delivery.attempts < INLINE_ATTEMPTS,
-        Delivery.last_error.like(f"%({THROTTLED})%"),
-    )
-    if kinds is not None:
-        query = query.where(Delivery.kind.in_(kinds))
+def _soon_retry(runtime: Runtime, now: dt.datetime, kinds: Iterable[str] | None) -> float | None:
+    # Only the platform's own "wait this long" (429); other failures back off past this pass.
     with runtime.transaction() as session:
-        first = session.scalar(query)
-    if first is None:
-        return None
-    wait = (first - wall_clock()).total_seconds()
-    return max(wait, 0.01) if wait <= INLINE_WAIT else None
+        return outbox.soon_retry(
+            session,
+            now,
+            platform=PLATFORM,
+            marker=f"({THROTTLED})",
+            max_attempts=INLINE_ATTEMPTS,
+            within=INLINE_WAIT,
+            kinds=kinds,
+        )
 
 
 def send_one(
