@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.answering import Answering
 from bot.render import Templates
 from bot.settings import Settings
 from db.session import session_factory, transaction
@@ -70,6 +71,8 @@ class Runtime:
         self._after_ack: ThreadPoolExecutor | None = None
         self._listeners: ThreadPoolExecutor | None = None
         self._closers: list[Callable[[], None]] = []
+        # The requests being answered: the work after earlier answers waits for a pause.
+        self.answering = Answering()
 
     def add_platform(self, platform: Platform) -> None:
         """Serve a platform from this runtime: its sender, its rendering of drafts."""
@@ -98,7 +101,8 @@ class Runtime:
         """The threads that do a command's work once the platform has its acknowledgement.
 
         Kept apart from Bolt's listener threads so a new request's ack never waits in a
-        queue behind earlier commands' work.
+        queue behind earlier commands' work; what is handed to them waits for a pause in
+        the requests (`bot.answering`).
         """
         if self._after_ack is None:
             self._after_ack = ThreadPoolExecutor(

@@ -16,12 +16,14 @@ Nothing configured is one line naming what to set (SettingsError).
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.answering import Answering
 from bot.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -115,28 +117,43 @@ def compose(settings: Settings, *, threads: int = THREADS, **options: Any) -> Co
         events = SlackEvents(app, settings.slack_signing_secret or "", threads=threads)
         runtime.on_shutdown(events.shutdown)
         teams_app.router.add_route(SLACK_EVENTS, events, methods=["POST"])
-    asgi = Serving(teams_app, on_shutdown=runtime.shutdown)
+    asgi = Serving(teams_app, on_shutdown=runtime.shutdown, answering=runtime.answering)
     return Composed(runtime, wsgi, asgi, slack=slack, teams=True, slack_app=app)
 
 
 class Serving:
-    """The ASGI app as served: a log line per Teams request (path, status, ms; the WSGI
-    side logs its own), and the runtime's work finished when the server shuts down."""
+    """The ASGI app as served: every request counted while it is answered (`answering`:
+    the work after earlier answers waits for a pause), a log line per Teams request (path,
+    status, ms; the WSGI side logs its own), and the runtime's work finished when the
+    server shuts down."""
 
     def __init__(
-        self, app: Any, *, on_shutdown: Callable[[], None] | None = None, logged: str = ""
+        self,
+        app: Any,
+        *,
+        on_shutdown: Callable[[], None] | None = None,
+        logged: str = "",
+        answering: Answering | None = None,
     ) -> None:
         from handlers.teams.app import MESSAGING_ENDPOINT
 
         self.app = app
         self.on_shutdown = on_shutdown
         self.logged = logged or MESSAGING_ENDPOINT
+        self.answering = answering or Answering()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, self._lifespan_send(send))
             return
-        if scope["type"] != "http" or scope.get("path") != self.logged:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with self.answering.request():
+            await self._answer(scope, receive, send)
+
+    async def _answer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("path") != self.logged:
             await self.app(scope, receive, send)
             return
         started = time.monotonic()
@@ -161,12 +178,28 @@ class Serving:
 
     def _lifespan_send(self, send: Any) -> Callable[[dict[str, Any]], Any]:
         async def lifespan_send(message: dict[str, Any]) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                freeze_startup_heap()  # the SDK's App is initialised by now
             if message["type"] == "lifespan.shutdown.complete" and self.on_shutdown is not None:
                 # Listeners, the work after their acks and the sender finish first.
                 await asyncio.to_thread(self.on_shutdown)
             await send(message)
 
         return lifespan_send
+
+
+def freeze_startup_heap() -> None:
+    """Put what was built at start out of the garbage collector's sight (`gc.freeze`).
+
+    Modules, templates, the SDKs' models and the database's metadata live as long as the
+    process; left in the collector's oldest generation, every full collection under load
+    walks all of them (~175,000 objects with both platforms: ~140 ms measured), a pause
+    for every request being answered. Frozen, a collection looks only at what requests
+    made. Garbage made before is collected first, so none of it is kept for good.
+    """
+    gc.collect()
+    gc.freeze()
+    log.info("startup heap frozen", extra={"objects": gc.get_freeze_count()})
 
 
 class _Uncoloured(logging.Filter):
@@ -233,6 +266,7 @@ def serve(
     if composed.asgi is None:
         from handlers.slack.server import serve as waitress_serve
 
+        freeze_startup_heap()
         waitress_serve(composed.wsgi, host, port, threads=threads)
     else:
         uvicorn_server(composed.asgi, host, port).run()

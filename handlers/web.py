@@ -84,6 +84,11 @@ def web_app(
     files = files_http.endpoint(runtime)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        # Counted while answered: the work after earlier answers waits for a pause.
+        with runtime.answering.request():
+            return route(environ, start_response)
+
+    def route(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         started = time.monotonic()
         if path == "/healthz" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:

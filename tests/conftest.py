@@ -3,10 +3,12 @@ a fake Slack on loopback, and the app served by the production server on loopbac
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -263,3 +265,23 @@ def outbox_settled(runtime: Runtime, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"outbox row {waiting} still unsent")
         time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def burst(answering: Any) -> Iterator[None]:
+    """Requests coming and answered every few milliseconds, until the block ends."""
+    stop = threading.Event()
+
+    def arrive() -> None:
+        while not stop.is_set():
+            with answering.request():
+                time.sleep(0.002)
+            time.sleep(0.001)
+
+    thread = threading.Thread(target=arrive)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

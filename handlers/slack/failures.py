@@ -44,9 +44,11 @@ def report(runtime: Runtime, error: BaseException, body: dict[str, Any], respond
 def after_ack(
     runtime: Runtime, body: dict[str, Any], respond: Any, work: Callable[[], None]
 ) -> None:
-    """Run `work` on the runtime's after-ack threads; a failure goes to `report`."""
+    """Run `work` on the runtime's after-ack threads once no request is being answered
+    (`bot.answering`: at most a few seconds later); a failure goes to `report`."""
 
     def job() -> None:
+        runtime.answering.pause()
         try:
             work()
         except Exception as error:  # noqa: BLE001 - reported with its traceback, like any listener's

@@ -376,7 +376,8 @@ async def open_list(turn: Turn, person: Person, data: dict[str, Any]) -> Respons
 
     typed = await turn.sync(work)
     turn.later(
-        commands.run_typed(turn, person, typed, key=turn.key, note_here=False), "reminder list"
+        lambda away: commands.run_typed(away, person, typed, key=away.key, note_here=False),
+        "reminder list",
     )
     return said(answers.text(runtime, "teams_answered_in_chat"))
 
@@ -386,7 +387,10 @@ async def next_page(turn: Turn, person: Person, data: dict[str, Any]) -> Respons
     """The next page, answered in the clicker's chat as if its command were typed; the
     button is gone from the card they clicked."""
     typed = str(value_of(data) if "value" in data else data.get("command") or "")
-    turn.later(commands.run_typed(turn, person, typed, key=turn.key, note_here=False), "next page")
+    turn.later(
+        lambda away: commands.run_typed(away, person, typed, key=away.key, note_here=False),
+        "next page",
+    )
     words = answers.text(turn.runtime, "teams_answered_in_chat")
     return shown(cards.card_of([cards.text_block(escape(words), isSubtle=True)]))
 

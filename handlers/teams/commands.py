@@ -27,7 +27,7 @@ from bot.errors import UserError
 from bot.runtime import Runtime
 from handlers import commands
 from handlers.commands.base import Command
-from handlers.teams import answers, forms, members
+from handlers.teams import answers, conversations, forms, members
 from handlers.teams.conversations import CHANNEL, PERSONAL, Where, reference_of
 from handlers.teams.members import Person
 from handlers.teams.turns import PLATFORM, Duplicate, Turn, claim
@@ -69,8 +69,14 @@ class TeamsSurface:
             or where.tenant_id != self.tenant_id
         ):
             raise UserError("teams_draft_shared_channel")
-        stored = reference_of(command.session, where.base_id)
-        if not where.team_id or stored is None or stored.team_id != where.team_id:
+        if not where.team_id:
+            raise UserError("teams_draft_not_in_team")
+        # The reference the sender will post through: stored with this command if the
+        # message's own (kept after its answer) is not in yet.
+        stored = reference_of(command.session, where.base_id) or conversations.store(
+            command.session, conversations.reference(where), command.now
+        )
+        if stored.team_id != where.team_id:
             raise UserError("teams_draft_not_in_team")
 
 
@@ -221,4 +227,4 @@ def register(app: Any, runtime: Runtime) -> None:
         if not turn.first_sighting():
             log.info("repeated teams activity dropped", extra={"outcome": "duplicate"})
             return
-        turn.later(run_message(turn), "command")
+        turn.later(run_message, "command")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import concurrent.futures
 import logging
 import threading
 from collections.abc import Awaitable, Callable
@@ -10,6 +12,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from bot.answering import Answering
 from handlers.teams import cards
 
 log = logging.getLogger("ciw.teams.sender")
@@ -17,16 +20,29 @@ log = logging.getLogger("ciw.teams.sender")
 T = TypeVar("T")
 CALL_TIMEOUT = 30.0  # seconds for one call to Teams, token included
 CONNECT_TIMEOUT = 10.0
+# Work handed over from the server (the answers to commands) runs a few at a time, taken
+# in order from a plain queue: each is a short chain of calls, and a long queue in the
+# HTTP client's pool (or a task per waiting piece) costs more to serve than it saves.
+WORK_SLOTS = 4
+WORK_TIMEOUT = 120.0  # seconds for one piece of it, every call within its own timeout
 
 
 class Connector:
     """The SDK's App driven from synchronous code: one event loop thread runs every
     coroutine (the App's HTTP client belongs to that loop); `call` blocks until done."""
 
-    def __init__(self, app: Any, *, timeout: float = CALL_TIMEOUT) -> None:
+    def __init__(
+        self, app: Any, *, timeout: float = CALL_TIMEOUT, answering: Answering | None = None
+    ) -> None:
         self.app = app
         self.timeout = timeout
+        self.answering = answering or Answering()
         self._ready = False
+        self._queue: collections.deque[tuple[Callable[[], Awaitable[Any]], Any]] = (
+            collections.deque()
+        )
+        self._workers = 0  # how many take work from the queue (on the loop only)
+        self._starting: asyncio.Lock | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="ciw-teams-loop", daemon=True
@@ -39,13 +55,53 @@ class Connector:
             raise RuntimeError("the Teams sender is closed")
         return asyncio.run_coroutine_threadsafe(self._run(make), self._loop).result()
 
+    def submit(self, make: Callable[[], Awaitable[T]]) -> concurrent.futures.Future[T]:
+        """Run `make()` on the loop once the work before it has started, one of the work
+        slots is free and no request is being answered (`bot.answering`), without
+        waiting for it: its outcome comes in the future returned."""
+        if self._loop.is_closed():
+            raise RuntimeError("the Teams sender is closed")
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._queue.append((make, done))
+        self._loop.call_soon_threadsafe(self._more_workers)
+        return done
+
+    def _more_workers(self) -> None:
+        while self._workers < WORK_SLOTS and self._workers < len(self._queue):
+            self._workers += 1
+            self._loop.create_task(self._worker())
+
+    async def _worker(self) -> None:
+        try:
+            while self._queue:
+                make, done = self._queue.popleft()
+                if not done.set_running_or_notify_cancel():
+                    continue
+                try:
+                    await self.answering.paused()  # acknowledgements first
+                    await self._ready_app()
+                    done.set_result(await asyncio.wait_for(make(), WORK_TIMEOUT))
+                except Exception as error:  # noqa: BLE001 - the future carries it to its follower
+                    done.set_exception(error)
+        finally:
+            self._workers -= 1
+
+    async def _ready_app(self) -> None:
+        if self._ready:
+            return
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:  # the first caller initialises; the others wait for it
+            if not self._ready:
+                await self.app.initialize()
+                # The SDK's HTTP client has no timeout of its own: a hung call would stop the
+                # sender for good. Connect fails fast, certainly; the rest may be uncertain.
+                timeout = httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT)
+                self.app.api.http.http.timeout = timeout
+                self._ready = True
+
     async def _run(self, make: Callable[[], Awaitable[T]]) -> T:
-        if not self._ready:
-            await self.app.initialize()
-            # The SDK's HTTP client has no timeout of its own: a hung call would stop the
-            # sender for good. Connect fails fast and certainly; the rest may be uncertain.
-            self.app.api.http.http.timeout = httpx.Timeout(self.timeout, connect=CONNECT_TIMEOUT)
-            self._ready = True
+        await self._ready_app()
         return await asyncio.wait_for(make(), self.timeout)
 
     def size(self, activity: dict[str, Any], conversation_id: str) -> int:
@@ -117,3 +173,5 @@ class Connector:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+        while self._queue:  # work never started: whoever follows it is told
+            self._queue.popleft()[1].cancel()

@@ -137,7 +137,8 @@ def store(session: Session, reference: dict[str, Any], now: dt.datetime) -> Team
     return row
 
 
-def _reference(where: Where) -> dict[str, Any]:
+def reference(where: Where) -> dict[str, Any]:
+    """The conversation reference an activity from `where` gives (its columns)."""
     return {
         "id": where.base_id,
         "service_url": where.service_url,
@@ -152,24 +153,24 @@ def _reference(where: Where) -> dict[str, Any]:
 
 def written_lately(runtime: Runtime, where: Where) -> bool:
     """Whether this process wrote this very reference lately (nothing to write again)."""
-    reference = _reference(where)
-    return _fresh(runtime).current(reference["id"], tuple(sorted(reference.items())))
+    made = reference(where)
+    return _fresh(runtime).current(made["id"], tuple(sorted(made.items())))
 
 
 def remember(runtime: Runtime, where: Where, *, force: bool = False) -> None:
     """Keep (or refresh) the reference of the conversation an activity came from."""
-    reference = _reference(where)
-    state = tuple(sorted(reference.items()))
+    made = reference(where)
+    state = tuple(sorted(made.items()))
     fresh = _fresh(runtime)
-    if not force and fresh.current(reference["id"], state):
+    if not force and fresh.current(made["id"], state):
         return
     try:
         with runtime.transaction() as session:
-            store(session, reference, runtime.now())
+            store(session, made, runtime.now())
     except IntegrityError:
         # Another request stored it at the same moment: theirs is as good.
         log.info("teams conversation stored concurrently", extra={"outcome": "duplicate"})
-    fresh.wrote(reference["id"], state)
+    fresh.wrote(made["id"], state)
 
 
 def personal_of(session: Session, user_id: str) -> TeamsConversation | None:
@@ -198,11 +199,21 @@ def register(app: Any, runtime: Runtime) -> None:
 
     async def keep_reference(ctx: Any) -> None:
         where = where_of(ctx)
-        if where.base_id and where.service_url:
-            # Database work off the event loop, and none at all (not even a thread's hand-off
-            # on the way to the answer) for a reference this process wrote as it is lately.
-            force = ctx.activity.type in _ANNOUNCING
-            if force or not written_lately(runtime, where):
+        kind = ctx.activity.type
+        # None at all (not even a thread's hand-off) for a reference this process wrote as
+        # it is lately; installs and conversation updates are always written.
+        force = kind in _ANNOUNCING
+        if where.base_id and where.service_url and (force or not written_lately(runtime, where)):
+            if kind == "message":
+                # A message's after the answer (a command that needs it in its transaction,
+                # a draft's destination, stores it there itself).
+                from handlers.teams.turns import Turn
+
+                Turn.of(runtime, app, ctx).later(
+                    lambda away: away.sync(remember, runtime, where), "conversation reference"
+                )
+            else:
+                # Before the answer, off the event loop: an install, an update, an invoke.
                 await _run(runtime, remember, runtime, where, force=force)
         await ctx.next()
 

@@ -418,7 +418,8 @@ async def submit_dialog(turn: Turn, form: str) -> TaskModuleResponse:
     if errors or reply is None:
         card = await turn.sync(_card_in_session, runtime, form, opened, values, dict(errors.errors))
         return dialog(runtime, form, card)
-    turn.later(answers.privately(turn, person, [answers.render(runtime, reply)]), "form reply")
+    answer = answers.render(runtime, reply)
+    turn.later(lambda away: answers.privately(away, person, [answer]), "form reply")
     return TaskModuleResponse()  # no task: the dialog closes
 
 

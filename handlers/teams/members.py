@@ -88,26 +88,20 @@ def _keep(runtime: Runtime, person: Person) -> None:
         row.checked_at = runtime.now()
 
 
-async def _sync(runtime: Runtime, fn: Any, *args: Any) -> Any:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(runtime.listener_threads, fn, *args)
-
-
-async def look_up(
-    runtime: Runtime, api: Any, conversation_id: str, teams_id: str, *, tenant_id: str
-) -> Person:
-    """The member `teams_id` of this conversation: remembered if fresh, else asked.
+async def look_up(turn: Any, teams_id: str) -> Person:
+    """The member `teams_id` of the turn's conversation: remembered if fresh, else asked.
 
     NotMember when Teams says they are not in it; Unverified when Teams cannot answer and
     nothing remembered (up to a day old) serves."""
-    remembered = await _sync(runtime, _remembered, runtime, teams_id)
+    runtime: Runtime = turn.runtime
+    remembered = await turn.sync(_remembered, runtime, teams_id)
     now = runtime.now()
     if remembered is not None and now - remembered[1] < FRESH:
         return remembered[0]
-    base = conversation_id.partition(";messageid=")[0]
+    base = turn.where.conversation_id.partition(";messageid=")[0]
     try:
         member = await asyncio.wait_for(
-            api.conversations.get_member_by_id(base, teams_id), LOOKUP_SECONDS
+            turn.api.conversations.get_member_by_id(base, teams_id), LOOKUP_SECONDS
         )
     except httpx.HTTPStatusError as error:
         if error.response.status_code == 404:
@@ -126,37 +120,25 @@ async def look_up(
         teams_id=member.id or teams_id,
         name=member.name,
         role=member.user_role,
-        tenant_id=member.tenant_id or tenant_id,
+        tenant_id=member.tenant_id or turn.where.tenant_id,
     )
     if person.user_id:
-        await _sync(runtime, _keep, runtime, person)
+        await turn.sync(_keep, runtime, person)
     return person
 
 
 async def sender(turn: Any) -> Person:
     """The person who sent this activity (their membership of its conversation asked)."""
-    return await look_up(
-        turn.runtime,
-        turn.api,
-        turn.where.conversation_id,
-        turn.activity.from_.id,
-        tenant_id=turn.where.tenant_id,
-    )
+    return await look_up(turn, turn.activity.from_.id)
 
 
 async def mentioned(turn: Any, account: Any) -> Person:
     """A person @mentioned in the activity: asked of its conversation, else what the bot
     knows of them, else the mention's own object id; UserError when none says who."""
     try:
-        return await look_up(
-            turn.runtime,
-            turn.api,
-            turn.where.conversation_id,
-            account.id,
-            tenant_id=turn.where.tenant_id,
-        )
+        return await look_up(turn, account.id)
     except (NotMember, Unverified):
-        remembered = await _sync(turn.runtime, _remembered, turn.runtime, account.id)
+        remembered = await turn.sync(_remembered, turn.runtime, account.id)
         if remembered is not None:
             return remembered[0]
         if account.aad_object_id and ENTRA_ID.fullmatch(account.aad_object_id):

@@ -25,12 +25,12 @@ class TeamsPlatform:
 
     name = NAME
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, answering: Any = None) -> None:
         from handlers.teams.connector import Connector
         from handlers.teams.pacing import Pacer
 
         self.app = app
-        self.connector = Connector(app)
+        self.connector = Connector(app, answering=answering)
         self.pacer = Pacer()
         self._lock = threading.Lock()
         self._sender: Any = None
@@ -77,7 +77,7 @@ def attach(runtime: Runtime, app: Any | None = None) -> TeamsPlatform:
 
         runtime.settings.require("TEAMS_APP_ID")  # with it, the others are required
         app, _ = create_teams_app(runtime.settings)
-    platform = TeamsPlatform(app)
+    platform = TeamsPlatform(app, answering=runtime.answering)
     runtime.add_platform(platform)
     runtime.on_shutdown(platform.close)
     return platform

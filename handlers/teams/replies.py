@@ -112,4 +112,4 @@ def register(app: Any, runtime: Runtime) -> None:
             return
         if number is not None:
             note = answers.said(runtime, "teams_comment_recorded", version=number)
-            turn.later(answers.here(turn, [note]), "comment acknowledgement")
+            turn.later(lambda away: answers.here(away, [note]), "comment acknowledgement")

@@ -149,6 +149,13 @@ def serving_line(served: Serve) -> dict:
     return next(line for line in served.lines() if line.get("msg") == "serving")
 
 
+def frozen(served: Serve) -> int:
+    """How many objects `serve` froze at start (`handlers.serve.freeze_startup_heap`)."""
+    return next(line for line in served.lines() if line.get("msg") == "startup heap frozen")[
+        "objects"
+    ]
+
+
 def forged(cloud: FakeTeams) -> str:
     # Signed by a key the cloud never published.
     return cloud.inbound_token(signer=Signer())
@@ -174,6 +181,7 @@ def test_slack_only_is_waitress_as_before(base_env, slack, serve):
     assert served.post("/api/messages", b"{}", {"Content-Type": "application/json"})[0] == 404
     assert serving_line(served)["server"] == "waitress"
     assert serving_line(served)["platforms"] == "slack"
+    assert frozen(served) > 10_000  # what was built at start, out of the collector's way
 
 
 def test_slack_and_teams_on_one_port(base_env, slack, cloud, serve):
@@ -196,6 +204,7 @@ def test_slack_and_teams_on_one_port(base_env, slack, cloud, serve):
     assert served.post("/slack/events", b"[1, 2]", malformed)[0] == 400
     line = serving_line(served)
     assert (line["server"], line["platforms"]) == ("uvicorn", "slack+teams")
+    assert frozen(served) > 10_000  # after the Teams App's start
     requests = [r for r in served.lines() if r.get("msg") == "request"]
     assert any(r.get("path") == "/api/messages" and r.get("status") == "401" for r in requests)
     assert any(r.get("path") == "/slack/events" and r.get("status") == "200" for r in requests)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from db.models import Activity, ActivityStatus, Authority, Finding, HistoryEntry, Language
 from handlers.slack.text import visible
+from tests.conftest import burst
 
 LINE = (
     "focused activity in children's services, 24 and 25 September 2019 to review selected "
@@ -272,3 +274,17 @@ def test_subcommand_name_ends_at_any_white_space(workspace):
     assert "Wrexham County Borough Council" in reply.get("text")
     reply = workspace.command("upcoming\n7")
     assert "7 days" in reply.get("text")
+
+
+def test_the_reply_waits_while_requests_keep_coming(workspace, runtime, slack):
+    # Acknowledgements first (`bot.answering`): a command's work and reply wait for a
+    # pause in the requests coming to the process; its ack does not.
+    with burst(runtime.answering):  # other requests, coming without a pause
+        answer = workspace.command(FOCUSED, wait=False)
+        assert answer.status == 200
+        with pytest.raises(AssertionError):
+            slack.wait_for(lambda s: s.responses(), timeout=0.5)
+        assert count(runtime, Activity) == 0
+    reply = slack.wait_for(lambda s: s.responses())[0]
+    assert "A1" in text_of(reply)
+    assert count(runtime, Activity) == 1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from sqlalchemy import func, select
 
@@ -21,6 +22,7 @@ from db.models import (
     TeamsConversation,
     TeamsMember,
 )
+from tests.conftest import burst
 from tests.handlers.teams.test_cards import problems
 from tests.handlers.teams.world import CHANNEL, actions_of, card_of, text_of
 
@@ -304,3 +306,32 @@ def test_the_bot_connector_is_answered_before_the_command_has_run(org, monkeypat
     org.settle()
     assert count(org, Activity) == 1
     assert "Recorded A1" in org.last("ann")
+
+
+def test_answers_wait_while_requests_keep_coming(org):
+    # Acknowledgements first (`bot.answering`): the Bot Connector gets its 200 at once;
+    # the command runs and is answered in the first pause in the requests.
+    with burst(org.runtime.answering):  # other requests, coming without a pause
+        answer = org.post(org.message("help", org["ann"]))
+        assert answer.status_code == 200
+        time.sleep(0.5)
+        assert org.chat("ann") == []
+    org.settle()
+    assert "log-activity" in org.last("ann")
+
+
+def test_many_commands_at_once_are_each_answered_once(org):
+    # A burst: every activity answered at once, the work after them taken a few at a time
+    # from one queue on the sender's loop (`handlers.teams.connector`).
+    names = ["log-activity", "log-finding", "list", "postpone", "calendar", "roles"]
+    for person in ("ann", "bea"):
+        for name in names:
+            assert org.post(org.message(f"help {name}", org[person])).status_code == 200
+    org.settle()
+    for person in ("ann", "bea"):
+        said = org.chat(person)
+        assert len(said) == len(names)
+        # Each subcommand's help once: the first line of each names its subcommand.
+        assert sorted(next(n for n in names if n in s.splitlines()[0]) for s in said) == sorted(
+            names
+        )
