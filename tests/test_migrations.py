@@ -2,8 +2,11 @@
 revision goes down and up again, and a server database at an old revision is refused."""
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -14,6 +17,7 @@ from sqlalchemy import Engine, inspect, text
 
 from db.models import Base
 from db.session import (
+    HEAD_REVISION,
     SchemaOutOfDate,
     alembic_config,
     current_revision,
@@ -23,6 +27,7 @@ from db.session import (
     upgrade,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("CIW_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
@@ -66,6 +71,25 @@ def schema_differences(engine: Engine) -> list:
 def test_there_is_one_head_and_the_chain_starts_at_0001():
     assert revisions()[0] == "0001"
     assert revisions()[-1] == head_revision()
+    # What a starting process compares the database with, without loading Alembic.
+    assert head_revision() == HEAD_REVISION
+
+
+def test_a_process_starting_on_a_database_at_head_never_loads_alembic(empty):
+    if empty.dialect.name != "sqlite":
+        pytest.skip("the other process opens the database by its URL alone (no schema)")
+    upgrade(empty)
+    url = empty.url.render_as_string(hide_password=False)
+    script = (
+        "import sys\n"
+        "from db.session import make_engine, prepare\n"
+        f"prepare(make_engine({url!r}))\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] == 'alembic'], 'alembic loaded'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
 
 
 def test_an_empty_database_upgrades_to_head_matching_the_models(empty):

@@ -63,7 +63,10 @@ class Connector:
             raise RuntimeError("the Teams sender is closed")
         done: concurrent.futures.Future[T] = concurrent.futures.Future()
         self._queue.append((make, done))
-        self._loop.call_soon_threadsafe(self._more_workers)
+        if self._workers < WORK_SLOTS:
+            # Else a busy worker takes it next (and one that stops looks again): under a
+            # burst, no wake-up of the loop's thread per piece.
+            self._loop.call_soon_threadsafe(self._more_workers)
         return done
 
     def _more_workers(self) -> None:
@@ -85,6 +88,7 @@ class Connector:
                     done.set_exception(error)
         finally:
             self._workers -= 1
+            self._more_workers()  # for a piece queued as this one stopped
 
     async def _ready_app(self) -> None:
         if self._ready:

@@ -150,10 +150,11 @@ def serving_line(served: Serve) -> dict:
 
 
 def frozen(served: Serve) -> int:
-    """How many objects `serve` froze at start (`handlers.serve.freeze_startup_heap`)."""
-    return next(line for line in served.lines() if line.get("msg") == "startup heap frozen")[
-        "objects"
-    ]
+    """How many objects `serve` froze at start (`handlers.serve.tune_garbage_collector`),
+    its full collections made rarer."""
+    line = next(line for line in served.lines() if line.get("msg") == "garbage collector tuned")
+    assert line["full_threshold"] == 100
+    return line["frozen"]
 
 
 def forged(cloud: FakeTeams) -> str:
