@@ -22,15 +22,19 @@ log = logging.getLogger("ciw.teams")
 
 
 def create_app(runtime: Any, *, fallback: Any | None = None) -> Any:
-    """The ASGI app (FastAPI) serving Teams' `POST /api/messages` for this runtime;
-    `fallback` (an ASGI app) gets every other path. The SDK's App is
-    `asgi.state.teams_app`, the runtime `asgi.state.runtime`.
+    """The ASGI app (FastAPI) serving Teams' `POST /api/messages` for this runtime (its
+    Teams platform attached); `fallback` (an ASGI app) gets every other path. The SDK's
+    App is `asgi.state.teams_app`, the runtime `asgi.state.runtime`.
 
     Serve it with lifespan on: the App is initialised at start, and at shutdown the work
     still running after an answer is waited for."""
     from handlers.teams import actions, commands, conversations, forms, replies, turns
     from handlers.teams.app import create_teams_app
+    from handlers.teams.platform import platform_of
 
+    # The work after each answer runs on the Teams sender's loop: attach it first
+    # (`handlers.teams.platform.attach`), or fail here rather than at the first message.
+    platform_of(runtime)
     app, asgi = create_teams_app(runtime.settings, fallback=fallback)
 
     @app.event("error")

@@ -8,9 +8,11 @@ time, cut from the neutral text as Slack's are (`bot.pages`), with a "Next page"
 
 Answers are written in the Teams dialect (`handlers.teams.text`) and sent as Adaptive
 Cards (`handlers.teams.cards`, split to fit Teams' size limit), people shown by the names
-the bot knows. They are sent at once (not through the outbox: nothing is recorded by
-them), paced per conversation with the Teams sender's own pacer (`handlers.teams.pacing`)
-so the two together stay under Teams' rate limits; a 429 is waited out and tried again.
+the bot knows. A command's answers are sent after the activity's answer, by the Teams
+sender's App on its own loop (`Turn.later`); not through the outbox (nothing is recorded by
+them, as nothing is by Slack's replies through a response_url). They are paced per
+conversation with the Teams sender's own pacer (`handlers.teams.pacing`) so the two
+together stay under Teams' rate limits; a 429 is waited out and tried again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 import httpx
 from microsoft_teams.api import Account, CreateConversationParams, MessageActivityInput
+from sqlalchemy.exc import IntegrityError
 
 from bot import pages
 from bot.messages import Action, Message
@@ -124,8 +127,13 @@ class Chat:
 
 
 def _keep_personal(runtime: Runtime, reference: dict[str, Any]) -> None:
-    with runtime.transaction() as session:
-        conversations.store(session, reference, runtime.now())
+    try:
+        with runtime.transaction() as session:
+            conversations.store(session, reference, runtime.now())
+    except IntegrityError:
+        # Another answer to this person created (Teams gave it the same chat) and stored
+        # it a moment before: theirs is as good.
+        log.info("teams personal chat stored concurrently", extra={"outcome": "duplicate"})
 
 
 def _stored_personal(runtime: Runtime, user_id: str) -> Chat | None:
@@ -135,16 +143,10 @@ def _stored_personal(runtime: Runtime, user_id: str) -> Chat | None:
 
 
 def pacer(turn: Any) -> Pacer:
-    """The Teams sender's pacer when this process has one (one set of windows for both),
-    else the App's own."""
-    platform = turn.runtime.platforms.get("teams")
-    found = getattr(platform, "pacer", None)
-    if isinstance(found, Pacer):
-        return found
-    own = getattr(turn.app, "_ciw_pacer", None)
-    if own is None:
-        own = turn.app._ciw_pacer = Pacer()
-    return own
+    """The Teams sender's pacer: one set of windows for its sends and the answers."""
+    from handlers.teams.platform import platform_of
+
+    return platform_of(turn.runtime).pacer
 
 
 async def _turn_in(pace: Pacer, key: str) -> None:

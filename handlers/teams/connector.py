@@ -1,4 +1,5 @@
-"""The Teams SDK's App driven from synchronous code (the sender, the clock)."""
+"""The Teams sender's App on an event loop of its own: driven from synchronous code (the
+sender, the clock), and running the work handed over after the server's answers."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ WORK_TIMEOUT = 120.0  # seconds for one piece of it, every call within its own t
 
 
 class Connector:
-    """The SDK's App driven from synchronous code: one event loop thread runs every
-    coroutine (the App's HTTP client belongs to that loop); `call` blocks until done."""
+    """The SDK's App on one event loop thread that runs every coroutine of it (the App's
+    HTTP client belongs to that loop): `call` blocks until done, `submit` queues work."""
 
     def __init__(
         self, app: Any, *, timeout: float = CALL_TIMEOUT, answering: Answering | None = None

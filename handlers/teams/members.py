@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from bot.errors import UserError
 from bot.runtime import Runtime
@@ -76,16 +77,24 @@ def _remembered(runtime: Runtime, teams_id: str) -> tuple[Person, dt.datetime] |
 
 
 def _keep(runtime: Runtime, person: Person) -> None:
-    with runtime.transaction() as session:
-        row = session.get(TeamsMember, person.user_id)
-        if row is None:
-            row = TeamsMember(user_id=person.user_id)
-            session.add(row)
-        row.teams_id = person.teams_id
-        row.name = (person.name or None) and person.name[:200]
-        row.user_role = person.role
-        row.tenant_id = person.tenant_id
-        row.checked_at = runtime.now()
+    for attempt in (1, 2):
+        try:
+            with runtime.transaction() as session:
+                row = session.get(TeamsMember, person.user_id)
+                if row is None:
+                    row = TeamsMember(user_id=person.user_id)
+                    session.add(row)
+                row.teams_id = person.teams_id
+                row.name = (person.name or None) and person.name[:200]
+                row.user_role = person.role
+                row.tenant_id = person.tenant_id
+                row.checked_at = runtime.now()
+            return
+        except IntegrityError:
+            # Another lookup of this person (two of their commands at once) stored them a
+            # moment before: what we were told is written over it.
+            if attempt == 2:
+                raise
 
 
 async def look_up(turn: Any, teams_id: str) -> Person:

@@ -335,3 +335,22 @@ def test_many_commands_at_once_are_each_answered_once(org):
         assert sorted(next(n for n in names if n in s.splitlines()[0]) for s in said) == sorted(
             names
         )
+
+
+def test_a_burst_from_a_channel_opens_each_personal_chat_once(org):
+    # Several commands at once from people the bot has no personal chat with yet: each
+    # answered privately, each chat created (Teams gives the same one) and kept once.
+    for person in ("ann", "bea"):
+        for name in ("log-activity", "list", "roles"):
+            mention = org.message(f"help {name}", org[person], channel=CHANNEL)
+            assert org.post(mention).status_code == 200
+    org.settle()
+    for person in ("ann", "bea"):
+        assert len(org.chat(person)) == 3
+        chats = rows(
+            org,
+            TeamsConversation,
+            TeamsConversation.user_id == org[person].aad,
+            TeamsConversation.conversation_type == "personal",
+        )
+        assert len(chats) == 1
