@@ -34,6 +34,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -341,6 +342,19 @@ class FakeTeams:
             "textFormat": "plain",
             "channelData": {"tenant": {"id": tenant}},
         }
+
+    def signed_post(self, base_url: str, activity: dict[str, Any]) -> urllib.request.Request:
+        """`activity` as the Bot Connector POSTs it to `<base_url>/api/messages`, with a
+        token this cloud signed."""
+        return urllib.request.Request(
+            f"{base_url}/api/messages",
+            data=json.dumps(activity).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {self.inbound_token()}",
+            },
+            method="POST",
+        )
 
     def expect_refusals(self) -> list[Refusal]:
         """The refusals so far, forgotten: for a test that provokes them on purpose."""

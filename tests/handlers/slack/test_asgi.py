@@ -177,15 +177,7 @@ def test_teams_and_slack_are_answered_while_a_slow_slack_request_runs(one_port, 
     assert slow_started.wait(5)
     started = time.monotonic()
     ann = cloud.add_user("aad-ann", "Ann Inspector")
-    teams = urllib.request.Request(
-        f"{workspace.base}/api/messages",
-        data=json.dumps(cloud.message_activity("help", ann)).encode(),
-        headers={
-            "Content-Type": "application/json",
-            "Authorization": f"Bearer {cloud.inbound_token()}",
-        },
-        method="POST",
-    )
+    teams = cloud.signed_post(workspace.base, cloud.message_activity("help", ann))
     with urllib.request.urlopen(teams, timeout=10) as answer:
         assert answer.status == 200
     reply = workspace.command("help")

@@ -4,7 +4,6 @@ WSGI application (Slack's /slack/events, /healthz, calendar feeds) mounted besid
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import urllib.request
@@ -54,16 +53,7 @@ def test_slack_and_teams_on_one_port_without_blocking_each_other(
     ann = cloud.add_user("aad-ann", "Ann Inspector")
     started = time.monotonic()
     answer = urllib.request.urlopen(
-        urllib.request.Request(
-            f"{served.url}/api/messages",
-            data=json.dumps(cloud.message_activity("help", ann)).encode(),
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {cloud.inbound_token()}",
-            },
-            method="POST",
-        ),
-        timeout=10,
+        cloud.signed_post(served.url, cloud.message_activity("help", ann)), timeout=10
     )
     took = time.monotonic() - started
     slow.join()
