@@ -1,6 +1,6 @@
 """Calendar feed benchmark: one person's feed of 500 activities among many others' activities.
 
-The app is served by waitress on loopback (as `ciw-bot serve` serves it) with the fake
+The app is served by uvicorn on loopback (as `ciw-bot serve` serves it) with the fake
 Slack answering users.info; the feed is fetched over HTTP on a keep-alive connection.
 Reports the full fetch (events unchanged since the last fetch are kept written), the
 cold fetch (every event written afresh) and the 304 revalidation (p50, p95), the SQL statements a fetch
@@ -21,14 +21,12 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import MetaData, event, insert, select, text
-from waitress.server import create_server
 
 from bot import calendar_feed
 from bot.settings import Settings
@@ -44,6 +42,7 @@ from db.models import (
     Service,
 )
 from db.session import make_engine, upgrade
+from handlers.serve import Served, serving
 from handlers.slack.app import create_app, runtime_of
 from handlers.slack.client import make_client
 from handlers.slack.double import FakeSlack
@@ -183,13 +182,11 @@ def main() -> int:
             public_url="https://ciw-bot.example.org",
         )
         app = create_app(settings, client=make_client(settings, timeout=5), engine=engine)
-        server = create_server(wsgi_app(app, engine), host="127.0.0.1", port=0, threads=4)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
+        served = Served(serving(runtime_of(app), wsgi_app(app, engine), threads=4)).start()
         statements: list[str] = []
         count = lambda *a: statements.append(a[2])  # noqa: E731
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=30)
+            connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
             path = f"/calendar/{token}.ics"
             _, status, body, etag = timed(connection, path, {})
             assert status == 200, status
@@ -212,7 +209,7 @@ def main() -> int:
             connection.close()
             explained = plan(engine, token)
         finally:
-            server.close()
+            served.stop()
             runtime_of(app).shutdown()
             slack.stop()
             engine.dispose()

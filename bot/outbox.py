@@ -27,7 +27,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from db.models import Delivery
@@ -242,4 +242,51 @@ def cancel(session: Session, row: Delivery, *, now: dt.datetime, why: str) -> No
     """Give a row up because it is no longer owed (the records changed meanwhile)."""
     row.cancelled_at = now
     row.claimed_at = row.claim_token = None
-    row.last_error = f"not sent: {why}"
+    row.last_error = f"{NOT_OWED}{why}"
+
+
+# last_error prefix of a row given up because it was no longer owed (`cancel`), not
+# because the platform refused it.
+NOT_OWED = "not sent: "
+
+
+def state_by_platform(
+    session: Session, *, now: dt.datetime, reminder_kind: str = "reminder"
+) -> dict[str, dict[str, Any]]:
+    """What the outbox holds, per platform, in one query: messages `waiting` (due, not sent
+    nor given up) and the `oldest_due` of them, `sent`, `given_up` (refused for good or out
+    of tries, not merely no longer owed), `failed` (failed attempts, retried or not) and
+    `reminders_due` (waiting reminders). For the operator's metrics."""
+    waiting = (
+        Delivery.sent_at.is_(None) & Delivery.cancelled_at.is_(None) & (Delivery.due_at <= now)
+    )
+    given_up = Delivery.cancelled_at.is_not(None) & or_(
+        Delivery.last_error.is_(None), ~Delivery.last_error.startswith(NOT_OWED)
+    )
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    rows = session.execute(
+        select(
+            Delivery.platform,
+            count(waiting),
+            func.min(case((waiting, Delivery.due_at)), type_=Delivery.due_at.type),
+            count(Delivery.sent_at.is_not(None)),
+            count(given_up),
+            func.coalesce(func.sum(Delivery.attempts), 0),
+            count(waiting & (Delivery.kind == reminder_kind)),
+        ).group_by(Delivery.platform)
+    )
+    found: dict[str, dict[str, Any]] = {}
+    for platform, waits, oldest, sent, gave_up, attempts, reminders in rows:
+        found[platform] = {
+            "waiting": int(waits),
+            "oldest_due": oldest,
+            "sent": int(sent),
+            "given_up": int(gave_up),
+            # Every attempt that did not end in `sent` failed.
+            "failed": int(attempts) - int(sent),
+            "reminders_due": int(reminders),
+        }
+    return found

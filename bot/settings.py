@@ -134,6 +134,7 @@ class Settings:
     teams_cloud: str = "public"  # one of TEAMS_CLOUDS
     teams_openid_metadata_url: str | None = None  # None: the cloud's own
     teams_login_url: str | None = None  # None: the cloud's own
+    metrics_token: str | None = field(default=None, repr=False)  # a secret; None: no /metrics
 
     @property
     def teams_enabled(self) -> bool:
@@ -204,6 +205,7 @@ class Settings:
             letter_cc=tuple(p.strip() for p in cc.split(";") if p.strip()) if cc else cls.letter_cc,
             public_url=public_url,
             letter_template=letter_template,
+            metrics_token=text("CIW_METRICS_TOKEN"),
             **_teams(text),
         )
 

@@ -1,14 +1,16 @@
-"""`ciw-bot serve`: every configured platform in one process, on one port.
+"""`ciw-bot serve`: every configured platform in one process, on one port, on uvicorn.
 
-- Slack only: the WSGI application (`POST /slack/events`, `GET /healthz`, calendar feeds)
-  on waitress, as before Teams.
-- Teams, with or without Slack: uvicorn serving the Teams ASGI app (`POST /api/messages`),
-  with the same WSGI application mounted behind it through a2wsgi, whose bounded thread
-  pool runs it (docs/teams-design.md, "One process, one port"). With Slack, its
-  `POST /slack/events` is an ASGI route of its own (`handlers.slack.asgi`: the signature
-  checked on the event loop, Bolt's dispatch in one hop to a bounded pool); a2wsgi keeps
-  the rest. Without Slack the WSGI application has only /healthz, the calendar feeds and
-  the download links: /slack/events is 404.
+One ASGI application whatever is configured (docs/teams-design.md, "One process, one
+port"): Teams' `POST /api/messages` (the SDK's FastAPI app) when Teams is on, Slack's
+`POST /slack/events` on a route of its own when Slack is on (`handlers.slack.asgi`: the
+signature checked on the event loop, Bolt's dispatch in one hop to a bounded pool), and
+the plain routes (/healthz, calendar feeds, download links) as a WSGI application behind
+them through a2wsgi's bounded thread pool. `Serving`, in front of it all, holds every
+request to the limits of `handlers.http_guard` (bodies over 1 MB refused before they are
+read, slow bodies and heads cut off), counts it for `/metrics`, and serves `/metrics`.
+
+uvicorn rather than a thread-per-connection server: an idle or slow connection costs the
+event loop almost nothing, so no number of them keeps others from being served.
 
 Nothing configured is one line naming what to set (SettingsError).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,9 +34,12 @@ if TYPE_CHECKING:
     from slack_bolt import App
 
     from bot.runtime import Runtime
+    from handlers.metrics import Metrics
     from handlers.web import WSGIApp
 
 log = logging.getLogger("ciw.serve")
+
+METRICS_PATH = "/metrics"
 
 NOTHING_TO_SERVE = (
     "nothing to serve: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (Slack), or TEAMS_APP_ID, "
@@ -65,11 +71,12 @@ def platforms(settings: Settings) -> tuple[bool, bool]:
 
 @dataclass
 class Composed:
-    """What `serve` serves: the WSGI application, and the ASGI one in front when Teams is on."""
+    """What `serve` serves: the ASGI application, and the WSGI one of the plain routes
+    behind it."""
 
     runtime: Runtime
     wsgi: WSGIApp
-    asgi: Any | None = None
+    asgi: Serving
     slack: bool = False
     teams: bool = False
     slack_app: App | None = None  # the Bolt app, when Slack is on
@@ -81,7 +88,7 @@ class Composed:
 
 
 def compose(settings: Settings, *, threads: int = THREADS, **options: Any) -> Composed:
-    """Build the applications for the configured platforms. `options` (client, engine,
+    """Build the application for the configured platforms. `options` (client, engine,
     clock) go to the app factory, for tests."""
     slack, teams = platforms(settings)
     app: App | None = None
@@ -100,33 +107,99 @@ def compose(settings: Settings, *, threads: int = THREADS, **options: Any) -> Co
         runtime = build_runtime(settings, **options)
         # No membership check for Slack: a Slack person's feed is not served without Slack.
         wsgi = web_app(runtime, {})
-    if not teams:
-        return Composed(runtime, wsgi, slack=slack, slack_app=app)
+    if teams:
+        from handlers.teams import platform as teams_platform
+
+        teams_platform.attach(runtime)  # the Teams sender: reminders, drafts, proactive replies
+    asgi = serving(runtime, wsgi, slack_app=app, teams=teams, threads=threads)
+    asgi.on_shutdown = runtime.shutdown
+    return Composed(runtime, wsgi, asgi, slack=slack, teams=teams, slack_app=app)
+
+
+def serving(
+    runtime: Runtime,
+    wsgi: WSGIApp,
+    *,
+    slack_app: App | None = None,
+    teams: bool = False,
+    threads: int = THREADS,
+) -> Serving:
+    """The one ASGI application: Teams' app (when `teams`, its platform attached to the
+    runtime) or a plain router, Slack's route (with `slack_app`), `wsgi` behind them."""
     from a2wsgi import WSGIMiddleware
 
-    import handlers.teams
-    from handlers.teams import platform as teams_platform
+    fallback = WSGIMiddleware(wsgi, workers=threads)
+    inner: Any
+    if teams:
+        import handlers.teams
 
-    teams_platform.attach(runtime)  # the Teams sender: reminders, drafts, proactive replies
-
-    teams_app = handlers.teams.create_app(runtime, fallback=WSGIMiddleware(wsgi, workers=threads))
-    if app is not None:
+        inner = handlers.teams.create_app(runtime, fallback=fallback)
+        routes = Routes(fallback=inner)
+    else:
+        inner = routes = Routes(fallback=fallback)
+    if slack_app is not None:
         from handlers.slack.asgi import SlackEvents
         from handlers.slack.server import SLACK_EVENTS
 
-        # Slack's requests on a route of their own, ahead of the fallback (mounted at
-        # startup): one hop to a thread each instead of a2wsgi's several.
-        events = SlackEvents(app, settings.slack_signing_secret or "", threads=threads)
+        # Slack's requests on a route of their own, ahead of the rest: one hop to a thread
+        # each instead of a2wsgi's several.
+        events = SlackEvents(
+            slack_app, runtime.settings.slack_signing_secret or "", threads=threads
+        )
         runtime.on_shutdown(events.shutdown)
-        teams_app.router.add_route(SLACK_EVENTS, events, methods=["POST"])
-    asgi = Serving(teams_app, on_shutdown=runtime.shutdown, answering=runtime.answering)
-    return Composed(runtime, wsgi, asgi, slack=slack, teams=True, slack_app=app)
+        routes.add(SLACK_EVENTS, events)
+    from handlers.metrics import Metrics
+
+    logged = None
+    if teams:
+        from handlers.teams.app import MESSAGING_ENDPOINT
+
+        logged = MESSAGING_ENDPOINT  # the Teams app logs no request line of its own
+    return Serving(routes, answering=runtime.answering, metrics=Metrics(runtime), logged=logged)
+
+
+class Routes:
+    """A plain ASGI router: exact paths (with their methods) to their endpoints, every
+    other request (and the lifespan) to `fallback`, or answered here when the fallback has
+    no lifespan."""
+
+    def __init__(self, fallback: Any, *, lifespan: bool | None = None) -> None:
+        self.fallback = fallback
+        self.endpoints: dict[tuple[str, str], Any] = {}
+        # a2wsgi's bridge knows no lifespan; the Teams FastAPI app does.
+        self.lifespan = lifespan if lifespan is not None else hasattr(fallback, "router")
+
+    def add(self, path: str, endpoint: Any, methods: tuple[str, ...] = ("POST",)) -> None:
+        """Serve `methods` on `path` with `endpoint` (an ASGI app)."""
+        for method in methods:
+            self.endpoints[(method, path)] = endpoint
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan" and not self.lifespan:
+            await _lifespan(receive, send)
+            return
+        endpoint = None
+        if scope["type"] == "http":
+            endpoint = self.endpoints.get((scope.get("method", ""), scope.get("path", "")))
+        await (endpoint or self.fallback)(scope, receive, send)
+
+
+async def _lifespan(receive: Any, send: Any) -> None:
+    """Answer the server's lifespan messages for an app with nothing to start or stop."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 class Serving:
-    """The ASGI app as served: every request counted while it is answered (`answering`:
-    the work after earlier answers waits for a pause), a log line per Teams request (path,
-    status, ms; the WSGI side logs its own), and the runtime's work finished when the
+    """The ASGI app as served: every request held to `handlers.http_guard`'s limits,
+    counted while it is answered (`answering`: the work after earlier answers waits for a
+    pause) and for `/metrics`, which it serves; a log line per Teams request (path,
+    status, ms; the other routes log their own); the runtime's work finished when the
     server shuts down."""
 
     def __init__(
@@ -134,15 +207,19 @@ class Serving:
         app: Any,
         *,
         on_shutdown: Callable[[], None] | None = None,
-        logged: str = "",
+        logged: str | None = None,
         answering: Answering | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
-        from handlers.teams.app import MESSAGING_ENDPOINT
+        from handlers.http_guard import limited
 
         self.app = app
+        self.guarded = limited(app)
         self.on_shutdown = on_shutdown
-        self.logged = logged or MESSAGING_ENDPOINT
+        self.logged = logged
         self.answering = answering or Answering()
+        self.metrics = metrics
+        self.tune_gc = False  # `serve` sets it: tune the collector once started
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -155,32 +232,64 @@ class Serving:
             await self._answer(scope, receive, send)
 
     async def _answer(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope.get("path") != self.logged:
-            await self.app(scope, receive, send)
-            return
         started = time.monotonic()
         status: list[int] = []
+
+        path = scope.get("path", "")
 
         async def recording_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status.append(message["status"])
+                if self.metrics is not None:
+                    # Counted before the client can see the answer; the time to its head.
+                    self.metrics.observe(path, message["status"], time.monotonic() - started)
             await send(message)
 
         try:
-            await self.app(scope, receive, recording_send)
+            if path == METRICS_PATH:
+                await self._metrics(scope, recording_send)
+            else:
+                await self.guarded(scope, receive, recording_send)
         finally:
-            log.info(
-                "request",
-                extra={
-                    "path": self.logged,
-                    "status": str(status[0]) if status else "",
-                    "ms": round((time.monotonic() - started) * 1000, 1),
-                },
-            )
+            seconds = time.monotonic() - started
+            if path == self.logged:
+                log.info(
+                    "request",
+                    extra={
+                        "path": self.logged,
+                        "status": str(status[0]) if status else "",
+                        "ms": round(seconds * 1000, 1),
+                    },
+                )
+
+    async def _metrics(self, scope: dict[str, Any], send: Any) -> None:
+        """`GET /metrics` for a request bearing the token; 404 for anything else."""
+        authorization = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), ""
+        )
+        allowed = self.metrics is not None and self.metrics.allowed(authorization)
+        if not allowed or scope.get("method") not in {"GET", "HEAD"}:
+            status, body, content_type = 404, b"Not found\n", "text/plain; charset=utf-8"
+        else:
+            assert self.metrics is not None
+            # The outbox is read from the database: off the event loop.
+            body, content_type = await asyncio.to_thread(self.metrics.exposition)
+            status = 200
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", content_type.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
     def _lifespan_send(self, send: Any) -> Callable[[dict[str, Any]], Any]:
         async def lifespan_send(message: dict[str, Any]) -> None:
-            if message["type"] == "lifespan.startup.complete":
+            if message["type"] == "lifespan.startup.complete" and self.tune_gc:
                 tune_garbage_collector()  # the SDK's App is initialised by now
             if message["type"] == "lifespan.shutdown.complete" and self.on_shutdown is not None:
                 # Listeners, the work after their acks and the sender finish first.
@@ -226,13 +335,16 @@ _UNCOLOURED = _Uncoloured()
 
 def uvicorn_server(asgi: Any, host: str, port: int) -> uvicorn.Server:
     """uvicorn as `serve` runs it in production: one process (no workers, no reload),
-    lifespan on, HTTP/1.1 only (no websockets), no access log (our own request lines
+    lifespan on, HTTP/1.1 only (no websockets) on h11 with a deadline for each request's
+    head (`handlers.http_guard.GuardedH11Protocol`), no access log (our own request lines
     instead), uvicorn's messages through our logging.
 
     Proxy headers are not trusted: nothing served reads the client's address or scheme
-    (links are built from PUBLIC_URL), and waitress, the Slack-only server, trusts none either.
+    (links are built from PUBLIC_URL).
     """
     import uvicorn
+
+    from handlers.http_guard import GuardedH11Protocol
 
     config = uvicorn.Config(
         asgi,
@@ -240,6 +352,7 @@ def uvicorn_server(asgi: Any, host: str, port: int) -> uvicorn.Server:
         port=port,
         lifespan="on",
         ws="none",
+        http=GuardedH11Protocol,
         reload=False,
         workers=1,
         access_log=False,
@@ -252,6 +365,39 @@ def uvicorn_server(asgi: Any, host: str, port: int) -> uvicorn.Server:
         if _UNCOLOURED not in logging.getLogger(name).filters:
             logging.getLogger(name).addFilter(_UNCOLOURED)
     return uvicorn.Server(config)
+
+
+class Served:
+    """An ASGI app served by uvicorn as `serve` configures it (`uvicorn_server`), on a free
+    port of 127.0.0.1, in a thread: for tests and benchmarks."""
+
+    def __init__(self, asgi: Any) -> None:
+        import socket
+
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.port = self._socket.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn_server(asgi, "127.0.0.1", self.port)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def start(self, timeout: float = 10.0) -> Served:
+        """Start serving; RuntimeError when uvicorn has not started within `timeout` s."""
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop as `serve` stops on SIGTERM: requests in flight finish, then the lifespan."""
+        self.server.should_exit = True
+        self._thread.join(GRACEFUL_SHUTDOWN_S + 5)
+        self._socket.close()
 
 
 def serve(
@@ -269,16 +415,10 @@ def serve(
         from bot import clock
 
         clock.start(composed.runtime, blocking=False)
-    server = "uvicorn" if composed.asgi is not None else "waitress"
     log.info(
         "serving",
-        extra={"host": host, "port": port, "platforms": composed.names, "server": server},
+        extra={"host": host, "port": port, "platforms": composed.names, "server": "uvicorn"},
     )
-    if composed.asgi is None:
-        from handlers.slack.server import serve as waitress_serve
-
-        tune_garbage_collector()
-        waitress_serve(composed.wsgi, host, port, threads=threads)
-    else:
-        uvicorn_server(composed.asgi, host, port).run()
+    composed.asgi.tune_gc = True
+    uvicorn_server(composed.asgi, host, port).run()
     return 0

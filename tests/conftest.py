@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, MetaData, insert, select, text
-from waitress.server import create_server
 
 from bot.runtime import Runtime
 from bot.settings import Settings
 from db.models import Authority
 from db.session import make_engine, upgrade
+from handlers.serve import Served
 from handlers.slack.app import create_app, runtime_of
 from handlers.slack.double import Call, FakeSlack, SignedRequests
 from handlers.slack.server import wsgi_app
@@ -216,31 +216,13 @@ class Workspace:
 
 @pytest.fixture
 def workspace(app: Any, runtime: Runtime, slack: FakeSlack) -> Iterator[Workspace]:
-    """The app served by waitress on loopback, as `ciw-bot serve` serves it."""
-    server = create_server(wsgi_app(app, runtime.engine), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield Workspace(f"http://127.0.0.1:{server.effective_port}", slack, runtime)
-    stop_waitress(server, thread)
+    """The app served on loopback as `ciw-bot serve` serves it (Slack only)."""
+    from handlers.serve import serving
 
-
-def stop_waitress(server: Any, thread: threading.Thread) -> None:
-    """Stop a waitress server from inside its own loop (closing it from outside races select)."""
-
-    def close_everything() -> None:
-        for channel in list(server._map.values()):
-            if channel is not server.trigger:
-                channel.close()
-        server.trigger.close()
-
-    try:
-        server.trigger.pull_trigger(close_everything)
-    except OSError:
-        # The trigger's pipe is already gone, so the loop cannot be woken: close from here.
-        server._map.clear()
-        server.close()
-    thread.join(timeout=5)
-    server.task_dispatcher.shutdown()
+    served = Served(serving(runtime, wsgi_app(app, runtime.engine), slack_app=app, threads=4))
+    served.start()
+    yield Workspace(served.url, slack, runtime)
+    served.stop()
 
 
 def outbox_settled(runtime: Runtime, timeout: float = 15.0) -> None:

@@ -1,14 +1,13 @@
-"""Slack's `POST /slack/events` served natively on the ASGI server (`ciw-bot serve` with
-Teams), instead of through the a2wsgi bridge.
+"""Slack's `POST /slack/events` served natively on the ASGI server (`ciw-bot serve`),
+instead of through the a2wsgi bridge.
 
-The body is read and Slack's signature checked on the event loop (`signed_by_slack`, the
-check `handlers.slack.server` makes: unsigned, wrongly signed or stale is 401 before Bolt
-sees it); Bolt's synchronous `App.dispatch` then runs in one hop on a bounded thread pool,
+The body is read (at most 1 MB: `handlers.http_guard`) and Slack's signature checked on the
+event loop (`signed_by_slack`: unsigned, wrongly signed or stale is 401 before Bolt sees it); Bolt's synchronous `App.dispatch` then runs in one hop on a bounded thread pool,
 and its BoltResponse goes back as Bolt's own ASGI adapter sends it. Through a2wsgi each
 request crossed between the loop and worker threads several times, each crossing waiting
 for the interpreter lock that the work after earlier acks holds (docs/teams-design.md).
 Bolt itself is untouched: its middleware (replays, guests, other workspaces), retries,
-`X-Slack-Retry-Num` and acks before listeners finish are the same as on waitress.
+`X-Slack-Retry-Num` and acks before listeners finish are the same as through any other adapter.
 """
 
 from __future__ import annotations
@@ -23,6 +22,7 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.asgi.http_response import AsgiHttpResponse
 
+from handlers.http_guard import BodyRefused, read_body, refuse
 from handlers.slack.server import SLACK_EVENTS, signed_by_slack
 
 log = logging.getLogger("ciw.http")
@@ -44,7 +44,11 @@ class SlackEvents:
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         started = time.monotonic()
-        body = await _read_body(receive)
+        try:
+            body = await read_body(receive)  # bounded, whether or not `Serving` read it first
+        except BodyRefused as refused:
+            await refuse(send, refused)
+            return
         if body is None:
             return  # the client left before sending it all: no one to answer
         headers = _headers(scope)
@@ -84,21 +88,9 @@ class SlackEvents:
         self.pool.shutdown(wait=True)
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole body; None when the client disconnected first."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 def _headers(scope: dict[str, Any]) -> dict[str, str]:
     """The request's headers by lower-case name, a repeated one joined with ", " as a WSGI
-    server joins it (so a second signature header spoils the signature, as on waitress)."""
+    server joins it (so a second signature header spoils the signature)."""
     headers: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")

@@ -1,4 +1,4 @@
-"""Download links through real HTTP: `files_http.endpoint` served by waitress on loopback,
+"""Download links through real HTTP: `files_http.endpoint` served on loopback as `serve` serves it,
 fetched with urllib, and the file read back with python-docx."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import logging
-import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -15,14 +14,15 @@ from email.message import Message
 
 import docx
 import pytest
+from a2wsgi import WSGIMiddleware
 from sqlalchemy import select
-from waitress.server import create_server
 
 from bot import draft_versions, drafts, file_links, files_http, logging_setup
 from bot.letters import version_file
 from db.demo import load_demo
 from db.models import Authority, Draft, HistoryEntry
-from tests.conftest import SIGNING_SECRET, stop_waitress
+from handlers.serve import Routes, Served
+from tests.conftest import SIGNING_SECRET
 
 WREXHAM = "Wrexham County Borough Council"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -37,12 +37,10 @@ class Answer:
 
 @pytest.fixture
 def base(runtime):
-    """The endpoint alone, served by waitress on a free loopback port."""
-    server = create_server(files_http.endpoint(runtime), host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    stop_waitress(server, thread)
+    """The endpoint alone, served on a free loopback port as `serve` serves it."""
+    served = Served(Routes(WSGIMiddleware(files_http.endpoint(runtime), workers=2))).start()
+    yield served.url
+    served.stop()
 
 
 def fetch(base: str, path: str, method: str = "GET") -> Answer:

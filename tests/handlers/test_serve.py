@@ -1,4 +1,4 @@
-"""`ciw-bot serve` as an operator runs it, for each configuration: Slack only (waitress),
+"""`ciw-bot serve` as an operator runs it, for each configuration: Slack only,
 Slack and Teams on one uvicorn port, Teams only, and nothing configured."""
 
 from __future__ import annotations
@@ -145,6 +145,14 @@ def serve(tmp_path: Path) -> Iterator:
         served.stop()
 
 
+def get_status(url: str, headers: dict[str, str]) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=10) as a:
+            return a.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
 def serving_line(served: Serve) -> dict:
     return next(line for line in served.lines() if line.get("msg") == "serving")
 
@@ -174,13 +182,15 @@ def test_nothing_configured_is_one_line_naming_what_to_set(base_env):
     assert "TEAMS_APP_ID" in lines[0]
 
 
-def test_slack_only_is_waitress_as_before(base_env, slack, serve):
+def test_slack_only_is_the_same_server(base_env, slack, serve):
     served = serve({**base_env, **slack_env(slack)})
     assert served.health == (200, {"status": "ok", "database": "ok"})
     status, reply = served.slack_help(slack)
     assert status == 200 and "log-activity" in reply
     assert served.post("/api/messages", b"{}", {"Content-Type": "application/json"})[0] == 404
-    assert serving_line(served)["server"] == "waitress"
+    # No CIW_METRICS_TOKEN: no metrics, whatever is borne.
+    assert get_status(f"{served.url}/metrics", {"Authorization": "Bearer "}) == 404
+    assert serving_line(served)["server"] == "uvicorn"
     assert serving_line(served)["platforms"] == "slack"
     assert frozen(served) > 10_000  # what was built at start, out of the collector's way
 
@@ -192,7 +202,7 @@ def test_slack_and_teams_on_one_port(base_env, slack, cloud, serve):
     assert status == 200 and "log-activity" in reply
     assert served.activity(cloud, "help", cloud.inbound_token()) == 200
     assert served.activity(cloud, "help", forged(cloud)) == 401
-    # Slack's own route beside the Teams app is as strict as waitress: unsigned is 401, a
+    # Slack's own route beside the Teams app is as strict as alone: unsigned is 401, a
     # replay is refused, a signed body Bolt cannot read is 400 (never a 500).
     signer = SignedRequests(SECRET, slack)
     body, headers = signer.command("help", user="U0SECOND")  # not slack_help's request again

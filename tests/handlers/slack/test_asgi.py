@@ -1,6 +1,6 @@
 """Slack's `/slack/events` on the one-port server (`ciw-bot serve` with Teams): its own ASGI
-route (`handlers.slack.asgi`) on uvicorn, over real HTTP on loopback, as strict as on
-waitress and holding no one up while Bolt works."""
+route (`handlers.slack.asgi`) on uvicorn, over real HTTP on loopback, as strict as with
+Slack alone and holding no one up while Bolt works."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def test_a_malformed_signed_request_is_400_never_500(one_port, slack, body, cont
     assert rows(composed) == 0 and slack.calls == []
 
 
-def test_bolt_answers_as_it_does_on_waitress(one_port, caplog):
+def test_bolt_answers_as_through_its_own_adapters(one_port, caplog):
     _, workspace = one_port
     caplog.set_level(logging.INFO, logger="ciw.http")
     # Its own responses (a challenge, as JSON), and a retry marked in the request line.

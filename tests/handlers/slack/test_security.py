@@ -193,26 +193,13 @@ def test_a_replay_is_refused_by_a_second_process_too(workspace, runtime, slack, 
 
 
 def _post_to(app, runtime, body, headers) -> int:
-    import io as _io
+    """POST to `app` (another process's Bolt app) as `serve` hands it a signed request."""
+    from slack_bolt import BoltRequest
 
-    application = wsgi_app(app, runtime.engine)
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/slack/events",
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": headers["Content-Type"],
-        "wsgi.input": _io.BytesIO(body),
-        "QUERY_STRING": "",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers.items()},
-    }
-    answer = {}
-
-    def start_response(status, response_headers, *args):
-        answer["status"] = int(status.split()[0])
-
-    b"".join(application(environ, start_response))
-    return answer["status"]
+    answer = app.dispatch(
+        BoltRequest(body=body.decode(), headers={k.lower(): v for k, v in headers.items()})
+    )
+    return answer.status
 
 
 def test_requests_from_another_workspace_are_refused(slack, engine, clock, runtime):

@@ -3,16 +3,13 @@ Teams app served by uvicorn on a free port."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from bot.settings import Settings
+from handlers.serve import Served
 from handlers.teams.double import FakeTeams, fake_teams
 
 
@@ -41,34 +38,6 @@ def teams_settings(cloud: FakeTeams) -> Settings:
             "TEAMS_LOGIN_URL": cloud.login_url,
         }
     )
-
-
-class Served:
-    """An ASGI app served by uvicorn on 127.0.0.1 in a thread."""
-
-    def __init__(self, asgi: Any) -> None:
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        config = uvicorn.Config(asgi, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
-
-    def start(self) -> Served:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self._thread.join(10)
-        self._socket.close()
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
-"""One process, one port: uvicorn serving the Teams SDK's FastAPI app, with the existing
-WSGI application (Slack's /slack/events, /healthz, calendar feeds) mounted beside
-/api/messages through a2wsgi, as docs/teams-design.md proposes for `ciw-bot serve`."""
+"""One process, one port: uvicorn serving the Teams SDK's FastAPI app, Slack's
+/slack/events on its own route, and the WSGI application of the plain routes (/healthz,
+calendar feeds) mounted beside /api/messages through a2wsgi, as `ciw-bot serve` does."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ import urllib.request
 
 from a2wsgi import WSGIMiddleware
 
-from handlers.slack.server import wsgi_app
+from handlers.serve import Routes, Serving
+from handlers.slack.asgi import SlackEvents
+from handlers.slack.server import SLACK_EVENTS, wsgi_app
 from handlers.teams.app import create_teams_app
-from tests.conftest import Workspace
+from tests.conftest import SIGNING_SECRET, Workspace
 
 
 def test_slack_and_teams_on_one_port_without_blocking_each_other(
@@ -38,7 +40,11 @@ def test_slack_and_teams_on_one_port_without_blocking_each_other(
     _, asgi = create_teams_app(
         teams_settings, on_message=on_message, fallback=WSGIMiddleware(application, workers=8)
     )
-    served = serve(asgi)
+    routes = Routes(asgi)
+    events = SlackEvents(app, SIGNING_SECRET, threads=4)
+    runtime.on_shutdown(events.shutdown)
+    routes.add(SLACK_EVENTS, events)
+    served = serve(Serving(routes))
 
     workspace = Workspace(served.url, slack)
     assert workspace.get("/healthz").status == 200
