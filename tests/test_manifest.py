@@ -5,6 +5,8 @@ from pathlib import Path
 
 import yaml
 
+from handlers.slack.double import MANIFEST_SCOPES
+
 MANIFEST = yaml.safe_load((Path(__file__).parent.parent / "manifest.yml").read_text())
 
 
@@ -91,6 +93,11 @@ def test_scopes_are_exactly_what_the_bot_uses():
         needed |= EVENT_SCOPES[event]
     assert scopes == needed, f"unused: {scopes - needed}; missing: {needed - scopes}"
     assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+
+
+def test_the_slack_double_grants_the_manifests_scopes():
+    # The shell's and the tests' Slack grants the token what the manifest asks for.
+    assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == MANIFEST_SCOPES
 
 
 def test_no_group_dm_messages_so_no_drafts_there():

@@ -30,12 +30,9 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 from handlers.slack import limits as slack_limits
-
-MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
 
 # https://docs.slack.dev/apis/web-api/rate-limits ("Posting messages: 1 per second [per
 # channel]. Short bursts >1 allowed"): the burst size is not published; observed bursts
@@ -69,14 +66,28 @@ METHOD_TIERS = {
 }
 
 
-def manifest_scopes(path: Path = MANIFEST) -> frozenset[str]:
-    """The bot scopes the app manifest asks for (what the fake's token is granted)."""
-    if not path.exists():
-        return frozenset({"chat:write"})
-    import yaml
-
-    manifest = yaml.safe_load(path.read_text())
-    return frozenset(manifest["oauth_config"]["scopes"]["bot"])
+# The bot scopes manifest.yml asks for (`oauth_config.scopes.bot`): what the fake's token is
+# granted. Written out here so the shell needs neither the manifest (not in the installed
+# package) nor a YAML parser; tests/test_manifest.py keeps the two equal.
+MANIFEST_SCOPES = frozenset(
+    {
+        "commands",
+        "chat:write",
+        "chat:write.public",
+        "files:write",
+        "files:read",
+        "reactions:write",
+        "users:read",
+        "channels:read",
+        "groups:read",
+        "im:read",
+        "mpim:read",
+        "channels:history",
+        "groups:history",
+        "im:history",
+        "im:write",
+    }
+)
 
 
 @dataclass
@@ -125,7 +136,7 @@ class FakeSlack:
     bot_token: str = "xoxb-test-token"  # the token file downloads must carry
     shared_files: dict[str, dict[str, Any]] = field(default_factory=dict)
     file_contents: dict[str, bytes] = field(default_factory=dict)
-    scopes: frozenset[str] = field(default_factory=manifest_scopes)
+    scopes: frozenset[str] = MANIFEST_SCOPES
     post_burst: int = POST_BURST
     post_rate: float = POST_RATE  # chat.postMessage per second per channel, sustained
     refusals: list[Refusal] = field(default_factory=list)

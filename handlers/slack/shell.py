@@ -14,9 +14,13 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from slack_bolt.request import BoltRequest
+from sqlalchemy import exists, or_, select
 
+from bot.runtime import Runtime
 from bot.settings import Settings
+from db.models import Delivery
 from handlers.slack.app import create_app, runtime_of
+from handlers.slack.deliveries import PLATFORM
 from handlers.slack.double import Call, FakeSlack, SignedRequests
 from handlers.slack.text import visible
 
@@ -119,15 +123,37 @@ def run_shell(
                 text = text[len("/ciw") :].strip()
             if not interactive:
                 print(f"{PROMPT}/ciw {text}", file=stdout)
-            for output in _dispatch(app, slack, requests, text, user, channel):
+            for output in _dispatch(app, runtime, slack, requests, text, user, channel):
                 print(output, file=stdout)
         return 0
     finally:
         slack.stop()
 
 
+def _owed(runtime: Runtime) -> bool:
+    """Whether Slack is still owed a message that is due: queued, neither sent nor given up,
+    not waiting for a retry. A quiet moment is not the end of a command's work while the
+    sender prepares its next call (a draft's .docx is rendered after its parent is posted)."""
+    now = runtime.now()
+    owed = exists().where(
+        Delivery.platform == PLATFORM,
+        Delivery.sent_at.is_(None),
+        Delivery.cancelled_at.is_(None),
+        Delivery.due_at <= now,
+        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+    )
+    with runtime.transaction() as session:
+        return bool(session.scalar(select(owed)))
+
+
 def _dispatch(
-    app: Any, slack: FakeSlack, requests: SignedRequests, text: str, user: str, channel: str
+    app: Any,
+    runtime: Runtime,
+    slack: FakeSlack,
+    requests: SignedRequests,
+    text: str,
+    user: str,
+    channel: str,
 ) -> list[str]:
     start, refused = len(slack.calls), len(slack.refusals)
     body, headers = requests.command(text, user=user, channel=channel, channel_name="shell")
@@ -139,7 +165,7 @@ def _dispatch(
     while time.monotonic() < deadline:
         if len(slack.calls) != seen:
             seen, quiet_since = len(slack.calls), time.monotonic()
-        elif time.monotonic() - quiet_since > QUIET:
+        elif time.monotonic() - quiet_since > QUIET and not _owed(runtime):
             break
         time.sleep(0.05)
     shown = [line for line in (describe(c) for c in slack.calls[start:]) if line]
