@@ -18,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, Timezone, vDuration
+from icalendar import Calendar, Event, vDuration
 from sqlalchemy import and_, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from bot import roles
 from bot.render import Templates
 from bot.runtime import CLOCK_KEY
+from bot.vtimezone import vtimezone
 from db.models import (
     Activity,
     ActivityInspector,
@@ -46,7 +47,8 @@ TIMED_LENGTH = dt.timedelta(hours=1)
 OFFICE_DAY_ENDS = dt.time(17, 0)
 PRODID = "-//Care Inspectorate Wales//ciw-bot//EN"
 # Raised whenever the feed's layout changes, so clients holding an old ETag fetch again.
-FORMAT = "1"
+# 2: the VTIMEZONE's own (summer time began an hour late in icalendar's).
+FORMAT = "2"
 # Columns whose change moves or alters an event in someone's calendar.
 _SHOWN_FIELDS = (
     "title",
@@ -266,13 +268,7 @@ def render(feed: Feed, zone: ZoneInfo, templates: Templates) -> bytes:
     calendar.add("x-published-ttl", vDuration(REFRESH))
     if any(entry.time is not None for entry in feed.entries):
         years = [e.start.year for e in feed.entries] + [e.end.year for e in feed.entries]
-        calendar.add_component(
-            Timezone.from_tzid(
-                zone.key,
-                first_date=dt.date(min(years) - 1, 1, 1),
-                last_date=dt.date(max(years) + 2, 1, 1),
-            )
-        )
+        calendar.add_component(vtimezone(zone, min(years) - 1, max(years) + 1))
     # icalendar writes each event (about 0.2 ms apiece); an unchanged activity's event is
     # written once and kept, so a 500-event feed is not 100 ms of formatting on every poll.
     framed = calendar.to_ical()

@@ -8,9 +8,11 @@ mark, so what the translator types there is proofed as Welsh). Nothing here tran
 
 from __future__ import annotations
 
+import copy
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from docx import Document
@@ -33,6 +35,14 @@ IDENTIFIER_PREFIX = "ciw-translation-pack"
 # A Word letter of a few pages unpacks to well under a megabyte; far more is no letter
 # (or a zip bomb), and is refused before any XML is parsed.
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+# A letter is a few dozen parts; a zip of more is refused before zipfile reads its directory.
+MAX_PARTS = 1000
+_CENTRAL_RECORD = b"PK\x01\x02"
+_ENCRYPTED = 0x1
+_STORED_OR_DEFLATED = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_CHUNK = 64 * 1024
+# What zipfile is told a part inflates to: more than can ever be read before the refusal.
+_PAST_THE_LIMIT = MAX_UNPACKED_BYTES + _CHUNK + 1
 MAX_TEXT_CHARS = 400_000
 # Characters XML 1.0 cannot hold (typed text could carry them): dropped, not fatal.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -166,21 +176,66 @@ def build(elements: list[Element], *, title: str, intro: list[str], pack_identif
     return buffer.getvalue()
 
 
+def _inflated(data: bytes) -> bytes:
+    """The upload packed again from what its parts really inflate to, for python-docx to read.
+
+    Each part is inflated a chunk at a time and counted, and the upload is refused as
+    soon as the count passes MAX_UNPACKED_BYTES: the sizes a zip declares are not
+    believed (zipfile inflates a part that under-declares its size whole, in one go,
+    before cutting it to the declared length). python-docx then reads the copy, whose
+    parts hold only what was counted. Parts that share their data are counted each time.
+    """
+    # zipfile holds every central directory record in memory as it opens the zip: their
+    # signature counted in the bytes bounds how many there can be before it does.
+    if data.count(_CENTRAL_RECORD) > MAX_PARTS:
+        raise UnreadableWelsh("not_a_docx_file")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError):  # ValueError: a name that is not the UTF-8 it says
+        raise UnreadableWelsh("not_a_docx_file") from None
+    with archive:
+        parts = [info for info in archive.infolist() if not info.is_dir()]
+        names = [info.filename for info in parts]
+        if "word/document.xml" not in names:
+            raise UnreadableWelsh("not_a_docx_file")
+        if any(
+            info.flag_bits & _ENCRYPTED or info.compress_type not in _STORED_OR_DEFLATED
+            for info in parts
+        ):
+            # Word neither encrypts parts nor packs them with bzip2 or LZMA (which zipfile
+            # would inflate without a bound on each read).
+            raise UnreadableWelsh("not_a_docx_file")
+        if len(set(names)) != len(names):
+            raise UnreadableWelsh("damaged")
+        package = io.BytesIO()
+        unpacked = 0
+        try:
+            with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+                for info in parts:
+                    # Read on to where the part's data really ends, past its declared size.
+                    whole = copy.copy(info)
+                    whole.file_size = _PAST_THE_LIMIT
+                    with archive.open(whole) as part, out.open(info.filename, "w") as kept:
+                        while chunk := part.read(_CHUNK):
+                            unpacked += len(chunk)
+                            if unpacked > MAX_UNPACKED_BYTES:
+                                raise UnreadableWelsh(
+                                    "unpacks_too_large", limit_mb=MAX_UNPACKED_BYTES // 2**20
+                                )
+                            kept.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError):
+            # A broken local header or compressed data, a checksum that does not match, a
+            # part flagged as patched data.
+            raise UnreadableWelsh("damaged") from None
+    return package.getvalue()
+
+
 def _open(data: bytes):  # type: ignore[no-untyped-def]
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise UnreadableWelsh("not_a_docx_file")
+    package = _inflated(data)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            names = set(archive.namelist())
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile:
-        raise UnreadableWelsh("not_a_docx_file") from None
-    if "word/document.xml" not in names:
-        raise UnreadableWelsh("not_a_docx_file")
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise UnreadableWelsh("unpacks_too_large", limit_mb=MAX_UNPACKED_BYTES // (1024 * 1024))
-    try:
-        return Document(io.BytesIO(data))
+        return Document(io.BytesIO(package))
     except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, XMLSyntaxError):
         # Damaged parts, a macro or template file's content type, broken XML: not readable.
         raise UnreadableWelsh("damaged") from None

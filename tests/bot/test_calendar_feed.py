@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from dateutil import tz as dateutil_tz
 from sqlalchemy import event, select
 
 from bot import activities, authorities, calendar_feed
@@ -134,3 +136,81 @@ def test_the_etag_changes_with_what_the_feed_shows(session):
     activity.title = "renamed"
     session.flush()
     assert calendar_feed.etag(calendar_feed.load(session, token), LONDON) != first
+
+
+# The last Sundays of March and October: clocks forward at 01:00 UTC, back at 01:00 UTC.
+CHANGES = [
+    (dt.date(2020, 3, 29), dt.date(2020, 10, 25)),
+    (dt.date(2026, 3, 29), dt.date(2026, 10, 25)),
+    (dt.date(2027, 3, 28), dt.date(2027, 10, 31)),
+]
+
+
+def read_by_dateutil(body: bytes) -> dt.tzinfo:
+    """The feed's own VTIMEZONE as dateutil's parser reads it (not icalendar's, not zoneinfo)."""
+    return dateutil_tz.tzical(io.StringIO(body.decode())).get("Europe/London")
+
+
+def test_another_reader_of_the_feed_changes_the_clocks_at_1am_utc(session):
+    token = calendar_feed.issue(session, user_id="U0ME", platform="slack", now=NOW)
+    for march, october in CHANGES:
+        log(session, When(march, march, dt.time(10, 0)))
+        log(session, When(october, october, dt.time(10, 0)))
+    session.flush()
+    london = read_by_dateutil(
+        calendar_feed.render(calendar_feed.load(session, token), LONDON, Templates())
+    )
+    for march, october in CHANGES:
+        # (UTC instant) -> (London's wall clock, offset in hours)
+        expected = {
+            (march, dt.time(0, 30)): (dt.time(0, 30), 0),
+            (march, dt.time(0, 59, 59)): (dt.time(0, 59, 59), 0),
+            (march, dt.time(1, 0)): (dt.time(2, 0), 1),
+            (march, dt.time(1, 30)): (dt.time(2, 30), 1),
+            (october, dt.time(0, 30)): (dt.time(1, 30), 1),
+            (october, dt.time(0, 59, 59)): (dt.time(1, 59, 59), 1),
+            (october, dt.time(1, 0)): (dt.time(1, 0), 0),
+            (october, dt.time(1, 30)): (dt.time(1, 30), 0),
+        }
+        for (day, time), (wall, hours) in expected.items():
+            instant = dt.datetime.combine(day, time, tzinfo=dt.UTC)
+            local = instant.astimezone(london)
+            assert (local.date(), local.time(), local.utcoffset()) == (
+                day,
+                wall,
+                dt.timedelta(hours=hours),
+            ), instant
+            assert local.astimezone(dt.UTC) == instant
+
+
+def at(day: dt.date, hour: int, minute: int) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=dt.UTC)
+
+
+def test_another_reader_of_the_feed_finds_its_events_at_the_right_instants(session):
+    token = calendar_feed.issue(session, user_id="U0ME", platform="slack", now=NOW)
+    summer, winter = dt.date(2026, 7, 15), dt.date(2026, 1, 14)
+    # (day, London time) -> the UTC instant
+    expected = {
+        (summer, dt.time(10, 0)): dt.datetime(2026, 7, 15, 9, 0, tzinfo=dt.UTC),
+        (winter, dt.time(10, 0)): dt.datetime(2026, 1, 14, 10, 0, tzinfo=dt.UTC),
+    }
+    for march, october in CHANGES:
+        expected[(march, dt.time(0, 30))] = at(march, 0, 30)
+        expected[(march, dt.time(2, 30))] = at(march, 1, 30)
+        expected[(october, dt.time(0, 30))] = at(october, 0, 30) - dt.timedelta(hours=1)
+        # The hour that comes twice is its first, in summer time (RFC 5545 3.3.5).
+        expected[(october, dt.time(1, 30))] = at(october, 0, 30)
+        expected[(october, dt.time(2, 30))] = at(october, 2, 30)
+    for number, (day, time) in enumerate(expected):
+        log(session, When(day, day, time), f"visit {number}")
+    session.flush()
+    body = calendar_feed.render(calendar_feed.load(session, token), LONDON, Templates())
+    london = read_by_dateutil(body)
+    found = {}
+    for vevent in icalendar.Calendar.from_ical(body).walk("VEVENT"):
+        start = vevent["DTSTART"]
+        assert start.params["TZID"] == "Europe/London"
+        wall = start.dt.replace(tzinfo=None)  # the text as written: 20260715T100000
+        found[(wall.date(), wall.time())] = wall.replace(tzinfo=london).astimezone(dt.UTC)
+    assert found == expected

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import struct
+import tracemalloc
+import warnings
 import zipfile
+import zlib
 
 import docx
 import pytest
@@ -110,6 +114,138 @@ def test_a_zip_that_is_no_word_document_or_unpacks_huge_is_refused_before_parsin
     with pytest.raises(UnreadableWelsh) as refused:
         read_welsh(bomb)
     assert refused.value.reason == "unpacks_too_large"
+
+
+def deflated(data: bytes) -> bytes:
+    """Raw deflate blocks of `data` that refer to nothing before them and end on a byte
+    boundary: copies of them joined (then LAST_BLOCK) make one deflate stream."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)
+
+
+LAST_BLOCK = zlib.compressobj(wbits=-15).flush()
+
+
+def under_declared(package: bytes, *, extra_mb: int) -> bytes:
+    """The package written again with `extra_mb` MB of spaces after its document.xml's
+    XML (still well-formed) in the deflated data, while both of the part's headers declare
+    the size and checksum of the XML alone; a few hundred bytes a megabyte."""
+    spaces = deflated(b" " * 2**20)
+    out, directory = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source:
+        infos = source.infolist()
+        for info in infos:
+            content = source.read(info)
+            data = deflated(content)
+            if info.filename == "word/document.xml":
+                data += spaces * extra_mb
+            data += LAST_BLOCK
+            name = info.filename.encode()
+            # version, flags, method (deflated), time, date, CRC-32, sizes, name and extra lengths
+            fields = (20, 0, zipfile.ZIP_DEFLATED, 0, 0x21, zlib.crc32(content), len(data))
+            header_at = out.tell()
+            out.write(struct.pack("<4s5H3L2H", b"PK\x03\x04", *fields, len(content), len(name), 0))
+            out.write(name + data)
+            directory.write(
+                struct.pack(
+                    "<4sH5H3L5H2L",
+                    b"PK\x01\x02",
+                    20,  # made by
+                    *fields,
+                    len(content),
+                    len(name),
+                    0,  # extra
+                    0,  # comment
+                    0,  # disk
+                    0,  # internal attributes
+                    0,  # external attributes
+                    header_at,
+                )
+                + name
+            )
+    directory_at, records = out.tell(), directory.getvalue()
+    out.write(records)
+    count = len(infos)
+    out.write(
+        struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, len(records), directory_at, 0)
+    )
+    return out.getvalue()
+
+
+def test_a_zip_written_here_by_hand_is_read_like_any_other():
+    welsh = read_welsh(under_declared(fill(pack(), ["Annwyl"]), extra_mb=0))
+    assert welsh.paragraphs == ["Annwyl", "", "", ""]
+
+
+def test_a_part_that_inflates_past_the_limit_is_refused_as_it_inflates_whatever_it_declares():
+    # 200 MB in a 0.2 MB upload, whose headers say the part is a few kilobytes: zipfile
+    # would inflate all of it at once before cutting it to the declared size.
+    bomb = under_declared(fill(pack(), ["Annwyl"]), extra_mb=200)
+    assert len(bomb) < 300_000
+    with zipfile.ZipFile(io.BytesIO(bomb)) as archive:
+        assert sum(info.file_size for info in archive.infolist()) < 2**20
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        with pytest.raises(UnreadableWelsh) as refused:
+            read_welsh(bomb)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        if started:
+            tracemalloc.stop()
+    assert refused.value.reason == "unpacks_too_large"
+    assert refused.value.data == {"limit_mb": translation_pack.MAX_UNPACKED_BYTES // 2**20}
+    assert peak < 10 * 2**20  # a chunk at a time, not the limit's 50 MB, nor 200
+
+
+def test_a_part_that_inflates_to_more_than_it_declares_within_the_limit_is_damaged():
+    # Its checksum is of the declared content: zipfile would have read that much and no more.
+    with pytest.raises(UnreadableWelsh) as refused:
+        read_welsh(under_declared(fill(pack(), ["Annwyl"]), extra_mb=1))
+    assert refused.value.reason == "damaged"
+
+
+def packed(files: list[tuple[str, bytes]], method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w", method) as archive:
+        warnings.simplefilter("ignore")  # a duplicate name
+        for name, content in files:
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+def parts(package: bytes) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        return [(info.filename, archive.read(info)) for info in archive.infolist()]
+
+
+@pytest.mark.parametrize(
+    ("files", "method", "reason"),
+    [
+        # More parts than a letter has: refused before zipfile reads its directory.
+        (
+            [("word/document.xml", b"<w/>")]
+            + [(f"p{n}", b"") for n in range(translation_pack.MAX_PARTS)],
+            zipfile.ZIP_STORED,
+            "not_a_docx_file",
+        ),
+        # Word deflates; zipfile inflates bzip2 without a bound on a read.
+        (parts(fill(pack(), ["Annwyl"])), zipfile.ZIP_BZIP2, "not_a_docx_file"),
+        # Two parts of one name: which one a reader takes is its own choice.
+        (
+            [*parts(fill(pack(), ["Annwyl"])), ("word/document.xml", b"<w/>")],
+            zipfile.ZIP_DEFLATED,
+            "damaged",
+        ),
+    ],
+    ids=["too_many_parts", "bzip2", "a_name_twice"],
+)
+def test_zips_word_does_not_write_are_refused_before_inflating(files, method, reason):
+    with pytest.raises(UnreadableWelsh) as refused:
+        read_welsh(packed(files, method))
+    assert refused.value.reason == reason
 
 
 def test_a_document_with_more_text_than_a_letter_is_refused():

@@ -26,6 +26,8 @@ from db.models import (
 )
 from handlers.slack.events.welsh_upload import MAX_BYTES
 from handlers.slack.text import visible
+from tests.bot.test_translation_pack import pack as some_pack
+from tests.bot.test_translation_pack import under_declared
 from tests.conftest import outbox_settled
 from tests.handlers.slack.test_draft_letter import (
     CHANNEL,
@@ -379,6 +381,8 @@ def test_a_change_request_then_a_new_upload_makes_revision_two(workspace, slack,
         ("hen.doc", b"\xd0\xcf\x11\xe0", "not a Word .docx"),
         ("broken.docx", b"this is not a zip at all", "not a Word document inside"),
         ("huge.docx", b"\0" * (MAX_BYTES + 1), "must be at most 10 MB"),
+        # 0.2 MB whose headers declare kilobytes: its parts inflate to 200 MB.
+        ("bomb.docx", under_declared(some_pack(), extra_mb=200), "unpacks to more than 50 MB"),
     ],
 )
 def test_a_file_that_cannot_be_the_welsh_text_is_answered_and_nothing_recorded(
