@@ -43,6 +43,18 @@ KIND_CHOICES = [("Strength", "strength"), ("Area for improvement", "improvement"
 
 TITLE_MAX, DETAILS_MAX, ACTIVITY_REF_MAX = 500, 3000, 12
 
+# The error of each required field left empty (the template the typed command answers
+# with): what the parsers below note, and what a form says under the empty field.
+MISSING = {
+    "authority": "missing_authority",
+    "service": "missing_service",
+    "start": "missing_when",
+    "title": "missing_title",
+    "principle": "missing_principle",
+    "kind": "missing_kind",
+    "text": "missing_finding_text",
+}
+
 
 def authority_choices(session: Session) -> list[tuple[str, str]]:
     """The 22 authorities (English name, slug), by name."""
@@ -122,16 +134,16 @@ def parse_activity(values: dict[str, Any], errors: FieldErrors) -> grammar.LogAc
     details, inspectors) as the command's parsed arguments; None (errors noted) if invalid."""
     authority = values.get("authority")
     if not authority:
-        errors.add("authority", UserError("missing_authority"))
+        errors.add("authority", UserError(MISSING["authority"]))
     service = None
     if not values.get("service"):
-        errors.add("service", UserError("missing_service"))
+        errors.add("service", UserError(MISSING["service"]))
     else:
         service = errors.check("service", grammar.parse_service, values["service"])
     start, end, time = values.get("start"), values.get("end"), values.get("time")
     when = None
     if not start:
-        errors.add("start", UserError("missing_when"))
+        errors.add("start", UserError(MISSING["start"]))
     else:
         # The same `DATE[THH:MM][..DATE]` the command takes, so the same checks apply.
         typed = start + (f"T{time}" if time else "") + (f"..{end}" if end else "")
@@ -141,7 +153,7 @@ def parse_activity(values: dict[str, Any], errors: FieldErrors) -> grammar.LogAc
             errors.add(_date_field(error, end), error)
     title = values.get("title") or ""
     if not title.strip():
-        errors.add("title", UserError("missing_title"))
+        errors.add("title", UserError(MISSING["title"]))
     if errors or authority is None or service is None or when is None:
         return None
     return grammar.LogActivity(
@@ -191,15 +203,15 @@ def parse_finding(values: dict[str, Any], errors: FieldErrors) -> grammar.LogFin
     activity, text) as the command's parsed arguments; None (errors noted) if invalid."""
     authority = values.get("authority")
     if not authority:
-        errors.add("authority", UserError("missing_authority"))
+        errors.add("authority", UserError(MISSING["authority"]))
     year = errors.check("year", dates.parse_year, values["year"]) if values.get("year") else None
     principle = kind = None
     if not values.get("principle"):
-        errors.add("principle", UserError("missing_principle"))
+        errors.add("principle", UserError(MISSING["principle"]))
     else:
         principle = errors.check("principle", grammar.parse_principle, values["principle"])
     if not values.get("kind"):
-        errors.add("kind", UserError("missing_kind"))
+        errors.add("kind", UserError(MISSING["kind"]))
     else:
         kind = errors.check("kind", grammar.parse_kind, values["kind"])
     service = (
@@ -213,7 +225,7 @@ def parse_finding(values: dict[str, Any], errors: FieldErrors) -> grammar.LogFin
         activity_id = found[1] if found else None
     text = values.get("text") or ""
     if not text.strip():
-        errors.add("text", UserError("missing_finding_text"))
+        errors.add("text", UserError(MISSING["text"]))
     if errors or authority is None or principle is None or kind is None:
         return None
     return grammar.LogFinding(authority, year, principle, kind, service, activity_id, text.strip())

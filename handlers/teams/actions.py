@@ -146,6 +146,7 @@ def reason_card(
             "isMultiline": True,
             "maxLength": limit,
             "isRequired": True,
+            "errorMessage": answers.text(runtime, "errors/draft_missing_reason"),
             **({"value": reason} if reason else {}),
         },
         cards.text_block(escape(words["reason_hint"]), isSubtle=True),

@@ -131,12 +131,14 @@ def reason_action(
     *,
     label: str,
     placeholder: str,
+    missing: str,
     submit: str,
     limit: int,
     style: str | None = None,
 ) -> Block:
     """A button that opens a reason box on the card and sends it with `verb`
-    (`data[REASON_INPUT]`); the box is required and holds at most `limit` characters."""
+    (`data[REASON_INPUT]`); the box is required (left empty, Teams shows `missing` under
+    it and sends nothing) and holds at most `limit` characters."""
     shown = card_of(
         [
             {
@@ -146,7 +148,7 @@ def reason_action(
                 "placeholder": placeholder,
                 "isMultiline": True,
                 "isRequired": True,
-                "errorMessage": label,
+                "errorMessage": missing,
                 "maxLength": limit,
             }
         ],
@@ -351,13 +353,15 @@ def review_card(
     labels: Mapping[str, str],
     approve: str,
     request_changes: str,
+    reason_missing: str,
     new_version: str | None = None,
     reason_limit: int = 3000,
 ) -> Card:
     """A review card: the title (plain words), `text` (Teams Markdown: version, status,
     approvals, what the letter still lacks), and the buttons Approve / Request changes
-    (which opens a required reason box, sent as `data[REASON_INPUT]`) / New version, each
-    an Action.Execute whose `data.value` is `value` (the version's or revision's id)."""
+    (which opens a required reason box, sent as `data[REASON_INPUT]`; `reason_missing` is
+    what it says left empty) / New version, each an Action.Execute whose `data.value` is
+    `value` (the version's or revision's id)."""
     actions = [
         execute(labels["approve"], approve, value, style=PRIMARY, inputs="none"),
         reason_action(
@@ -366,6 +370,7 @@ def review_card(
             value,
             label=labels.get("reason_label", labels["request_changes"]),
             placeholder=labels.get("reason_hint", ""),
+            missing=reason_missing,
             submit=labels.get("modal_submit", labels["request_changes"]),
             limit=reason_limit,
             style=DANGER,

@@ -148,6 +148,11 @@ def _labels(runtime: Runtime, name: str = "draft_labels.j2") -> Any:
     return runtime.templates.messages.get_template(name).module.labels
 
 
+def _reason_missing(runtime: Runtime) -> str:
+    # What an empty reason box says: the error Slack's change-request forms show.
+    return teams_text.visible(teams_text.templates(runtime).message("errors/draft_missing_reason"))
+
+
 def _context(
     runtime: Runtime, session: Session, draft: Draft, version: DraftVersion
 ) -> dict[str, Any]:
@@ -182,6 +187,7 @@ def review_card(
         labels=_labels(runtime),
         approve=drafts.APPROVE,
         request_changes=drafts.REQUEST_CHANGES,
+        reason_missing=_reason_missing(runtime),
         new_version=drafts.NEW_VERSION,
         reason_limit=drafts.MAX_REASON,
     )
@@ -397,6 +403,7 @@ def welsh_actions(runtime: Runtime, text_id: int) -> list[dict[str, Any]]:
         labels=_labels(runtime, "welsh_labels.j2"),
         approve=translation.APPROVE,
         request_changes=translation.REQUEST_CHANGES,
+        reason_missing=_reason_missing(runtime),
         reason_limit=translation.MAX_REASON,
     )
     return made["actions"]

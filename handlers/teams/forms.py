@@ -91,9 +91,12 @@ def _choices(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
 
 
 class _Card:
-    """A form card's body, built field by field, each error under its field."""
+    """A form card's body, built field by field, each error under its field; a required
+    field says what is missing when it is left empty (Teams shows its `errorMessage` and
+    does not submit), in the words the parsers and Slack's forms use for it."""
 
-    def __init__(self, values: dict[str, Any], errors: dict[str, str]) -> None:
+    def __init__(self, runtime: Runtime, values: dict[str, Any], errors: dict[str, str]) -> None:
+        self.runtime = runtime
         self.values = values
         self.errors = errors
         self.body: list[dict[str, Any]] = []
@@ -104,6 +107,8 @@ class _Card:
             value = ",".join(value)
         if value:
             element["value"] = value
+        if element.get("isRequired"):
+            element["errorMessage"] = said(self.runtime, UserError(shared.MISSING[field]))
         self.body.append({"id": field, **element})
         if hint:
             self.body.append(cards.text_block(escape(hint), isSubtle=True, spacing="None"))
@@ -137,7 +142,7 @@ def activity_card(
 ) -> dict[str, Any]:
     """The activity form: authority, service, dates, time, title, details, inspectors."""
     w = answers.labels(runtime)
-    card = _Card(values or {}, errors or {})
+    card = _Card(runtime, values or {}, errors or {})
     if errors:
         card.body.append(cards.text_block(escape(w["form_errors"]), color="attention"))
     authorities = _choices(shared.authority_choices(session))
@@ -187,7 +192,7 @@ def finding_card(
 ) -> dict[str, Any]:
     """The finding form: authority, year, principle, kind, service, activity, text."""
     w = answers.labels(runtime)
-    card = _Card(values or {}, errors or {})
+    card = _Card(runtime, values or {}, errors or {})
     if errors:
         card.body.append(cards.text_block(escape(w["form_errors"]), color="attention"))
     authorities = _choices(shared.authority_choices(session))

@@ -5,8 +5,9 @@ The official JSON schema is not on PyPI or npm (the `adaptivecards` npm packages
 TypeScript, not the schema file), so `problems()` checks what the schema explorer
 (https://adaptivecards.io/explorer/) documents for every element the bot uses: the
 card's required properties, known element and action types of version 1.5 and below,
-each one's required properties and enumerated values, and ids unique across the card
-and its show-cards."""
+each one's required properties and enumerated values, ids unique across the card and
+its show-cards, and a label and an error message on every required input. Microsoft's own
+library checks the cards the bot sends too (`test_adaptivecards`)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,13 @@ def problems(card: dict[str, Any], *, top: bool = True) -> list[str]:
                 found.append(f"{where}: {name} {item[name]!r}")
         if "style" in item and item["style"] not in STYLES.get(kind, {item["style"]}):
             found.append(f"{where}: style {item['style']!r}")
+        if kind.startswith("Input.") and item.get("isRequired"):
+            # Required: Teams says what is missing when it is left empty (and reads its label).
+            message = item.get("errorMessage")
+            if not isinstance(message, str) or not message.strip():
+                found.append(f"{where}: required {kind} without an errorMessage")
+            if not item.get("label"):
+                found.append(f"{where}: required {kind} without a label")
         if "id" in item:
             ids.append(item["id"])
         for child in item.get("items", []):
@@ -146,6 +154,7 @@ def test_the_validator_catches_what_it_should():
             {"type": "TextBlock"},
             {"type": "Marquee"},
             {"type": "TextBlock", "text": "x", "size": "Huge"},
+            {"type": "Input.Text", "id": "t", "isRequired": True, "errorMessage": " "},
         ],
         "actions": [
             {"type": "Action.Execute", "title": "A", "id": "a"},
@@ -162,6 +171,8 @@ def test_the_validator_catches_what_it_should():
         "without a verb",
         "no title",
         "not unique",
+        "required Input.Text without an errorMessage",
+        "required Input.Text without a label",
     ):
         assert expected in found
 
@@ -231,6 +242,7 @@ def test_the_review_card_has_its_buttons_and_asks_for_a_reason():
         labels=labels,
         approve=drafts.APPROVE,
         request_changes=drafts.REQUEST_CHANGES,
+        reason_missing="Say what should change.",
         new_version=drafts.NEW_VERSION,
         reason_limit=drafts.MAX_REASON,
     )
@@ -250,7 +262,7 @@ def test_the_review_card_has_its_buttons_and_asks_for_a_reason():
         "placeholder": labels["reason_hint"],
         "isMultiline": True,
         "isRequired": True,
-        "errorMessage": labels["reason_label"],
+        "errorMessage": "Say what should change.",
         "maxLength": drafts.MAX_REASON,
     }
     (send,) = request["card"]["actions"]
