@@ -13,6 +13,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
+from bot import logging_setup
 from handlers.slack.calendar_members import slack_member_check
 from handlers.slack.platform import client_of as slack_client_of
 from handlers.web import WSGIApp, database_state, web_app
@@ -34,6 +35,12 @@ def signed_by_slack(secret: str, timestamp: str, signature: str, body: bytes) ->
         return SignatureVerifier(secret).is_valid(body, timestamp, signature)
     except (ValueError, TypeError, UnicodeError):
         return False
+
+
+def retry_number(header: str | None) -> str | None:
+    """Slack's X-Slack-Retry-Num as logged: a number, else nothing (the header is not
+    covered by the signature)."""
+    return None if header is None else logging_setup.shaped(header, logging_setup.NUMBER)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -96,10 +103,10 @@ def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSG
         log.info(
             "request",
             extra={
-                "path": path,
+                "path": logging_setup.known(path, [SLACK_EVENTS]),
                 "status": captured.get("status", "").split(" ")[0],
                 "ms": round((time.monotonic() - started) * 1000, 1),
-                "retry": environ.get("HTTP_X_SLACK_RETRY_NUM"),
+                "retry": retry_number(environ.get("HTTP_X_SLACK_RETRY_NUM")),
             },
         )
         return result
