@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from bot import file_links
+from bot import file_links, logging_setup
 from bot.letters import version_file
 from bot.runtime import Runtime
 
@@ -29,6 +29,8 @@ PREFIX = file_links.PREFIX
 # Shown in logs instead of the path: a token in a log line would be a working address.
 REDACTED = "/files/…"
 _PATH = re.compile(r"^/files/([^/]*)$")
+# Methods logged by name; any other word a client sends is logged as unknown.
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _NOT_FOUND = b"Not found\n"
 _TEXT = ("Content-Type", "text/plain; charset=utf-8")
 # Browsers must neither keep the letter in a shared cache nor guess it is something else,
@@ -142,7 +144,7 @@ def endpoint(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
             "request",
             extra={
                 "path": REDACTED,
-                "method": environ.get("REQUEST_METHOD"),
+                "method": logging_setup.known(environ.get("REQUEST_METHOD"), METHODS),
                 "status": seen.get("status"),
                 "link": seen.get("link"),
                 "ms": round((time.monotonic() - started) * 1000, 1),

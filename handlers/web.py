@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from bot import calendar_http, files_http
+from bot import calendar_http, files_http, logging_setup
 from bot.runtime import Runtime
 
 log = logging.getLogger("ciw.http")
@@ -105,7 +105,7 @@ def web_app(
             return fallback(environ, start_response)
         log.info(
             "request",
-            extra={"path": path[:200], "status": "404", "ms": _ms(started)},
+            extra={"path": logging_setup.UNKNOWN, "status": "404", "ms": _ms(started)},
         )
         return not_found(environ, start_response)
 

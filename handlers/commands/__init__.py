@@ -18,7 +18,7 @@ from types import ModuleType
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from bot import outbox, roles
+from bot import logging_setup, outbox, roles
 from bot.errors import UserError
 from bot.runtime import Runtime
 from handlers.commands import (
@@ -138,7 +138,8 @@ def execute(
         log.info(
             "command",
             extra={
-                "command": f"/ciw {name}",
+                # Only a name the bot knows: a first word someone typed is theirs to keep.
+                "command": f"/ciw {logging_setup.known(name, subcommands())}",
                 "user": typed.user_id,
                 "platform": surface.platform,
                 "ms": round((time.monotonic() - started) * 1000),

@@ -23,7 +23,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.asgi.http_response import AsgiHttpResponse
 
 from handlers.http_guard import BodyRefused, read_body, refuse
-from handlers.slack.server import SLACK_EVENTS, signed_by_slack
+from handlers.slack.server import SLACK_EVENTS, retry_number, signed_by_slack
 
 log = logging.getLogger("ciw.http")
 
@@ -72,7 +72,7 @@ class SlackEvents:
                 "path": SLACK_EVENTS,
                 "status": str(answer.status),
                 "ms": round((time.monotonic() - started) * 1000, 1),
-                "retry": headers.get("x-slack-retry-num"),
+                "retry": retry_number(headers.get("x-slack-retry-num")),
             },
         )
         await _send(send, answer)

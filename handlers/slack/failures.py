@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from bot import logging_setup
 from bot.errors import UserError
 from bot.runtime import Runtime
 from handlers.slack import text as slack_text
@@ -27,7 +28,9 @@ def refuse(runtime: Runtime, respond: Any, error: UserError) -> None:
 def report(runtime: Runtime, error: BaseException, body: dict[str, Any], respond: Any) -> None:
     """Log a listener's failure with its traceback and answer the person who acted."""
     what = body.get("command") or body.get("type") or (body.get("event") or {}).get("type")
-    log.error("listener failed for %s", what, exc_info=error)
+    log.error(
+        "listener failed for %s", logging_setup.shaped(what, logging_setup.NAME), exc_info=error
+    )
     if respond is None or not (body.get("response_url") or body.get("command")):
         return
     template = "errors/database_unavailable" if isinstance(error, DBAPIError) else "errors/internal"

@@ -10,6 +10,7 @@ from slack_bolt import App
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine
 
+from bot import logging_setup
 from handlers.slack.calendar_members import slack_member_check
 from handlers.slack.platform import client_of as slack_client_of
 from handlers.web import WSGIApp, database_state, web_app
@@ -31,6 +32,12 @@ def signed_by_slack(secret: str, timestamp: str, signature: str, body: bytes) ->
         return SignatureVerifier(secret).is_valid(body, timestamp, signature)
     except (ValueError, TypeError, UnicodeError):
         return False
+
+
+def retry_number(header: str | None) -> str | None:
+    """Slack's X-Slack-Retry-Num as logged: a number, else nothing (the header is not
+    covered by the signature)."""
+    return None if header is None else logging_setup.shaped(header, logging_setup.NUMBER)
 
 
 def wsgi_app(app: App, engine: Engine) -> WSGIApp:

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from microsoft_teams.apps import App, FastAPIAdapter
 from microsoft_teams.apps.http.adapter import HttpMethod, HttpRequest, HttpRouteHandler
 
+from bot import logging_setup
 from bot.settings import Settings
 from handlers.teams.cloud import teams_cloud
 from handlers.teams.token import BotToken
@@ -66,7 +67,8 @@ class TenantGate(FastAPIAdapter):
                 return JSONResponse({"error": "the body is not an activity"}, status_code=400)
             tenant = activity_tenant(body)
             if tenant != gate.tenant_id:
-                log.warning("teams activity refused", extra={"tenant": str(tenant)[:64]})
+                shown = logging_setup.shaped(tenant, logging_setup.GUID)
+                log.warning("teams activity refused", extra={"tenant": shown})
                 return JSONResponse({"error": "Unauthorized"}, status_code=401)
             result = await handler(HttpRequest(body=body, headers=dict(request.headers)))
             if result.get("body") is not None:
