@@ -17,7 +17,15 @@ from handlers.slack.calendar_members import slack_member_check
 from handlers.slack.platform import client_of as slack_client_of
 from handlers.web import WSGIApp, database_state, web_app
 
-__all__ = ["SLACK_EVENTS", "WSGIApp", "database_state", "serve", "signed_by_slack", "wsgi_app"]
+__all__ = [
+    "SLACK_EVENTS",
+    "WSGIApp",
+    "database_state",
+    "refused_malformed",
+    "serve",
+    "signed_by_slack",
+    "wsgi_app",
+]
 
 log = logging.getLogger("ciw.http")
 
@@ -34,6 +42,19 @@ def signed_by_slack(secret: str, timestamp: str, signature: str, body: bytes) ->
         return SignatureVerifier(secret).is_valid(body, timestamp, signature)
     except (ValueError, TypeError, UnicodeError):
         return False
+
+
+def refused_malformed(error: Exception) -> None:
+    """Log a signed request Bolt could not take (answered 400): one warning line, with the
+    traceback when Bolt tripped over what it read, without when the body itself could not
+    be read (not UTF-8, not JSON, or JSON nested deeper than the parser goes, which raises
+    RecursionError rather than ValueError). Both servers' Slack endpoints log with this."""
+    unreadable = isinstance(error, (ValueError, RecursionError))
+    log.warning(
+        "malformed request refused",
+        exc_info=not unreadable,
+        extra={"outcome": "refused:unreadable" if unreadable else "refused:malformed"},
+    )
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
@@ -86,10 +107,11 @@ def wsgi_app(app: App, engine: Engine, signing_secret: str | None = None) -> WSG
 
         try:
             result = slack(environ, recording_start_response)
-        except Exception:
-            # Signed but malformed (an `event` that is not an object, say): Bolt's error
-            # handling itself trips on it. Nothing was done; 400, never a 500.
-            log.warning("malformed request refused", exc_info=True)
+        except Exception as error:  # noqa: BLE001 - logged by refused_malformed
+            # Signed but malformed (an `event` that is not an object, a body that is not
+            # JSON or nested too deep): Bolt's error handling itself trips on it, or its
+            # parser. Nothing was done; 400, never a 500.
+            refused_malformed(error)
             captured["status"] = "400"
             start_response("400 Bad Request", [("Content-Type", "text/plain")])
             result = [b"malformed request"]

@@ -62,7 +62,7 @@ class TenantGate(FastAPIAdapter):
         async def gated(request: Request) -> Response:
             try:
                 body = json.loads(await request.body())
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON; nested too deep to parse
                 body = None
             if not isinstance(body, dict):
                 return JSONResponse({"error": "the body is not an activity"}, status_code=400)
