@@ -203,7 +203,7 @@ def configure(
 def configure_for(
     settings: Any, level: str | int = logging.INFO, stream: IO[str] | None = None
 ) -> logging.Handler:
-    """`configure` with the settings' token, app token and signing secret as secrets."""
+    """`configure` with the settings' tokens, secrets and passwords as secrets."""
     return configure(
         level=level,
         stream=stream,

@@ -23,7 +23,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.asgi.http_response import AsgiHttpResponse
 
 from handlers.http_guard import BodyRefused, read_body, refuse
-from handlers.slack.server import SLACK_EVENTS, retry_number, signed_by_slack
+from handlers.slack.server import SLACK_EVENTS, refused_malformed, retry_number, signed_by_slack
 
 log = logging.getLogger("ciw.http")
 
@@ -61,10 +61,11 @@ class SlackEvents:
         loop = asyncio.get_running_loop()
         try:
             answer = await loop.run_in_executor(self.pool, self._dispatch, body, query, headers)
-        except Exception:
+        except Exception as error:  # noqa: BLE001 - logged by refused_malformed
             # Signed but malformed (JSON that is not an object, a `payload` that is not
-            # JSON): Bolt's error handling itself trips on it. Nothing was done; 400.
-            log.warning("malformed request refused", exc_info=True)
+            # JSON, JSON nested too deep to parse): Bolt's error handling itself trips on
+            # it, or its parser. Nothing was done; 400.
+            refused_malformed(error)
             answer = BoltResponse(status=400, body="malformed request", headers=PLAIN)
         log.info(
             "request",

@@ -15,7 +15,15 @@ from handlers.slack.calendar_members import slack_member_check
 from handlers.slack.platform import client_of as slack_client_of
 from handlers.web import WSGIApp, database_state, web_app
 
-__all__ = ["SLACK_EVENTS", "WSGIApp", "database_state", "signed_by_slack", "wsgi_app"]
+__all__ = [
+    "SLACK_EVENTS",
+    "WSGIApp",
+    "database_state",
+    "refused_malformed",
+    "retry_number",
+    "signed_by_slack",
+    "wsgi_app",
+]
 
 log = logging.getLogger("ciw.http")
 
@@ -38,6 +46,19 @@ def retry_number(header: str | None) -> str | None:
     """Slack's X-Slack-Retry-Num as logged: a number, else nothing (the header is not
     covered by the signature)."""
     return None if header is None else logging_setup.shaped(header, logging_setup.NUMBER)
+
+
+def refused_malformed(error: Exception) -> None:
+    """Log a signed request Bolt could not take (answered 400): one warning line, with the
+    traceback when Bolt tripped over what it read, without when the body itself could not
+    be read (not UTF-8, not JSON, or JSON nested deeper than the parser goes, which raises
+    RecursionError rather than ValueError). Both servers' Slack endpoints log with this."""
+    unreadable = isinstance(error, (ValueError, RecursionError))
+    log.warning(
+        "malformed request refused",
+        exc_info=not unreadable,
+        extra={"outcome": "refused:unreadable" if unreadable else "refused:malformed"},
+    )
 
 
 def wsgi_app(app: App, engine: Engine) -> WSGIApp:

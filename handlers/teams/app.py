@@ -5,7 +5,8 @@
 cloud's signing keys for TEAMS_APP_ID, its `serviceurl` claim equal to the activity's);
 before the SDK sees a request, `TenantGate` turns away activities from any tenant but
 TEAMS_TENANT_ID and bodies that are not an activity. Both answer 401/400 with nothing
-processed.
+processed. The SDK's token validator is replaced by `handlers.teams.keys`' (the same
+checks, the signing keys fetched off the event loop and cached).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from microsoft_teams.apps.http.adapter import HttpMethod, HttpRequest, HttpRoute
 from bot import logging_setup
 from bot.settings import Settings
 from handlers.teams.cloud import teams_cloud
+from handlers.teams.keys import ConnectorTokenValidator, SigningKeys, install, jwks_uri
 from handlers.teams.token import BotToken
 
 log = logging.getLogger("ciw.teams")
@@ -61,7 +63,7 @@ class TenantGate(FastAPIAdapter):
         async def gated(request: Request) -> Response:
             try:
                 body = json.loads(await request.body())
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON; nested too deep to parse
                 body = None
             if not isinstance(body, dict):
                 return JSONResponse({"error": "the body is not an activity"}, status_code=400)
@@ -111,10 +113,14 @@ def create_teams_app(
     )
     if on_message is not None:
         app.on_message(on_message)
+    keys = SigningKeys(jwks_uri(cloud))
+    adapter.app.state.signing_keys = keys
 
     @asynccontextmanager
     async def initialise(_: Any):
         await app.initialize()
+        install(app, ConnectorTokenValidator(settings.teams_app_id, cloud, keys))
+        keys.start()  # the first fetch, in the background
         if fallback is not None:
             adapter.app.mount("/", fallback)
         yield

@@ -4,7 +4,9 @@ the Bot Connector, for tests that run without Teams.
 One server answers all three, as a sovereign cloud's overrides would point them:
 - `openid_metadata_url` (`/v1/.well-known/openidconfiguration`) and its keys
   (`/v1/.well-known/keys`): what the Teams SDK validates inbound activities against;
-  `inbound_token()` signs an RS256 token with those keys as the Bot Connector would.
+  `inbound_token()` signs an RS256 token with those keys as the Bot Connector would,
+  `rotate_connector_keys()` publishes a new one. The keys endpoint can be made slow
+  (`keys_delay` seconds); `key_fetches` counts its requests (`gets`, every GET's).
 - `login_url`: the Entra ID token endpoint (`/<tenant>/oauth2/v2.0/token`, plus the tenant
   discovery document MSAL reads first), issuing the bot's own token for client credentials.
 - `service_url` (`/teams/`): the Bot Connector's REST API v3. Every call needs a bot token
@@ -143,6 +145,7 @@ class FakeTeams:
     tenant_id: str = "11111111-1111-1111-1111-111111111111"
     tls: bool = False
     message_limit: int = MESSAGE_LIMIT
+    keys_delay: float = 0.0  # seconds the keys endpoint takes to answer
     clock: Callable[[], float] = time.monotonic
     calls: list[Call] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
@@ -151,12 +154,15 @@ class FakeTeams:
 
     def __post_init__(self) -> None:
         self.connector_keys = Signer()  # signs what the Bot Connector sends the bot
+        self.published_keys = [self.connector_keys]  # what the keys endpoint lists
+        self.gets: collections.Counter[str] = collections.Counter()  # GET requests by path
         self.login_keys = Signer()  # signs the bot's own tokens
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._history: dict[tuple[str, str], collections.deque[float]] = {}
         self._dir = tempfile.TemporaryDirectory(prefix="fake-teams-")
+        self._stopping = threading.Event()  # ends a slow keys answer at once at stop()
         self.ca_file: str | None = None
 
     # ----- lifecycle and addresses -----
@@ -202,6 +208,7 @@ class FakeTeams:
 
     def stop(self) -> None:
         """Stop listening and drop the temporary certificate."""
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -307,6 +314,18 @@ class FakeTeams:
         }
         return signer.sign({k: v for k, v in body.items() if v is not None})
 
+    @property
+    def key_fetches(self) -> int:
+        """Requests the keys endpoint has had."""
+        return self.gets["/v1/.well-known/keys"]
+
+    def rotate_connector_keys(self) -> Signer:
+        """A new signing key, published beside the old one (as the Bot Connector publishes a
+        key before signing with it), that signs from now on."""
+        self.connector_keys = Signer()
+        self.published_keys = [self.connector_keys, *self.published_keys]
+        return self.connector_keys
+
     def message_activity(
         self,
         text: str,
@@ -371,12 +390,14 @@ class FakeTeams:
 
     def _answer(self, method: str, path: str, headers: Any, raw: bytes) -> tuple[int, Any]:
         route = urllib.parse.urlsplit(path).path
+        if method == "GET":
+            with self._lock:
+                self.gets[route] += 1
         try:
             if method == "GET" and route == "/v1/.well-known/openidconfiguration":
                 return 200, self._metadata()
             if method == "GET" and route == "/v1/.well-known/keys":
-                # The Bot Connector's keys carry the channels they may sign for.
-                return 200, {"keys": [self.connector_keys.jwk(endorsements=["msteams"])]}
+                return 200, self._keys()
             parts = route.strip("/").split("/")
             if parts[0] == "teams":
                 return self._connector(method, parts[1:], headers, raw)
@@ -389,6 +410,12 @@ class FakeTeams:
             with self._lock:
                 self.refusals.append(Refusal(route, refused.status, refused.code, refused.message))
             return refused.status, {"error": {"code": refused.code, "message": refused.message}}
+
+    def _keys(self) -> dict[str, Any]:
+        if self.keys_delay > 0:
+            self._stopping.wait(self.keys_delay)
+        # The Bot Connector's keys carry the channels they may sign for.
+        return {"keys": [signer.jwk(endorsements=["msteams"]) for signer in self.published_keys]}
 
     def _metadata(self) -> dict[str, Any]:
         return {

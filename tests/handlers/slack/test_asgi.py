@@ -4,63 +4,22 @@ Slack alone and holding no one up while Bolt works."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.settings import Settings
 from db.models import Activity
-from handlers.serve import Composed, compose
-from handlers.slack.client import make_client
-from handlers.slack.double import FakeSlack
-from handlers.teams.double import FakeTeams, fake_teams
-from tests.conftest import Workspace
-from tests.handlers.teams.conftest import Served
+from handlers.serve import Composed
 
 FORM, JSON = "application/x-www-form-urlencoded", "application/json"
 COMMAND = "log-activity wrexham adults 2020-03-10T10:00 performance review meeting"
-
-
-@pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTeams]:
-    with fake_teams(tls=True) as double:
-        assert double.ca_file
-        monkeypatch.setenv("SSL_CERT_FILE", double.ca_file)
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", double.ca_file)
-        yield double
-        assert not double.refusals, "\n".join(str(r) for r in double.refusals)
-
-
-@pytest.fixture
-def one_port(settings: Settings, engine, clock, slack: FakeSlack, cloud: FakeTeams) -> Iterator:
-    """`serve`'s composition with Slack and Teams, on uvicorn in a thread: the composed
-    apps, and the Slack workspace posting to it."""
-    teams = Settings.from_env(
-        {
-            "TEAMS_APP_ID": cloud.app_id,
-            "TEAMS_APP_PASSWORD": cloud.app_password,
-            "TEAMS_TENANT_ID": cloud.tenant_id,
-            "TEAMS_OPENID_METADATA_URL": cloud.openid_metadata_url,
-            "TEAMS_LOGIN_URL": cloud.login_url,
-        }
-    )
-    both = dataclasses.replace(
-        settings, **{k: v for k, v in vars(teams).items() if k.startswith("teams_")}
-    )
-    client = make_client(both, timeout=5)
-    composed = compose(both, client=client, engine=engine, clock=clock)
-    served = Served(composed.asgi).start()
-    yield composed, Workspace(served.url, slack, composed.runtime)
-    served.stop()  # its lifespan's end shuts the runtime down
 
 
 def rows(composed: Composed) -> int:

@@ -1,5 +1,5 @@
-"""Teams on loopback: the fake cloud over HTTPS (trusted the standard way) and the bot's
-Teams app served by uvicorn on a free port."""
+"""Teams on loopback: the bot's Teams app served by uvicorn on a free port, against the fake
+cloud (`cloud`, tests/handlers/conftest.py: over HTTPS, trusted the standard way)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,7 @@ import pytest
 
 from bot.settings import Settings
 from handlers.serve import Served
-from handlers.teams.double import FakeTeams, fake_teams
-
-
-@pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTeams]:
-    """The fake Teams cloud over HTTPS; its CA trusted through SSL_CERT_FILE and
-    REQUESTS_CA_BUNDLE, as a sovereign-cloud or proxied install would trust its own."""
-    with fake_teams(tls=True) as double:
-        assert double.ca_file
-        monkeypatch.setenv("SSL_CERT_FILE", double.ca_file)
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", double.ca_file)
-        yield double
-        # Whatever real Teams would have refused fails the test, even when the bot swallowed it.
-        refused = "\n".join(str(r) for r in double.refusals)
-        assert not double.refusals, f"Teams would refuse what the bot sent:\n{refused}"
+from handlers.teams.double import FakeTeams
 
 
 @pytest.fixture
