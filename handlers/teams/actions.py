@@ -525,10 +525,10 @@ async def on_card_action(turn: Turn) -> Response:
     if handler is None:
         log.info("unknown teams card verb", extra={"outcome": "unhandled"})
         return refused(runtime, UserError("internal"))
-    person = await members.checked_sender(turn)
-    if isinstance(person, UserError):
-        return refused(runtime, person)
     try:
+        person = await members.checked_sender(turn)
+        if isinstance(person, UserError):
+            return refused(runtime, person)
         return await handler(turn, person, data)
     except (Duplicate, IntegrityError):
         # The same click delivered twice (at once, or again later): done the first time.
