@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine
 
 from bot import calendar_http, files_http, logging_setup
 from bot.runtime import Runtime
+from db import health
 
 log = logging.getLogger("ciw.http")
 
@@ -24,13 +24,9 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def database_state(engine: Engine) -> dict[str, Any]:
-    """`{"database": "ok"}` when a query answers, else the kind of failure."""
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except DBAPIError as error:
-        return {"database": "unavailable", "error": type(error.orig).__name__}
-    return {"database": "ok"}
+    """`{"database": "ok"}` when the database would take a write now, else what is wrong
+    ("unavailable", "read-only", "full", "busy") and what said so (`db.health`)."""
+    return health.database_state(engine)
 
 
 def not_found(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -1,6 +1,10 @@
 """Faults: Slack failing (429, 5xx) and coming back, the database going away and back."""
 
+import contextlib
+import json
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
@@ -12,6 +16,10 @@ from db.session import make_engine
 from handlers.slack import deliveries
 from handlers.slack.platform import client_of as slack_client_of
 from handlers.slack.text import visible
+from handlers.teams.text import TEAMS
+from handlers.teams.text import visible as teams_visible
+from tests.handlers.slack.test_draft_letter import CHANNEL, post_draft, setup_demo
+from tests.handlers.slack.test_draft_review import REVIEWER, current_version
 
 FUTURE = "log-activity wrexham children 2020-04-20T10:00 focused activity in children's services"
 PAST = "log-activity wrexham adults 2019-10-15 inspection of the CMHT"
@@ -148,3 +156,63 @@ def test_a_request_in_flight_when_the_database_goes_gets_a_polite_try_again(
     monkeypatch.setattr(activities, "log_activity", original)
     assert _count(runtime) == 0
     assert "A1" in workspace.command(PAST).get("text")
+
+
+@pytest.fixture
+def sqlite_only(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL going away is the two tests above")
+    return engine
+
+
+@contextlib.contextmanager
+def unopenable(path: Path) -> Iterator[None]:
+    """SQLite's file made impossible to open (its path a directory) for the block."""
+    stash = path.parent / "away"
+    stash.mkdir()
+    moved = [p for p in path.parent.iterdir() if p.name.startswith(path.name)]
+    for file in moved:
+        file.rename(stash / file.name)
+    path.mkdir()
+    try:
+        yield
+    finally:
+        path.rmdir()
+        for file in moved:
+            (stash / file.name).rename(file)
+        stash.rmdir()
+
+
+def test_a_database_refusing_connections_gets_the_same_polite_answer_as_in_teams(
+    workspace, runtime, slack, clock, sqlite_only
+):
+    setup_demo(runtime, clock)
+    post_draft(workspace, slack)
+    version = current_version(runtime)
+    words = teams_visible(
+        runtime.templates.in_dialect(TEAMS).message("errors/database_unavailable")
+    )
+    button = {
+        "type": "block_actions",
+        "user": {"id": REVIEWER, "username": "reviewer", "team_id": "T0CIW"},
+        "trigger_id": "trigger-approve",
+        "response_url": slack.response_url("approve"),
+        "channel": {"id": CHANNEL, "name": "reviews"},
+        "message": {"ts": "1.0", "text": "draft"},
+        "actions": [{"type": "button", "action_id": "draft_approve", "value": str(version)}],
+    }
+    runtime.engine.dispose()  # its pooled connections hold the file open
+    with unopenable(Path(sqlite_only.url.database)):
+        health = workspace.get("/healthz")
+        assert (health.status, json.loads(health.body)) == (
+            503,
+            {"status": "degraded", "database": "unavailable", "error": "SQLITE_CANTOPEN"},
+        )
+        assert visible(workspace.command(PAST).get("text")) == words
+        slack.clear()
+        assert workspace.interact(button).status == 200
+        answer = slack.wait_for(lambda s: s.responses())
+        assert [visible(r.get("text")) for r in answer] == [words]
+        runtime.engine.dispose()
+    assert workspace.get("/healthz").status == 200
+    assert visible(workspace.command(PAST).get("text")).startswith("Recorded")

@@ -35,7 +35,7 @@ from bot import activities, draft_outbox, draft_versions, drafts, reminders, rol
 from bot.dates import ReviewYear
 from bot.errors import UserError
 from bot.runtime import Runtime
-from db.models import Delivery, Role, WelshReview
+from db.models import Delivery, DraftVersion, Role, WelshReview, WelshText
 from handlers.commands import list_records
 from handlers.teams import answers, cards, commands, members
 from handlers.teams import text as teams_text
@@ -81,6 +81,23 @@ def require(runtime: Runtime, session: Session, user_id: str, needed: Role | Non
         admins=runtime.settings.admins,
         now=runtime.now(),
     )
+
+
+def version_here(turn: Turn, session: Session, version_id: int) -> DraftVersion:
+    """The draft version a review button names, if its draft is reviewed in the channel the
+    click came from: another channel's draft (or a chat's click) is refused as unknown, so a
+    button carrying another id learns nothing of it."""
+    version = drafts.get_version(session, version_id)
+    if version.draft.channel_id != turn.where.base_id:
+        raise UserError("draft_unknown")
+    return version
+
+
+def text_here(turn: Turn, session: Session, text_id: int) -> WelshText:
+    """The Welsh revision a button names, if its draft is reviewed where the click came from."""
+    text = translation.get_text(session, text_id)
+    version_here(turn, session, text.translation.version_id)
+    return text
 
 
 # -- what a button hands back ---------------------------------------------------------------
@@ -179,6 +196,7 @@ async def approve(turn: Turn, person: Person, data: dict[str, Any]) -> Response:
         with runtime.transaction() as session:
             claim(session, turn.key, runtime.now())
             require(runtime, session, person.user_id, Role.REVIEWER, "approve")
+            version_here(turn, session, version_id)
             drafts.approve(runtime, session, version_id, user_id=person.user_id)
             return review_card(runtime, session, version_id)
 
@@ -208,6 +226,7 @@ async def request_changes(turn: Turn, person: Person, data: dict[str, Any]) -> R
     def work() -> Any:
         with runtime.transaction() as session:
             require(runtime, session, person.user_id, Role.REVIEWER, "request-changes")
+            version_here(turn, session, version_id)
             version = drafts.check_reviewable(session, version_id)
             if not reason:
                 return ("ask", version.number)
@@ -259,13 +278,15 @@ def _ask_reason(
 
 
 async def cancel_changes(turn: Turn, person: Person, data: dict[str, Any]) -> Response:
-    """The reviewer thought better of it: nothing recorded; the card is shown afresh."""
+    """The reviewer thought better of it: nothing recorded; the card is shown afresh (to
+    whoever may request changes on this channel's draft, as the Request changes button)."""
     runtime = turn.runtime
     version_id = number_of(data, "version_id", "version")
 
     def work() -> None:
         with runtime.transaction() as session:
-            draft = drafts.get_version(session, version_id).draft
+            require(runtime, session, person.user_id, Role.REVIEWER, "request-changes")
+            draft = version_here(turn, session, version_id).draft
             # The card as everyone sees it replaces the reason card the clicker was shown.
             draft_outbox.enqueue_refresh(session, draft, now=runtime.now())
 
@@ -284,6 +305,7 @@ async def new_version(turn: Turn, person: Person, data: dict[str, Any]) -> Respo
         with runtime.transaction() as session:
             claim(session, turn.key, runtime.now())
             require(runtime, session, person.user_id, Role.INSPECTOR, "draft-letter")
+            version_here(turn, session, version_id)
             draft = drafts.check_reviewable(session, version_id).draft
             outcome = draft_versions.new_version(runtime, session, draft, actor=person.user_id)
             return answers.text(
@@ -406,6 +428,7 @@ async def welsh_approve(turn: Turn, person: Person, data: dict[str, Any]) -> Res
         with runtime.transaction() as session:
             claim(session, turn.key, runtime.now())
             require(runtime, session, person.user_id, Role.REVIEWER, "approve-welsh")
+            text_here(turn, session, text_id)
             tally = translation.approve(
                 session,
                 text_id,
@@ -436,6 +459,7 @@ async def welsh_request_changes(turn: Turn, person: Person, data: dict[str, Any]
     def work() -> tuple[str, Any]:
         with runtime.transaction() as session:
             require(runtime, session, person.user_id, Role.REVIEWER, "request-changes")
+            text_here(turn, session, text_id)
             text = translation.check_reviewable(session, text_id)
             if not reason:
                 return ("ask", text.revision)
@@ -481,13 +505,15 @@ async def welsh_request_changes(turn: Turn, person: Person, data: dict[str, Any]
 
 
 async def cancel_welsh_changes(turn: Turn, person: Person, data: dict[str, Any]) -> Response:
-    """Nothing recorded; the draft's card is shown afresh."""
+    """Nothing recorded; the draft's card is shown afresh (to whoever may request changes to
+    this channel's Welsh, as the Request changes to Welsh button)."""
     runtime = turn.runtime
     text_id = number_of(data, "welsh_text_id", "text_id")
 
     def work() -> None:
         with runtime.transaction() as session:
-            draft = translation.get_text(session, text_id).translation.version.draft
+            require(runtime, session, person.user_id, Role.REVIEWER, "request-changes")
+            draft = text_here(turn, session, text_id).translation.version.draft
             draft_outbox.enqueue_refresh(session, draft, now=runtime.now())
 
     await turn.sync(work)
@@ -526,10 +552,10 @@ async def on_card_action(turn: Turn) -> Response:
     if handler is None:
         log.info("unknown teams card verb", extra={"outcome": "unhandled"})
         return refused(runtime, UserError("internal"))
-    person = await members.checked_sender(turn)
-    if isinstance(person, UserError):
-        return refused(runtime, person)
     try:
+        person = await members.checked_sender(turn)
+        if isinstance(person, UserError):
+            return refused(runtime, person)
         return await handler(turn, person, data)
     except (Duplicate, IntegrityError):
         # The same click delivered twice (at once, or again later): done the first time.

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 from microsoft_teams.api import Account, CreateConversationParams, MessageActivityInput
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot import pages
 from bot.messages import Action, Message
@@ -100,21 +100,30 @@ def render(runtime: Runtime, reply: Reply) -> Answer:
     )
 
 
-def activities(runtime: Runtime, answers: list[Answer]) -> list[dict[str, Any]]:
-    """The activities that post these answers (people named as the records know them)."""
-    made: list[dict[str, Any]] = []
+def activities(
+    runtime: Runtime, answers: list[Answer], *, named: bool = True
+) -> list[dict[str, Any]]:
+    """The activities that post these answers: people named as the records know them, or
+    (`named` False, for what names nobody) without asking the database at all."""
+    if not named:
+        return _activities(answers)
     with runtime.transaction() as session, teams_text.names(session):
-        for answer in answers:
-            if answer.card is not None:
-                summary = cards.summary_of(answer.neutral and teams_text.markdown(answer.neutral))
-                made.append(cards.activity(answer.card, summary=summary or None))
-                continue
-            actions = (
-                (Action(NEXT_PAGE, answer.next_label or "", answer.next_page),)
-                if answer.next_page
-                else ()
-            )
-            made += cards.message_activities(Message(answer.neutral, actions=actions))
+        return _activities(answers)
+
+
+def _activities(answers: list[Answer]) -> list[dict[str, Any]]:
+    made: list[dict[str, Any]] = []
+    for answer in answers:
+        if answer.card is not None:
+            summary = cards.summary_of(answer.neutral and teams_text.markdown(answer.neutral))
+            made.append(cards.activity(answer.card, summary=summary or None))
+            continue
+        actions = (
+            (Action(NEXT_PAGE, answer.next_label or "", answer.next_page),)
+            if answer.next_page
+            else ()
+        )
+        made += cards.message_activities(Message(answer.neutral, actions=actions))
     return made
 
 
@@ -203,9 +212,10 @@ async def personal_chat(turn: Any, person: Person) -> Chat:
     return Chat(created.id, where.service_url)
 
 
-async def post(turn: Any, chat: Chat, answers: list[Answer]) -> list[str]:
-    """Post answers in a conversation, in order; the ids Teams gave them."""
-    made = await turn.sync(activities, turn.runtime, answers)
+async def post(turn: Any, chat: Chat, answers: list[Answer], *, named: bool = True) -> list[str]:
+    """Post answers in a conversation, in order; the ids Teams gave them (`named` False:
+    rendered without the database, for answers that name nobody)."""
+    made = await turn.sync(activities, turn.runtime, answers, named=named)
     key = chat.id.partition(conversations.THREAD_MARK)[0]
     sent = []
     for activity in made:
@@ -218,13 +228,36 @@ async def post(turn: Any, chat: Chat, answers: list[Answer]) -> list[str]:
     return sent
 
 
-async def here(turn: Any, answers: list[Answer]) -> None:
+async def here(turn: Any, answers: list[Answer], *, named: bool = True) -> None:
     """Post in the activity's own conversation (a channel's: in its reply chain)."""
-    await post(turn, Chat(turn.where.conversation_id, turn.where.service_url), answers)
+    await post(turn, Chat(turn.where.conversation_id, turn.where.service_url), answers, named=named)
+
+
+async def database_unavailable(turn: Any, person: Person | None = None) -> None:
+    """Tell the person who acted that the records database is not answering, so nothing was
+    recorded (Slack's words), straight to Teams (the outbox is in the database): privately
+    as any refusal when `person` may use the bot and their personal chat can be found, else
+    where they acted (which needs nothing from the database)."""
+    words = [said(turn.runtime, "errors/database_unavailable")]
+    try:
+        if person is not None and person.allowed(turn.where.tenant_id):
+            try:
+                await privately(turn, person, words, named=False)
+                return
+            except DBAPIError:
+                pass  # their personal chat is known to the database only: said here
+        await here(turn, words, named=False)
+    except httpx.HTTPError:
+        log.warning("could not say the database is not answering", exc_info=True)
 
 
 async def privately(
-    turn: Any, person: Person, answers: list[Answer], *, note_here: bool = True
+    turn: Any,
+    person: Person,
+    answers: list[Answer],
+    *,
+    note_here: bool = True,
+    named: bool = True,
 ) -> None:
     """Answer `person` in their personal chat; from elsewhere (`note_here`), the thread
     they typed in is told where to look."""
@@ -232,9 +265,9 @@ async def privately(
         return
     try:
         chat = await personal_chat(turn, person)
-        await post(turn, chat, answers)
+        await post(turn, chat, answers, named=named)
     except httpx.HTTPError:
         log.warning("could not answer in the personal chat", exc_info=True)
         return
     if note_here and not turn.where.personal:
-        await here(turn, [said(turn.runtime, "teams_answered_in_chat")])
+        await here(turn, [said(turn.runtime, "teams_answered_in_chat")], named=named)

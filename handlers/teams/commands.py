@@ -158,15 +158,28 @@ async def who(turn: Turn) -> Person | None:
     return person
 
 
+async def unavailable(turn: Turn, what: str, person: Person | None = None) -> None:
+    """The database failed (`what` it was doing): logged once with its traceback, and the
+    person told that nothing was recorded (`answers.database_unavailable`)."""
+    log.warning("teams %s failed: database unavailable", what, exc_info=True)
+    await answers.database_unavailable(turn, person)
+
+
 async def run_message(turn: Turn) -> None:
     """A command typed in a message: who sent it, what they typed, then run it."""
-    person = await who(turn)
-    if person is None:
-        return
+    person: Person | None = None
     try:
+        person = await who(turn)
+        if person is None:
+            return
         text = drop_prefix(await typed_text(turn))
     except UserError as error:
         await refuse(turn, error, person)
+        return
+    except DBAPIError:
+        # Who they are (or who they mentioned) is kept in the database: nothing can be
+        # checked, so nothing is run.
+        await unavailable(turn, "member lookup", person)
         return
     await run_typed(turn, person, text, key=turn.key)
 
@@ -197,8 +210,7 @@ async def run_typed(
         log.info("repeated teams activity dropped", extra={"outcome": "duplicate"})
         return
     except DBAPIError:
-        log.warning("teams command failed: database unavailable", exc_info=True)
-        await refuse(turn, UserError("database_unavailable"), person)
+        await unavailable(turn, "command", person)
         return
     except Exception:
         log.exception("teams command failed")

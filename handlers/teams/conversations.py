@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.runtime import Runtime
@@ -210,11 +210,14 @@ def register(app: Any, runtime: Runtime) -> None:
                 from handlers.teams.turns import Turn
 
                 Turn.of(runtime, app, ctx).later(
-                    lambda away: away.sync(remember, runtime, where), "conversation reference"
+                    lambda away: _kept_after(away, where), "conversation reference"
                 )
             else:
                 # Before the answer, off the event loop: an install, an update, an invoke.
-                await _run(runtime, remember, runtime, where, force=force)
+                try:
+                    await _run(runtime, remember, runtime, where, force=force)
+                except DBAPIError:
+                    _not_kept(runtime, app, ctx)
         await ctx.next()
 
     app.use(keep_reference)
@@ -226,6 +229,40 @@ def register(app: Any, runtime: Runtime) -> None:
     @app.on_conversation_update
     async def updated(ctx: Any) -> None:
         """Members added, the conversation renamed: its reference was refreshed above."""
+
+
+async def _kept_after(turn: Any, where: Where) -> None:
+    try:
+        await turn.sync(remember, turn.runtime, where)
+    except DBAPIError:
+        # The message's own work meets the database too, and is answered and logged there.
+        log.warning("teams conversation reference not stored: database unavailable")
+
+
+def bot_added(activity: Any) -> bool:
+    """The bot installed (`installationUpdate` add) or added to a conversation."""
+    if activity.type == "installationUpdate":
+        return getattr(activity, "action", None) == "add"
+    bot = activity.recipient.id if activity.recipient else None
+    added = getattr(activity, "members_added", None) or []
+    return any(member.id == bot for member in added)
+
+
+def _not_kept(runtime: Runtime, app: Any, ctx: Any) -> None:
+    """The database failed storing the reference before the answer. An invoke goes on to
+    its handler, whose own database work fails and is answered (and logged) there; the bot
+    installed or added is told in that conversation that nothing was recorded (the next
+    activity there stores the reference); other updates are only logged."""
+    from handlers.teams import answers
+    from handlers.teams.turns import Turn
+
+    activity = ctx.activity
+    if activity.type not in _ANNOUNCING:
+        log.warning("teams conversation reference not stored: database unavailable")
+        return
+    log.warning("teams %s not stored: database unavailable", activity.type, exc_info=True)
+    if bot_added(activity):
+        Turn.of(runtime, app, ctx).later(answers.database_unavailable, "database unavailable")
 
 
 async def _run(runtime: Runtime, fn: Any, *args: Any, **kwargs: Any) -> Any:

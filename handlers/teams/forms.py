@@ -400,6 +400,7 @@ async def submit_dialog(turn: Turn, form: str) -> TaskModuleResponse:
     errors = shared.FieldErrors(lambda error: said(runtime, error))
     field_of = shared.activity_field_of if form == shared.ACTIVITY else shared.finding_field_of
     reply = None
+    failed = False  # the database failed (logged once)
     try:
         reply = await turn.sync(
             _record,
@@ -420,8 +421,17 @@ async def submit_dialog(turn: Turn, form: str) -> TaskModuleResponse:
     except DBAPIError:
         log.warning("teams form not recorded: database unavailable", exc_info=True)
         errors.add(FIELDS[form][0], UserError("database_unavailable"))
+        failed = True
     if errors or reply is None:
-        card = await turn.sync(_card_in_session, runtime, form, opened, values, dict(errors.errors))
+        try:
+            card = await turn.sync(
+                _card_in_session, runtime, form, opened, values, dict(errors.errors)
+            )
+        except DBAPIError:
+            # Not even read (its choices are the records'): said in place of the form.
+            if not failed:
+                log.warning("teams form not shown again: database unavailable", exc_info=True)
+            return popup(runtime, UserError("database_unavailable"))
         return dialog(runtime, form, card)
     answer = answers.render(runtime, reply)
     turn.later(lambda away: answers.privately(away, person, [answer]), "form reply")
@@ -432,6 +442,9 @@ async def _answered(runtime: Runtime, work: Any) -> TaskModuleResponse:
     # A failure is told in the dialog, never a 500 (Teams would say "unable to reach the app").
     try:
         return await work
+    except DBAPIError:
+        log.warning("teams form failed: database unavailable", exc_info=True)
+        return popup(runtime, UserError("database_unavailable"))
     except Exception:
         log.exception("teams form failed")
         return popup(runtime, UserError("internal"))

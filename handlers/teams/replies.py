@@ -5,8 +5,10 @@ A message in the reply chain of a draft's root card (conversation
 `ciw `, and not an @mention of the bot followed by a subcommand) is recorded as a comment
 on the draft's current version (`bot.drafts.record_comment`), once, and acknowledged in
 the chain. It is recorded before the Bot Connector gets its answer, in the transaction
-that keeps the activity's id: if the database fails the answer is an error and the
-Connector's retry records it; a repeat records nothing.
+that keeps the activity's id; a repeat records nothing. If the database fails, the person
+is told in the chain that nothing was recorded (as a command would be), when the chain is
+known to be a draft's: one this process has seen (with the database down, any other reply
+in any chain could be anyone's conversation, not meant for the bot).
 
 Teams delivers channel messages that do not @mention the bot only to an app granted the
 `ChannelMessage.Read.Group` resource-specific permission in its manifest.
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+
+from sqlalchemy.exc import DBAPIError
 
 from bot import drafts
 from bot.runtime import Runtime
@@ -48,6 +52,23 @@ def _draft_of(runtime: Runtime, channel_id: str, root: str) -> tuple[int, int] |
         return draft.id, drafts.current(draft).number
 
 
+class Chains:
+    """Reply chains this process has seen to be drafts' (a bounded memory)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._seen: dict[tuple[str, str], None] = {}
+
+    def saw(self, channel_id: str, root: str) -> None:
+        self._seen.pop((channel_id, root), None)
+        self._seen[(channel_id, root)] = None
+        if len(self._seen) > self.size:
+            self._seen.pop(next(iter(self._seen)))
+
+    def __contains__(self, chain: tuple[str, str]) -> bool:
+        return chain in self._seen
+
+
 def _comment_text(activity: Any) -> str:
     # People mentioned read `@Name`; the bot's own mention is dropped.
     bot = activity.recipient.id if activity.recipient else None
@@ -77,8 +98,15 @@ def _record(runtime: Runtime, turn: Turn, user_id: str, text: str) -> int | None
         return drafts.get_version(session, comment.version_id).number
 
 
+def _unavailable(turn: Turn) -> None:
+    # Logged here once, with its traceback; the person told in the chain after the answer.
+    log.warning("teams comment not recorded: database unavailable", exc_info=True)
+    turn.later(answers.database_unavailable, "database unavailable")
+
+
 def register(app: Any, runtime: Runtime) -> None:
     """Listen for replies in drafts' reply chains (before commands: a comment is no command)."""
+    chains = Chains()
 
     @app.on_message
     async def in_reply_chain(ctx: Any) -> None:
@@ -95,20 +123,34 @@ def register(app: Any, runtime: Runtime) -> None:
         ):
             await ctx.next()
             return
-        found = await turn.sync(_draft_of, runtime, where.base_id, root)
+        try:
+            found = await turn.sync(_draft_of, runtime, where.base_id, root)
+        except DBAPIError:
+            if (where.base_id, root) not in chains:
+                # Not known to be a draft's chain: anyone's conversation, passed on (a
+                # command, the bot @mentioned, is answered by its handler).
+                log.warning("teams reply not looked up: database unavailable")
+                await ctx.next()
+                return
+            _unavailable(turn)
+            return
         if found is None:
             await ctx.next()
             return
-        person = await members.checked_sender(turn)
-        if not isinstance(person, members.Person):
-            await commands.refuse(turn, person)
-            return
+        chains.saw(where.base_id, root)
         try:
+            person = await members.checked_sender(turn)
+            if not isinstance(person, members.Person):
+                await commands.refuse(turn, person)
+                return
             number = await turn.sync(
                 _record, runtime, turn, person.user_id, _comment_text(activity)
             )
         except Duplicate:
             log.info("repeated teams comment dropped", extra={"outcome": "duplicate"})
+            return
+        except DBAPIError:
+            _unavailable(turn)
             return
         if number is not None:
             note = answers.said(runtime, "teams_comment_recorded", version=number)

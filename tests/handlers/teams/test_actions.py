@@ -23,7 +23,7 @@ from db.models import (
     WelshReview,
 )
 from tests.handlers.teams.test_cards import problems
-from tests.handlers.teams.world import CHANNEL, posted_draft, text_of
+from tests.handlers.teams.world import CHANNEL, TEAM, posted_draft, text_of
 
 MESSAGE = "application/vnd.microsoft.activity.message"
 CARD = "application/vnd.microsoft.card.adaptive"
@@ -162,6 +162,80 @@ def test_reviewing_needs_the_reviewers_role_once_roles_are_enforced(org, draft):
         count(org, HistoryEntry, HistoryEntry.action == "refused", HistoryEntry.actor == alex.aad)
         == 1
     )
+
+
+def updates(org) -> int:
+    """Card updates sent (PUT of an activity) so far."""
+    return sum(1 for c in org.cloud.calls if c.method == "PUT" and "/activities/" in c.path)
+
+
+def cancels(org, draft) -> dict[str, dict]:
+    """The two cancel buttons as their reason cards carry them (the English one, and the
+    Welsh one of a Welsh revision recorded for the draft)."""
+    with org.runtime.transaction() as session:
+        owed = translation.for_version(session, draft["version"])
+        text = translation.record_upload(
+            session,
+            owed,
+            WelshDocument(paragraphs=["Annwyl Gyfarwyddwr"], source="document"),
+            file_id="F1",
+            file_name="cymraeg.docx",
+            message_ts="1583150000999",
+            user_id=org["ann"].aad,
+            now=org.runtime.now(),
+        )
+        text_id = text.id
+    english = click(org, "draft_request_changes", {"value": str(draft["version"])}, draft=draft)
+    welsh = click(org, "welsh_request_changes", {"value": str(text_id)}, draft=draft)
+    return {
+        "english": english["value"]["actions"][1],
+        "welsh": welsh["value"]["actions"][1],
+    }
+
+
+def test_the_cancel_buttons_check_role_and_channel_as_the_other_review_buttons(org, draft):
+    org.say("authority wrexham language both", "ann")
+    click(org, "draft_approve", {"value": str(draft["version"])}, draft=draft)
+    found = cancels(org, draft)
+    assert found["english"]["verb"] == "draft_request_changes_cancel"
+    assert found["welsh"]["verb"] == "welsh_request_changes_cancel"
+    # Ann makes herself an admin and Alex an inspector: roles are enforced, and Bea (who
+    # approved) has none.
+    ann, alex = org["ann"], org["alex"]
+    org.say(f"role {ann.at} admin", "ann", channel=CHANNEL, mentions=(ann,))
+    org.say(f"role {alex.at} inspector", "ann", channel=CHANNEL, mentions=(alex,))
+    queued, updated = count(org, Delivery), updates(org)
+    for who in ("bea", "alex"):  # no role; a role short of a reviewer's
+        asked = click(
+            org, "draft_request_changes", {"value": str(draft["version"])}, who, draft=draft
+        )
+        assert asked["type"] == MESSAGE and "reviewer" in asked["value"]
+        for button in found.values():
+            refused = click(org, button["verb"], button["data"], who, draft=draft)
+            assert refused == asked
+    assert (count(org, Delivery), updates(org)) == (queued, updated)
+
+    # A reviewer, clicking in another channel (or a chat) with this channel's draft's ids.
+    bea = org["bea"]
+    org.say(f"role {bea.at} reviewer", "ann", channel=CHANNEL, mentions=(bea,))
+    queued, updated = count(org, Delivery), updates(org)
+    elsewhere = {"conversation": f"{TEAM};messageid={draft['root']}"}
+    approve = org.click("draft_approve", {"value": str(draft["version"])}, bea, **elsewhere)
+    assert approve.status_code == 200
+    unknown = approve.json()
+    assert unknown["type"] == MESSAGE and unknown["value"] == "That draft no longer exists."
+    for button in found.values():
+        for where in (elsewhere, {}):
+            refused = org.click(button["verb"], button["data"], bea, **where)
+            assert refused.status_code == 200 and refused.json() == unknown
+    org.settle()
+    assert (count(org, Delivery), updates(org)) == (queued, updated)
+    # In its own channel the reviewer's cancel shows the card afresh, as before.
+    assert click(org, found["english"]["verb"], found["english"]["data"], draft=draft) == {
+        "statusCode": 200,
+        "type": MESSAGE,
+        "value": "Nothing was recorded.",
+    }
 
 
 def test_a_guest_clicking_is_refused_with_nothing_recorded(org, draft):
