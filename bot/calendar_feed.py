@@ -18,14 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event, vDuration
 from sqlalchemy import and_, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from bot import roles
 from bot.render import Templates
 from bot.runtime import CLOCK_KEY
-from bot.vtimezone import vtimezone
 from db.models import (
     Activity,
     ActivityInspector,
@@ -255,6 +253,9 @@ _STATUS = {
 
 def render(feed: Feed, zone: ZoneInfo, templates: Templates) -> bytes:
     """The feed as an iCalendar object: one VEVENT per activity, with the office's VTIMEZONE."""
+    # Imported when a feed is first served: most processes never write one (~3 MB).
+    from icalendar import Calendar, vDuration
+
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -268,6 +269,8 @@ def render(feed: Feed, zone: ZoneInfo, templates: Templates) -> bytes:
     calendar.add("x-published-ttl", vDuration(REFRESH))
     if any(entry.time is not None for entry in feed.entries):
         years = [e.start.year for e in feed.entries] + [e.end.year for e in feed.entries]
+        from bot.vtimezone import vtimezone
+
         calendar.add_component(vtimezone(zone, min(years) - 1, max(years) + 1))
     # icalendar writes each event (about 0.2 ms apiece); an unchanged activity's event is
     # written once and kept, so a 500-event feed is not 100 ms of formatting on every poll.
@@ -287,6 +290,8 @@ def _event(entry: Entry, zone: ZoneInfo, templates: Templates) -> bytes:
     start, end = _times(entry, zone)
     status, transparency = _STATUS[entry.status]
     data = {"entry": entry, "ref": f"A{entry.id}"}
+    from icalendar import Event
+
     vevent = Event()
     vevent.add("uid", f"activity-{entry.id}@ciw-bot")
     vevent.add("dtstamp", entry.revised_at)

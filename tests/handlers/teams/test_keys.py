@@ -35,7 +35,7 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
 
 def signing_keys(composed: Composed) -> SigningKeys:
     assert composed.asgi is not None
-    return composed.asgi.app.state.signing_keys
+    return composed.asgi.app.fallback.state.signing_keys
 
 
 def post_activity(base: str, cloud: FakeTeams, token: str, text: str = "help") -> int:
