@@ -293,7 +293,7 @@ SLACK_ONLY = "ciw-bot serve, Slack only"
 ONE_PORT = "ciw-bot serve, Slack+Teams"
 BARE_BOLT_UVICORN = "bare Bolt app, uvicorn+a2wsgi"
 BARE_TEAMS_APP = "bare Teams App, uvicorn"
-BARE_BOTH = "bare Bolt + Teams App, one port"
+BOTH_SDKS = "bare Bolt + Teams App, one port"
 SLOW = "  users.info 2 s late, strangers"
 LIMITED = "  users.info 429 (4 s), strangers"
 COMPARISONS = [
@@ -380,8 +380,8 @@ def main() -> int:
             row = measure("-", BARE_TEAMS_APP, port, teams_messages(cloud, total), ours=False)
             row["rss"] = rss_mb(p.pid)
         with server(bare(BARE_BOTH, *slack_argv, *teams_argv), base) as (port, p):
-            measure("-", BARE_BOTH, port, slack_commands(signer), ours=False)
-            measure("-", BARE_BOTH, port, teams_messages(cloud, total), ours=False)
+            measure("-", BOTH_SDKS, port, slack_commands(signer), ours=False)
+            measure("-", BOTH_SDKS, port, teams_messages(cloud, total), ours=False)
             rows[-1]["rss"] = rows[-2]["rss"] = rss_mb(p.pid)
 
         for database, url in databases.items():
@@ -481,7 +481,7 @@ def report(
             print(f"{database:10} {label:32} {ratios[0]:5.2f}x {ratios[1]:5.2f}x  {verdict}")
     print()
     failed = False
-    baseline = find("-", BARE_BOTH, "/api/messages")["rss"]
+    baseline = find("-", BOTH_SDKS, "/api/messages")["rss"]
     for database in databases:
         one_port = find(database, ONE_PORT, "/api/messages")
         ratio = one_port["rss"] / baseline

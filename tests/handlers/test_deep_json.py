@@ -70,21 +70,14 @@ def slack_bodies() -> dict[str, tuple[bytes, str]]:
 
 
 @pytest.mark.parametrize("kind", sorted(slack_bodies()))
-def test_deep_json_to_slack_on_one_port_is_400_signed_and_401_unsigned(
-    one_port, slack, caplog, kind
+@pytest.mark.parametrize("served", ["one_port", "slack_alone"])
+def test_deep_json_to_slack_is_400_signed_and_401_unsigned(
+    request, engine, slack, caplog, served, kind
 ):
-    _, workspace = one_port
-    caplog.set_level(logging.INFO)
-    body, content_type = slack_bodies()[kind]
-    signed = {"Content-Type": content_type, **workspace.requests.sign(body)}
-    assert workspace.post(body, signed).status == 400
-    assert workspace.post(body, {"Content-Type": content_type}).status == 401
-    assert quiet(caplog) == []
-    assert slack.calls == []
-
-
-@pytest.mark.parametrize("kind", sorted(slack_bodies()))
-def test_deep_json_to_slack_alone_is_400_signed_and_401_unsigned(workspace, slack, caplog, kind):
+    if served == "one_port":
+        _, workspace = request.getfixturevalue("one_port")
+    else:
+        workspace = request.getfixturevalue("workspace")
     caplog.set_level(logging.INFO)
     body, content_type = slack_bodies()[kind]
     signed = {"Content-Type": content_type, **workspace.requests.sign(body)}

@@ -10,8 +10,6 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from bot import translation
-from bot.letters.translation_pack import WelshDocument
 from db.models import (
     Activity,
     ActivityStatus,
@@ -23,7 +21,7 @@ from db.models import (
     WelshReview,
 )
 from tests.handlers.teams.test_cards import problems
-from tests.handlers.teams.world import CHANNEL, TEAM, posted_draft, text_of
+from tests.handlers.teams.world import CHANNEL, TEAM, posted_draft, text_of, welsh_upload
 
 MESSAGE = "application/vnd.microsoft.activity.message"
 CARD = "application/vnd.microsoft.card.adaptive"
@@ -173,17 +171,7 @@ def cancels(org, draft) -> dict[str, dict]:
     """The two cancel buttons as their reason cards carry them (the English one, and the
     Welsh one of a Welsh revision recorded for the draft)."""
     with org.runtime.transaction() as session:
-        owed = translation.for_version(session, draft["version"])
-        text = translation.record_upload(
-            session,
-            owed,
-            WelshDocument(paragraphs=["Annwyl Gyfarwyddwr"], source="document"),
-            file_id="F1",
-            file_name="cymraeg.docx",
-            message_ts="1583150000999",
-            user_id=org["ann"].aad,
-            now=org.runtime.now(),
-        )
+        text = welsh_upload(session, org, draft["version"])
         text_id = text.id
     english = click(org, "draft_request_changes", {"value": str(draft["version"])}, draft=draft)
     welsh = click(org, "welsh_request_changes", {"value": str(text_id)}, draft=draft)
@@ -297,17 +285,7 @@ def test_the_welsh_review_buttons(org, draft):
     org.say("authority wrexham language both", "ann")
     click(org, "draft_approve", {"value": str(draft["version"])}, draft=draft)
     with org.runtime.transaction() as session:
-        owed = translation.for_version(session, draft["version"])
-        text = translation.record_upload(
-            session,
-            owed,
-            WelshDocument(paragraphs=["Annwyl Gyfarwyddwr"], source="document"),
-            file_id="F1",
-            file_name="cymraeg.docx",
-            message_ts="1583150000999",
-            user_id=org["ann"].aad,
-            now=org.runtime.now(),
-        )
+        text = welsh_upload(session, org, draft["version"])
         text_id = text.id
     ask = click(org, "welsh_request_changes", {"value": str(text_id)}, draft=draft)
     assert ask["type"] == CARD

@@ -26,14 +26,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import activities, draft_outbox, translation
+from bot import activities, draft_outbox
 from bot.dates import parse_when
-from bot.letters.translation_pack import WelshDocument
 from db.models import Authority, Service
 from handlers.teams.text import visible
 from tests.handlers.teams.test_cards import problems
 from tests.handlers.teams.test_forms import fetch, opener_of, submit
-from tests.handlers.teams.world import posted_draft
+from tests.handlers.teams.world import posted_draft, welsh_upload
 
 CARD = "application/vnd.microsoft.card.adaptive"
 CHECKER = Path(__file__).parent / "adaptivecards"
@@ -200,17 +199,7 @@ def sent_cards(org: Any) -> dict[str, dict[str, Any]]:
 
     # Its Welsh: the upload's note with its buttons, the reason for changes to it.
     with org.runtime.transaction() as session:
-        owed = translation.for_version(session, draft["version"])
-        text = translation.record_upload(
-            session,
-            owed,
-            WelshDocument(paragraphs=["Annwyl Gyfarwyddwr"], source="document"),
-            file_id="F1",
-            file_name="cymraeg.docx",
-            message_ts="1583150000999",
-            user_id=org["ann"].aad,
-            now=org.runtime.now(),
-        )
+        text = welsh_upload(session, org, draft["version"])
         draft_outbox.enqueue_welsh(session, text, "recorded", now=org.runtime.now())
         welsh = {"value": str(text.id)}
     org.runtime.kick()

@@ -343,3 +343,20 @@ def posted_draft(org: Org) -> dict[str, Any]:
         "version": version_id,
         "card": card,
     }
+
+
+def welsh_upload(session: Any, org: Org, version: int) -> Any:
+    """A Welsh text recorded for draft `version` as if Ann had uploaded it (its WelshText)."""
+    from bot import translation
+    from bot.letters.translation_pack import WelshDocument
+
+    return translation.record_upload(
+        session,
+        translation.for_version(session, version),
+        WelshDocument(paragraphs=["Annwyl Gyfarwyddwr"], source="document"),
+        file_id="F1",
+        file_name="cymraeg.docx",
+        message_ts="1583150000999",
+        user_id=org["ann"].aad,
+        now=org.runtime.now(),
+    )
