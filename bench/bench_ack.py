@@ -56,7 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from handlers.slack.double import FakeSlack, SignedRequests  # noqa: E402
-from handlers.teams.double import FakeTeams  # noqa: E402
+from tests.handlers.teams.double import FakeTeams  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import MetaData, event, insert, select, text
 
-from bot import calendar_feed
+from bot.calendar import feeds
 from bot.settings import Settings
 from db.models import (
     Activity,
@@ -106,10 +106,10 @@ def seed(engine, mine: int, others: int) -> str:
                 for i in range(0, mine, 10)
             ],
         )
-        token = calendar_feed.new_token()
+        token = feeds.new_token()
         connection.execute(
             insert(CalendarFeed.__table__),
-            [{"user_id": USER, "token_hash": calendar_feed.token_hash(token), "created_at": now}],
+            [{"user_id": USER, "token_hash": feeds.token_hash(token), "created_at": now}],
         )
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
@@ -144,7 +144,7 @@ def plan(engine, token: str) -> str:
 
     event.listen(engine, "before_cursor_execute", keep)
     with Session(engine) as session:
-        calendar_feed.load(session, token)
+        feeds.load(session, token)
     event.remove(engine, "before_cursor_execute", keep)
     statement, parameters = captured[0]
     prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
@@ -199,7 +199,7 @@ def main() -> int:
             # Cold: every event written afresh, as after a restart (or all 500 changed at once).
             cold = []
             for _ in range(max(5, fetches // 10)):
-                calendar_feed._event.cache_clear()
+                feeds._event.cache_clear()
                 cold.append(timed(connection, path, {})[0])
             revalidated = []
             for _ in range(fetches):

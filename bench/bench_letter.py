@@ -19,9 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, select
 
-from bot.dates import ReviewYear
 from bot.letters import assemble, render
-from bot.letters.docx import load_template, to_docx
+from bot.letters.docx import to_docx
+from bot.letters.template import load_template
+from bot.records.dates import ReviewYear
 from bot.render import Templates
 from bot.settings import Settings
 from db.models import (

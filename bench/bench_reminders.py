@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, insert, select, text
 
-from bot import clock, outbox, reminders
+from bot.delivery import outbox
+from bot.reminders import clock, planning
 from bot.settings import Settings
 from db.models import Activity, ActivityInspector, Authority, Delivery
 from db.session import make_engine
@@ -92,13 +93,13 @@ def populate(
         )
         inspectors.append({"activity_id": activity_id, "user_id": person})
         activities[-1]["channel_id"] = channel
-        for before, remind_day in reminders.reminder_days(day):
-            due = reminders.office_at(zone, remind_day)
+        for before, remind_day in planning.reminder_days(day):
+            due = planning.office_at(zone, remind_day)
             for recipient in (person, channel):
                 deliveries.append(
                     {
                         "key": f"remind:A{activity_id}:before-{before}:{due:%Y%m%dT%H%MZ}:{recipient}",
-                        "kind": reminders.REMINDER,
+                        "kind": planning.REMINDER,
                         "activity_id": activity_id,
                         "channel": recipient,
                         "due_at": due,

@@ -142,7 +142,7 @@ def _db_upgrade(settings: Settings) -> int:
 
 
 def _start_clock(runtime: object) -> None:
-    from bot import clock
+    from bot.reminders import clock
 
     clock.start(runtime, blocking=False)  # type: ignore[arg-type]
 
@@ -164,7 +164,8 @@ def _socket(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _clock(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import adapters, clock
+    from bot import adapters
+    from bot.reminders import clock
     from bot.runtime import build_runtime
 
     adapters.require_configured(settings)  # before the database is touched

@@ -1,4 +1,4 @@
-"""Jinja2 environments: messages (in the neutral markup of `bot.messages`, user text
+"""Jinja2 environments: messages (in the neutral markup of `bot.delivery.messages`, user text
 shielded) and letters and calendar feeds (plain text).
 
 A message template writes `**bold**`, `_italic_`, `> ` quotes, `` `code` ``, `:emoji:`
@@ -16,8 +16,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from bot import dates, ids, messages
-from bot.messages import PLAIN, Dialect
+from bot.delivery import messages
+from bot.delivery.messages import PLAIN, Dialect
+from bot.records import dates, ids
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -138,7 +139,7 @@ class Templates:
         return found
 
     def neutral(self, name: str, /, **data: Any) -> str:
-        """Render `templates/messages/<name>.j2` in the neutral markup (`bot.messages`)."""
+        """Render `templates/messages/<name>.j2` in the neutral markup (`bot.delivery.messages`)."""
         return self.messages.get_template(f"{name}.j2").render(**data).strip()
 
     def message(self, name: str, /, **data: Any) -> str:

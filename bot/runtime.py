@@ -14,8 +14,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.answering import Answering
+from bot.errors import UserError
 from bot.render import Templates
 from bot.settings import Settings
+from db.models import UnstorableText
 from db.session import session_factory, transaction
 
 # Session.info key: domain hooks that get only a Session (reminder planning) read the
@@ -140,8 +142,12 @@ class Runtime:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One session for one request or job: committed at the end, rolled back on error."""
-        with transaction(self.sessions) as session:
-            yield session
+        try:
+            with transaction(self.sessions) as session:
+                yield session
+        except UnstorableText:
+            # The schema's own refusal of typed text, answered like any bad input.
+            raise UserError("bad_character") from None
 
 
 def build_runtime(

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.letters.template import TemplateError, load_template
+
 DEFAULT_DATABASE_URL = "sqlite:///ciw.db"
 SLACK_PUBLIC_API_URL = "https://slack.com/api/"
 
@@ -181,9 +183,7 @@ class Settings:
         public_url = _public_url(text("PUBLIC_URL"))
         letter_template = text("CIW_LETTER_TEMPLATE")
         # Read and checked now, so a missing or unusable template stops the start, not a
-        # draft. (Imported here: the letter modules read these settings.)
-        from bot.letters.docx import TemplateError, load_template
-
+        # draft.
         try:
             load_template(letter_template)
         except TemplateError as error:

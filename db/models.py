@@ -49,6 +49,11 @@ class UTCDateTime(TypeDecorator):
 BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
+class UnstorableText(Exception):
+    """Text a record cannot hold (a NUL byte): the centre answers it as the user's mistake
+    (`bot.runtime.Runtime.transaction` turns it into UserError "bad_character")."""
+
+
 def clean_text(value: str | None, *, strict: bool = True) -> str | None:
     """Recorded text without bidi controls; a NUL byte (which PostgreSQL cannot store)
     refused with a clear message (`strict`) or dropped."""
@@ -56,9 +61,7 @@ def clean_text(value: str | None, *, strict: bool = True) -> str | None:
         return None
     if "\x00" in value:
         if strict:
-            from bot.errors import UserError
-
-            raise UserError("bad_character")
+            raise UnstorableText("a NUL byte")
         value = value.replace("\x00", "")
     return value.translate(BIDI_CONTROLS)
 
@@ -176,7 +179,7 @@ class Activity(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     removed_by: Mapped[str | None] = mapped_column(String(40))
-    # Raised by bot.calendar_feed.touched on every change: the feed's SEQUENCE and DTSTAMP.
+    # Raised by bot.records.activities.touched on every change: the feed's SEQUENCE and DTSTAMP.
     sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     revised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from slack_bolt import App
 
     from bot.runtime import Runtime
-    from handlers.metrics import Metrics
-    from handlers.web import WSGIApp
+    from handlers.web.app import WSGIApp
+    from handlers.web.metrics import Metrics
 
 log = logging.getLogger("ciw.serve")
 
@@ -101,7 +101,7 @@ def compose(settings: Settings, *, threads: int = THREADS, **options: Any) -> Co
         wsgi = wsgi_app(app, runtime.engine)
     else:
         from bot.runtime import build_runtime
-        from handlers.web import web_app
+        from handlers.web.app import web_app
 
         options.pop("client", None)  # a Slack client, and Slack is off
         runtime = build_runtime(settings, **options)
@@ -148,7 +148,7 @@ def serving(
         )
         runtime.on_shutdown(events.shutdown)
         routes.add(SLACK_EVENTS, events)
-    from handlers.metrics import Metrics
+    from handlers.web.metrics import Metrics
 
     logged = None
     if teams:
@@ -412,7 +412,7 @@ def serve(
     platforms(settings)  # nothing configured stops here, before any database work
     composed = compose(settings, threads=threads)
     if with_clock:
-        from bot import clock
+        from bot.reminders import clock
 
         clock.start(composed.runtime, blocking=False)
     log.info(

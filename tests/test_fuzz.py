@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from slack_bolt import BoltRequest
 from sqlalchemy import MetaData, func, select, text
 
-from bot import dates, grammar, ids
 from bot.errors import UserError
+from bot.records import dates, grammar, ids
 from handlers.commands import subcommands
 from handlers.commands.role import parse_role
 

@@ -10,11 +10,11 @@ import pytest
 from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from sqlalchemy import func, select, text, update
 
-from bot import activities
+from bot.records import activities
 from db.models import Activity, Delivery
 from db.session import make_engine
 from handlers.slack import deliveries
-from handlers.slack.platform import client_of as slack_client_of
+from handlers.slack.client import client_of as slack_client_of
 from handlers.slack.text import visible
 from handlers.teams.text import TEAMS
 from handlers.teams.text import visible as teams_visible

@@ -13,7 +13,7 @@ import re
 
 from sqlalchemy import select
 
-from bot import clock as ticker
+from bot.reminders import clock as ticker
 from db.models import (
     Activity,
     ActivityInspector,
@@ -27,7 +27,7 @@ from db.models import (
 )
 from handlers.slack import limits as slack_limits
 from handlers.slack.text import visible
-from tests.bot.test_reminders import office
+from tests.bot.reminders.test_planning import office
 from tests.handlers.slack.test_draft_letter import CHANNEL, post_draft, setup_demo
 from tests.handlers.slack.test_draft_review import click, submit_reason, thread_event
 from tests.handlers.slack.test_forms import ACTIVITY, FINDING, submit

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
-from bot.activities import letter_line
-from bot.dates import ReviewYear
+from bot.records.activities import letter_line
+from bot.records.dates import ReviewYear
 from bot.settings import Settings
 from db.models import (
     Activity,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot import authorities
-from bot.dates import ReviewYear, parse_year
 from bot.letters import assemble, render
-from bot.letters.docx import load_template, to_docx
+from bot.letters.docx import to_docx
+from bot.letters.template import load_template
+from bot.records import authorities
+from bot.records.dates import ReviewYear, parse_year
 from bot.runtime import Runtime
 
 

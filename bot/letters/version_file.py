@@ -1,7 +1,7 @@
 """A draft version's letter as a Word file: its name, its title and its bytes.
 
 The same file whichever way it reaches people: Slack uploads it into the draft's thread,
-a download link (`bot.file_links`) serves it. Only the version's stored body is read, so
+a download link (`bot.delivery.file_links`) serves it. Only the version's stored body is read, so
 the file of a version is the letter as it was when the version was made; the dates in
 the document's properties are when the file is made.
 """
@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import review_tally
-from bot.dates import ReviewYear
 from bot.letters import render
-from bot.letters.docx import load_template, to_docx
+from bot.letters.docx import to_docx
+from bot.letters.template import load_template
+from bot.records.dates import ReviewYear
+from bot.review import tally
 from bot.runtime import Runtime
 from db.models import DraftVersion
 
@@ -64,7 +65,7 @@ def version_docx(
     content = to_docx(
         render.parse(version.body),
         title=title,
-        subject=review_tally.APPROVED if approved else "draft for review",
+        subject=tally.APPROVED if approved else "draft for review",
         template=load_template(runtime.settings.letter_template),
         version=version.number,
         approved=approved,

@@ -18,7 +18,9 @@ from types import ModuleType
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from bot import logging_setup, outbox, roles
+from bot import logging_setup
+from bot.access import roles
+from bot.delivery import outbox
 from bot.errors import UserError
 from bot.runtime import Runtime
 from handlers.commands import (

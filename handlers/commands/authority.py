@@ -4,7 +4,7 @@ Example: `/ciw authority wrexham address The Guildhall; Wrexham; LL11 1AY`
 
 from __future__ import annotations
 
-from bot import authorities, grammar, history
+from bot.records import authorities, grammar, history
 from db.models import Authority, Language, Role
 from handlers.commands.base import Command, Reply
 

@@ -4,7 +4,7 @@ Example: `/ciw calendar`
 
 from __future__ import annotations
 
-from bot import calendar_feed
+from bot.calendar import feeds
 from bot.errors import UserError
 from db.models import Role
 from handlers.commands.base import Command, Reply
@@ -21,21 +21,21 @@ def run(command: Command) -> Reply:
     public_url = command.runtime.settings.public_url
     if public_url is None:
         return Reply("calendar_unavailable")
-    existing = calendar_feed.feed_of(command.session, command.user_id)
+    existing = feeds.feed_of(command.session, command.user_id)
     if existing is not None and word != "reset":
         # Only the token's hash is kept, so an address cannot be shown twice.
         return Reply(
             "calendar_exists",
             {"since": existing.created_at.astimezone(command.runtime.settings.tz).date()},
         )
-    token = calendar_feed.issue(
+    token = feeds.issue(
         command.session, user_id=command.user_id, platform=command.platform, now=command.now
     )
     return Reply(
         "calendar",
         {
             # Copied as it is shown: written by the bot (the template prints it as code).
-            "address": calendar_feed.address(public_url, token),
+            "address": feeds.address(public_url, token),
             "replaced": existing is not None,
         },
     )

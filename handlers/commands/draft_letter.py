@@ -4,8 +4,9 @@ Example: `/ciw draft-letter wrexham 2019-20`
 
 from __future__ import annotations
 
-from bot import authorities, draft_versions, grammar
-from bot.dates import ReviewYear
+from bot.records import authorities, grammar
+from bot.records.dates import ReviewYear
+from bot.review import draft_versions
 from db.models import Role
 from handlers.commands.base import Command, Reply
 

@@ -4,7 +4,7 @@ Example: `/ciw edit A12 dates 2019-09-24..2019-09-25`
 
 from __future__ import annotations
 
-from bot import activities, findings, grammar, notes
+from bot.records import activities, findings, grammar, notes
 from db.models import Role
 from handlers.commands.base import Command, Reply
 

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session
 
-from bot import authorities, dates, grammar, ids
-from bot.dates import ReviewYear
 from bot.errors import UserError
+from bot.records import authorities, dates, grammar, ids
+from bot.records.dates import ReviewYear
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ Example: `/ciw postpone A12 | COVID-19 restrictions`
 
 from __future__ import annotations
 
-from bot import activities, grammar
+from bot.records import activities, grammar
 from db.models import Role
 from handlers.commands.base import Command, Reply
 

@@ -4,8 +4,9 @@ Example: `/ciw list wrexham 2019-20`, then `/ciw list wrexham 2019-20 page 2`
 
 from __future__ import annotations
 
-from bot import activities, authorities, drafts, findings, grammar, history, notes
-from bot.dates import ReviewYear
+from bot.records import activities, authorities, findings, grammar, history, notes
+from bot.records.dates import ReviewYear
+from bot.review import drafts
 from db.models import Role
 from handlers.commands.base import Command, Reply
 

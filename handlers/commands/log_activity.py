@@ -10,7 +10,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from bot import activities, authorities, grammar
+from bot.records import activities, authorities, grammar
 from db.models import Role
 from handlers.commands.base import Command, Reply
 

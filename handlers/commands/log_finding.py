@@ -9,7 +9,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from bot import activities, authorities, findings, grammar
+from bot.records import activities, authorities, findings, grammar
 from db.models import Role
 from handlers.commands.base import Command, Reply
 

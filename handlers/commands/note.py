@@ -4,8 +4,8 @@ Example: `/ciw note wrexham 2019-20 intro We acknowledge, due to the unprecedent
 
 from __future__ import annotations
 
-from bot import authorities, grammar, notes
-from bot.dates import ReviewYear
+from bot.records import authorities, grammar, notes
+from bot.records.dates import ReviewYear
 from db.models import Role
 from handlers.commands.base import Command, Reply
 

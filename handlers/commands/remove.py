@@ -4,7 +4,7 @@ Example: `/ciw remove F7`
 
 from __future__ import annotations
 
-from bot import activities, findings, grammar, notes
+from bot.records import activities, findings, grammar, notes
 from db.models import Role
 from handlers.commands.base import Command, Reply
 

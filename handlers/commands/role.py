@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 
-from bot import roles
+from bot.access import roles
+from bot.delivery.messages import extract_mentions
 from bot.errors import UserError
-from bot.grammar import clean
-from bot.messages import extract_mentions
+from bot.records.grammar import clean
 from db.models import Role
 from handlers.commands.base import Command, Reply
 

@@ -4,7 +4,7 @@ Example: `/ciw upcoming 14`, `/ciw upcoming 366 page 2`
 
 from __future__ import annotations
 
-from bot import activities, grammar
+from bot.records import activities, grammar
 from db.models import Role
 from handlers.commands.base import Command, Reply
 

@@ -18,6 +18,7 @@ from bot.runtime import Runtime, system_clock
 from bot.runtime import build_runtime as core_runtime
 from bot.settings import Settings
 from handlers.slack import failures, platform
+from handlers.slack.client import client_of as slack_client_of
 from handlers.slack.client import make_client
 
 log = logging.getLogger("ciw.app")
@@ -34,7 +35,7 @@ def create_app(
 ) -> App:
     """Build the Bolt app on this database (migrated if SQLite, else checked at head)."""
     runtime = build_runtime(settings, client=client, engine=engine, clock=clock)
-    client = platform.client_of(runtime)
+    client = slack_client_of(runtime)
     if not settings.slack_team_id:
         log.warning("SLACK_TEAM_ID is not set: requests from any Slack workspace are served")
     app = App(

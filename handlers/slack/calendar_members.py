@@ -1,11 +1,11 @@
-"""Who may still read a calendar feed, as Slack tells it (`bot.calendar_http.MemberCheck`)."""
+"""Who may still read a calendar feed, as Slack tells it (`handlers.web.feeds.MemberCheck`)."""
 
 from __future__ import annotations
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.calendar_http import MemberCheck, MemberUnknown
+from handlers.web.feeds import MemberCheck, MemberUnknown
 
 
 def slack_member_check(client: WebClient) -> MemberCheck:

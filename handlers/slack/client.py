@@ -9,7 +9,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.runtime import PlatformMissing, Runtime
 from bot.settings import Settings
+
+NAME = "slack"  # the runtime's name for Slack's platform (`handlers.slack.platform`)
 
 
 class AnyServerErrorRetryHandler(ServerErrorRetryHandler):
@@ -36,3 +39,11 @@ def make_client(settings: Settings, *, timeout: int = 15) -> WebClient:
         timeout=timeout,
         retry_handlers=retry_handlers(),
     )
+
+
+def client_of(runtime: Runtime) -> WebClient:
+    """The runtime's Slack Web API client (its Slack platform's)."""
+    client = getattr(runtime.platforms.get(NAME), "client", None)
+    if not isinstance(client, WebClient):
+        raise PlatformMissing("Slack is not configured in this process (set SLACK_BOT_TOKEN)")
+    return client

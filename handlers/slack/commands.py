@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot import pages
+from bot.delivery import pages
 from bot.errors import UserError
 from bot.render import trusted
 from bot.runtime import Runtime
@@ -135,7 +135,7 @@ class Rendered:
 
 
 def render(runtime: Runtime, reply: Reply) -> Rendered:
-    """A reply's text; of a listing, the one page asked for (see `bot.pages`), with a
+    """A reply's text; of a listing, the one page asked for (see `bot.delivery.pages`), with a
     "Next page" button under every page but the last."""
     templates = slack_text.templates(runtime)
     if reply.page is None:

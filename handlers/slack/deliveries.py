@@ -1,4 +1,4 @@
-"""The Slack sender: takes messages out of the outbox (`bot.outbox`) and delivers them.
+"""The Slack sender: takes messages out of the outbox (`bot.delivery.outbox`) and delivers them.
 
 For each row: claim it (one short transaction; what to say is rendered there from the
 records as they are now, so a reminder shows the activity as it is when it goes out, and
@@ -36,14 +36,17 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.orm import Session
 
-from bot import draft_outbox, outbox, reminders
-from bot.messages import Message
-from bot.outbox import LEASE, claim, due_ids, wall_clock  # noqa: F401 - the sender's API
+from bot.access import roles
+from bot.delivery import outbox
+from bot.delivery.messages import Message
+from bot.delivery.outbox import LEASE, claim, due_ids, wall_clock  # noqa: F401 - the sender's API
+from bot.delivery.sending import Sender, SendReport
+from bot.reminders import planning
+from bot.review import draft_outbox
 from bot.runtime import Runtime
-from bot.sending import Sender, SendReport
 from db.models import Delivery
 from handlers.slack import draft_posts
-from handlers.slack.platform import client_of as slack_client_of
+from handlers.slack.client import client_of as slack_client_of
 from handlers.slack.reminder_blocks import blocks_of
 
 log = logging.getLogger("ciw.deliveries")
@@ -71,10 +74,10 @@ PERMANENT_ERRORS = frozenset(
     }
 )
 # What speaks of an activity's records: sent only to people and channels allowed to see it.
-PRIVATE_KINDS = frozenset({reminders.REMINDER, reminders.ANNOUNCE, reminders.POSTPONED})
+PRIVATE_KINDS = frozenset({planning.REMINDER, planning.ANNOUNCE, planning.POSTPONED})
 AUDIENCE_SECONDS = 300
 # What a command's after-ack work sends at once: what it just queued (everything due now).
-IMMEDIATE_KINDS = (reminders.ANNOUNCE,)
+IMMEDIATE_KINDS = (planning.ANNOUNCE,)
 # Per channel: Slack allows about 1 post a second sustained, with short bursts.
 PACE_PER_SECOND = 1.0
 PACE_BURST = 2  # one less than Slack tolerates, so a steady run is not refused
@@ -293,7 +296,7 @@ def after_sent(
     if row.kind in draft_posts.KINDS:
         draft_outbox.after_sent(session, row, message_id=ts, file_id=file_id, now=now)
     else:
-        reminders.after_sent(session, row, now=now)
+        planning.after_sent(session, row, now=now)
 
 
 def render(
@@ -325,14 +328,14 @@ def render(
             text=text,
             blocks=blocks,
         ), None
-    if row.kind in PRIVATE_KINDS and row.channel.startswith(("U", "W")):
-        from bot import roles  # bot.roles imports the domain that imports this module
-
-        if roles.enforced(session) and (
-            roles.role_of(session, row.channel, runtime.settings.admins) is None
-        ):
-            return None, "the recipient has no role"
-    outcome = reminders.message_for(runtime, session, row, now)
+    if (
+        row.kind in PRIVATE_KINDS
+        and row.channel.startswith(("U", "W"))
+        and roles.enforced(session)
+        and roles.role_of(session, row.channel, runtime.settings.admins) is None
+    ):
+        return None, "the recipient has no role"
+    outcome = planning.message_for(runtime, session, row, now)
     if outcome.message is None:
         return None, outcome.dropped
     text, blocks = blocks_of(outcome.message)

@@ -1,9 +1,9 @@
 """Draft letters in Slack: how the Slack sender renders a draft's outbox rows.
 
-`bot.draft_outbox` queues the rows (a version's parts, the parent's refresh, its .docx; a
+`bot.review.draft_outbox` queues the rows (a version's parts, the parent's refresh, its .docx; a
 decision's note, the refresh, the approved letter), one per Slack message. The blocks are
 built when the row is sent (`render`), from the version's stored body, which never
-changes. `bot.draft_outbox.after_sent` records what Slack answered (the thread's ts, the file id) in the
+changes. `bot.review.draft_outbox.after_sent` records what Slack answered (the thread's ts, the file id) in the
 transaction that marks the row sent.
 """
 
@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import draft_outbox, draft_versions, drafts, translation
-from bot.dates import ReviewYear
 from bot.letters import render as letter_render
 from bot.letters import version_file
+from bot.records.dates import ReviewYear
+from bot.review import draft_outbox, draft_versions, drafts, translation
 from bot.runtime import Runtime
 from db.models import (
     Delivery,
@@ -32,7 +32,7 @@ from handlers.slack import letter_blocks as blocks
 from handlers.slack import text as slack_text
 from handlers.slack.text import visible
 
-# What a draft's rows are (queued by `bot.draft_outbox`).
+# What a draft's rows are (queued by `bot.review.draft_outbox`).
 KINDS = draft_outbox.KINDS
 PART, PARENT, DOCX, NOTE = (
     draft_outbox.PART,
@@ -220,7 +220,7 @@ def _context(
         "status": state.status,
         "welsh": draft.authority.language in (Language.CY, Language.BOTH),
         "language": draft.authority.language.value,
-        # Welsh-workflow hook (bot.translation): the Welsh line, and the status awaiting Welsh.
+        # Welsh-workflow hook (bot.review.translation): the Welsh line, and the status awaiting Welsh.
         **translation.context(runtime, session, draft, version, state.approved),
         "warnings": version.warnings or [],
     }

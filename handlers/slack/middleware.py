@@ -46,7 +46,7 @@ from bot.errors import UserError
 from bot.runtime import Runtime
 from db.models import IdempotencyKey, ProcessedEvent
 from handlers.slack import text as slack_text
-from handlers.slack.platform import client_of as slack_client_of
+from handlers.slack.client import client_of as slack_client_of
 
 log = logging.getLogger("ciw.middleware")
 

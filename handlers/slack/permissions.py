@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot import roles
+from bot.access import roles
 from bot.runtime import Runtime
 from db.models import Role
 

@@ -8,9 +8,9 @@ from typing import Any
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.runtime import PlatformMissing, Runtime
-
-NAME = "slack"
+from bot.runtime import Runtime
+from handlers.slack import deliveries, draft_posts
+from handlers.slack.client import NAME, make_client
 
 
 class SlackPlatform:
@@ -23,36 +23,20 @@ class SlackPlatform:
 
     def send_due(self, runtime: Runtime, now: dt.datetime, *, kinds: Any = None) -> Any:
         """Send Slack's rows due by `now` (`handlers.slack.deliveries.send_due`)."""
-        from handlers.slack import deliveries
-
         return deliveries.send_due(runtime, now, kinds=kinds)
 
     def kick(self, runtime: Runtime) -> None:
         """Wake the process's Slack sender."""
-        from handlers.slack import deliveries
-
         deliveries.kick(runtime)
 
     def draft_parts(self, runtime: Runtime, session: Session, draft: Any, version: Any) -> int:
         """How many Slack messages the version's text takes."""
-        from handlers.slack import draft_posts
-
         return draft_posts.parts(runtime, session, draft, version)
 
 
 def attach(runtime: Runtime, client: WebClient | None = None) -> SlackPlatform:
     """Serve Slack from this runtime through `client` (by default one made from the
     settings: SLACK_BOT_TOKEN, SLACK_API_URL)."""
-    from handlers.slack.client import make_client
-
     platform = SlackPlatform(client or make_client(runtime.settings))
     runtime.add_platform(platform)
     return platform
-
-
-def client_of(runtime: Runtime) -> WebClient:
-    """The runtime's Slack Web API client."""
-    platform = runtime.platforms.get(NAME)
-    if not isinstance(platform, SlackPlatform):
-        raise PlatformMissing("Slack is not configured in this process (set SLACK_BOT_TOKEN)")
-    return platform.client

@@ -1,10 +1,10 @@
-"""A neutral message (`bot.messages.Message`) as Slack's text and Block Kit blocks."""
+"""A neutral message (`bot.delivery.messages.Message`) as Slack's text and Block Kit blocks."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.messages import Message
+from bot.delivery.messages import Message
 from handlers.slack.text import mrkdwn, split_mrkdwn
 
 # A section block's text: at most 3,000 characters

@@ -1,6 +1,6 @@
 """HTTP serving of Slack: where Slack posts (`SLACK_EVENTS`, served by `handlers.slack.asgi`),
 the signature check every request there passes first, and the plain routes every `serve`
-has (/healthz, calendar feeds, downloads: `handlers.web`) with Slack's membership check."""
+has (/healthz, calendar feeds, downloads: `handlers.web.app`) with Slack's membership check."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from sqlalchemy import Engine
 
 from bot import logging_setup
 from handlers.slack.calendar_members import slack_member_check
-from handlers.slack.platform import client_of as slack_client_of
-from handlers.web import WSGIApp, database_state, web_app
+from handlers.slack.client import client_of as slack_client_of
+from handlers.web.app import WSGIApp, database_state, web_app
 
 __all__ = [
     "SLACK_EVENTS",

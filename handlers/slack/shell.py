@@ -97,7 +97,7 @@ def run_shell(
         # Slack is played in this process: nothing to pace the outbox for.
         deliveries.set_pacer(runtime, deliveries.Pacer(rate=1000.0, burst=1000))
         if demo:
-            from db.demo import load_demo
+            from bot.demo import load_demo
 
             with runtime.transaction() as session:
                 added = load_demo(session, now=runtime.now())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-from bot import clock
+from bot.reminders import clock
 from bot.settings import Settings
 from handlers.slack.app import create_app, runtime_of
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.messages import Dialect, mention, mention_parts, split_lines, split_words
+from bot.delivery.messages import Dialect, mention, mention_parts, split_lines, split_words
 
 if TYPE_CHECKING:
     from bot.render import Templates
@@ -34,7 +34,7 @@ def extract_mentions(text: str) -> tuple[str, list[str]]:
 
 def typed(text: str) -> str:
     """Slack's escaped text as the core takes typed text: the words as typed (`unescape`),
-    each `<@U123|name>` mention as the neutral mention marker (`bot.messages.mention`)."""
+    each `<@U123|name>` mention as the neutral mention marker (`bot.delivery.messages.mention`)."""
     marked = _MENTION_NAMED.sub(lambda m: mention(m.group(1), m.group(2)), text)
     return unescape(marked)
 
@@ -141,7 +141,7 @@ def split_mrkdwn(text: str, limit: int) -> list[str]:
     return split_lines(text, limit, _inside_token)
 
 
-# -- the neutral markup (bot.messages) as mrkdwn -----------------------------------------
+# -- the neutral markup (bot.delivery.messages) as mrkdwn -----------------------------------------
 _BOLD = re.compile(r"\*\*(.+?)\*\*", re.S)
 _MD_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
 
@@ -171,7 +171,7 @@ SLACK = Dialect(
 
 
 def mrkdwn(neutral: str) -> str:
-    """Neutral markup (`bot.messages`) as Slack mrkdwn, typed text escaped."""
+    """Neutral markup (`bot.delivery.messages`) as Slack mrkdwn, typed text escaped."""
     return SLACK.render(neutral)
 
 

@@ -28,7 +28,7 @@ def create_app(runtime: Any, *, fallback: Any | None = None) -> Any:
 
     Serve it with lifespan on: the App is initialised at start, and at shutdown the work
     still running after an answer is waited for."""
-    from handlers.teams import actions, commands, conversations, forms, replies, turns
+    from handlers.teams import actions, commands, forms, keep_references, replies, turns
     from handlers.teams.app import create_teams_app
     from handlers.teams.platform import platform_of
 
@@ -42,7 +42,7 @@ def create_app(runtime: Any, *, fallback: Any | None = None) -> Any:
         # The SDK answers 500 when a handler raises; what raised is logged here.
         log.error("teams activity failed", exc_info=getattr(event, "error", None))
 
-    conversations.register(app, runtime)
+    keep_references.register(app, runtime)
     replies.register(app, runtime)
     commands.register(app, runtime)
     forms.register(app, runtime)

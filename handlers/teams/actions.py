@@ -6,9 +6,9 @@
 - a Welsh upload's note: Approve Welsh, Request changes to Welsh;
 - a listing's Next page.
 
-The verbs are the neutral actions' ids (`bot.drafts`, `bot.reminders`, `bot.translation`);
+The verbs are the neutral actions' ids (`bot.review.drafts`, `bot.reminders.planning`, `bot.review.translation`);
 what a button hands back is its action's value, as `data["value"]` (or the value's own
-keys in `data`). Every decision checks the role Slack's would (`bot.roles`) and is
+keys in `data`). Every decision checks the role Slack's would (`bot.access.roles`) and is
 answered to the clicker only: the invoke's answer is a message (or a card) only they see.
 What a decision shows everyone (the note in the reply chain, the card's new status) is
 queued by the domain in the decision's transaction and sent after commit.
@@ -31,9 +31,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import activities, draft_outbox, draft_versions, drafts, reminders, roles, translation
-from bot.dates import ReviewYear
+from bot.access import roles
 from bot.errors import UserError
+from bot.records import activities
+from bot.records.dates import ReviewYear
+from bot.reminders import planning
+from bot.review import draft_outbox, draft_versions, drafts, translation
 from bot.runtime import Runtime
 from db.models import Delivery, DraftVersion, Role, WelshReview, WelshText
 from handlers.commands import list_records
@@ -372,7 +375,7 @@ async def snooze(turn: Turn, person: Person, data: dict[str, Any]) -> Response:
             if original is None or original.activity_id != activity_id:
                 raise UserError("unknown_id", ref=f"A{activity_id}")
             _own_reminder(runtime, session, person.user_id, original, activity)
-            planned = reminders.snooze(session, original, activity, now=runtime.now())
+            planned = planning.snooze(session, original, activity, now=runtime.now())
             if planned is None:
                 return answers.text(runtime, "reminder_snooze_refused", activity=activity)
             return answers.text(
@@ -380,7 +383,7 @@ async def snooze(turn: Turn, person: Person, data: dict[str, Any]) -> Response:
                 "reminder_snoozed",
                 activity=activity,
                 due=planned.due_at.astimezone(runtime.settings.tz).date(),
-                in_channel=not reminders.is_person(original.channel),
+                in_channel=not planning.is_person(original.channel),
             )
 
     return said(await turn.sync(work))
@@ -526,9 +529,9 @@ VERBS: dict[str, Handler] = {
     drafts.REQUEST_CHANGES: request_changes,
     CANCEL_CHANGES: cancel_changes,
     drafts.NEW_VERSION: new_version,
-    reminders.DONE: done,
-    reminders.SNOOZE: snooze,
-    reminders.LIST: open_list,
+    planning.DONE: done,
+    planning.SNOOZE: snooze,
+    planning.LIST: open_list,
     answers.NEXT_PAGE: next_page,
     translation.APPROVE: welsh_approve,
     translation.REQUEST_CHANGES: welsh_request_changes,

@@ -4,7 +4,7 @@ What Slack says ephemerally goes to the person's personal chat with the bot: the
 answer is simply posted; from a channel (or a group chat) it is posted in their personal
 chat (created with their `29:` id when the bot has none yet, and kept) and the thread
 they typed in gets one short line saying where to look. Long listings come a page at a
-time, cut from the neutral text as Slack's are (`bot.pages`), with a "Next page" button.
+time, cut from the neutral text as Slack's are (`bot.delivery.pages`), with a "Next page" button.
 
 Answers are written in the Teams dialect (`handlers.teams.text`) and sent as Adaptive
 Cards (`handlers.teams.cards`, split to fit Teams' size limit), people shown by the names
@@ -27,8 +27,8 @@ import httpx
 from microsoft_teams.api import Account, CreateConversationParams, MessageActivityInput
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot import pages
-from bot.messages import Action, Message
+from bot.delivery import pages
+from bot.delivery.messages import Action, Message
 from bot.render import Templates, trusted
 from bot.runtime import Runtime
 from db.models import TeamsConversation
@@ -36,6 +36,7 @@ from handlers.commands.base import Reply
 from handlers.teams import cards, conversations
 from handlers.teams import text as teams_text
 from handlers.teams.members import Person
+from handlers.teams.outbound import outbound_of
 from handlers.teams.pacing import Pacer
 
 log = logging.getLogger("ciw.teams")
@@ -62,7 +63,7 @@ def labels(runtime: Runtime) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer to post: neutral text (`bot.messages`), or a ready card; for a listing's
+    """One answer to post: neutral text (`bot.delivery.messages`), or a ready card; for a listing's
     page, the command that shows the next one."""
 
     neutral: str = ""
@@ -153,9 +154,7 @@ def _stored_personal(runtime: Runtime, user_id: str) -> Chat | None:
 
 def pacer(turn: Any) -> Pacer:
     """The Teams sender's pacer: one set of windows for its sends and the answers."""
-    from handlers.teams.platform import platform_of
-
-    return platform_of(turn.runtime).pacer
+    return outbound_of(turn.runtime).pacer
 
 
 async def _turn_in(pace: Pacer, key: str) -> None:

@@ -1,4 +1,4 @@
-"""Who may still read a calendar feed, as Teams last told it (`bot.calendar_http.MemberCheck`).
+"""Who may still read a calendar feed, as Teams last told it (`handlers.web.feeds.MemberCheck`).
 
 A calendar app fetches a feed with no Teams activity to validate, so the answer comes from
 what the Bot Connector said of the person when they last spoke to the bot
@@ -8,9 +8,9 @@ guest nor anonymous. Someone the bot has never seen gets no feed.
 
 from __future__ import annotations
 
-from bot.calendar_http import MemberCheck
 from bot.runtime import Runtime
 from db.models import TeamsMember
+from handlers.web.feeds import MemberCheck
 
 FULL_MEMBER = "user"
 

@@ -11,7 +11,7 @@ in the `Action.ShowCard` holding the button, are merged into `data` by their ids
 
 Size. Teams refuses an activity whose JSON, encoded as UTF-16, is over its limit (413
 `MessageSizeTooBig`; https://learn.microsoft.com/microsoftteams/platform/bots/how-to/format-your-bot-messages,
-and `handlers.teams.double.MESSAGE_LIMIT`, which holds the strictest figure it has been,
+and `tests.handlers.teams.double.MESSAGE_LIMIT`, which holds the strictest figure it has been,
 28 KB). `activity_size` measures as Teams does; `pack` and `message_activities` share
 long text out over several activities that each fit `BUDGET` (the limit less room for
 what the SDK adds: `from`, `conversation`, the activity id of an update). The sender
@@ -26,7 +26,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from bot.messages import DANGER, PRIMARY, Message
+from bot.delivery.messages import DANGER, PRIMARY, Message
 from handlers.teams.text import escape, markdown, visible
 
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"

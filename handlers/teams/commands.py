@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from bot import messages
+from bot.delivery import messages
 from bot.errors import UserError
 from bot.runtime import Runtime
 from handlers import commands

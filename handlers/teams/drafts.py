@@ -1,6 +1,6 @@
 """Draft letters in Teams: how the Teams sender renders a draft's outbox rows.
 
-`bot.draft_outbox` queues them, one row per Teams message, all in the draft's
+`bot.review.draft_outbox` queues them, one row per Teams message, all in the draft's
 conversation so they go out in order. In Teams (SPEC "Microsoft Teams"):
 
 - PART: version 1's first part is the review card itself (title, version, status,
@@ -8,11 +8,11 @@ conversation so they go out in order. In Teams (SPEC "Microsoft Teams"):
   posted at the top of the channel: the root of the draft's reply chain. The letter's
   text follows in the chain, shared out over as many cards as fit Teams' size limit
   (`parts` says how many). A later version goes into the same chain: what changed, then
-  the letter. `bot.draft_outbox.after_sent` keeps the root's activity id on `Draft.thread_ts` and each
+  the letter. `bot.review.draft_outbox.after_sent` keeps the root's activity id on `Draft.thread_ts` and each
   version's first message on `DraftVersion.message_ts`, as Slack keeps its ts.
 - PARENT (an update): the review card, as the draft is now, put in place of the root.
 - DOCX: a message in the chain with the version's download link
-  (`PUBLIC_URL/files/<token>`, `bot.file_links`), since a bot cannot upload into a channel.
+  (`PUBLIC_URL/files/<token>`, `bot.delivery.file_links`), since a bot cannot upload into a channel.
 - NOTE: a change request's reason, or the approval.
 - WELSH_PACK, WELSH_NOTE: the Welsh workflow's notes (the pack as a link, once one can be
   served: `pack_url`), a recorded Welsh upload with its own review buttons.
@@ -29,10 +29,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot import draft_outbox, draft_versions, drafts, file_links, translation
-from bot.dates import ReviewYear
+from bot.delivery import file_links
 from bot.letters import render as letter_render
 from bot.letters import version_file
+from bot.records.dates import ReviewYear
+from bot.review import draft_outbox, draft_versions, drafts, translation
 from bot.runtime import Runtime
 from db.models import (
     Delivery,
@@ -304,7 +305,7 @@ def _messages(
 def download_url(
     runtime: Runtime, session: Session, version: DraftVersion, *, now: dt.datetime
 ) -> str | None:
-    """A new download link to the version's .docx (`bot.file_links`), or None when the bot
+    """A new download link to the version's .docx (`bot.delivery.file_links`), or None when the bot
     has no PUBLIC_URL to serve it from (no link is issued then)."""
     if not runtime.settings.public_url:
         return None
@@ -336,7 +337,7 @@ def pack_url(
     runtime: Runtime, session: Session, version: DraftVersion, *, now: dt.datetime
 ) -> str | None:
     """Where the version's translation pack can be downloaded from Teams: nowhere yet
-    (`bot.files_http` serves a version's letter, not its pack), so None."""
+    (`handlers.web.downloads` serves a version's letter, not its pack), so None."""
     del runtime, session, version, now
     return None
 

@@ -32,9 +32,10 @@ from microsoft_teams.api import (
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import findings, roles
+from bot.access import roles
+from bot.delivery.messages import shield
 from bot.errors import UserError
-from bot.messages import shield
+from bot.records import findings
 from bot.runtime import Runtime
 from db.models import Role
 from handlers.commands import forms as shared

@@ -16,51 +16,40 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.runtime import PlatformMissing, Runtime
+from handlers.teams import drafts, sender
+from handlers.teams.app import create_teams_app
+from handlers.teams.calendar_members import teams_member_check
+from handlers.teams.outbound import NAME, Outbound
 
-NAME = "teams"
 
-
-class TeamsPlatform:
+class TeamsPlatform(Outbound):
     """Teams' sender and drafts for the core, around the sender's SDK App."""
 
     name = NAME
 
     def __init__(self, app: Any, *, answering: Any = None) -> None:
-        from handlers.teams.connector import Connector
-        from handlers.teams.pacing import Pacer
-
-        self.app = app
-        self.connector = Connector(app, answering=answering)
-        self.pacer = Pacer()
+        super().__init__(app, answering=answering)
         self._lock = threading.Lock()
         self._sender: Any = None
 
     def send_due(self, runtime: Runtime, now: dt.datetime, *, kinds: Any = None) -> Any:
         """Send Teams' rows due by `now` (`handlers.teams.sender.send_due`)."""
-        from handlers.teams import sender
-
         return sender.send_due(runtime, now, kinds=kinds)
 
     def kick(self, runtime: Runtime) -> None:
         """Wake the process's Teams sender (a background thread, started on first use)."""
-        from handlers.teams.sender import sender
-
         with self._lock:
             if self._sender is None:
-                self._sender = sender(runtime)
+                self._sender = sender.sender(runtime)
                 runtime.on_shutdown(self._sender.stop)
         self._sender.kick()
 
     def member_check(self, runtime: Runtime) -> Any:
-        """Whether a calendar feed's owner may still read it (`bot.calendar_http`)."""
-        from handlers.teams.calendar_members import teams_member_check
-
+        """Whether a calendar feed's owner may still read it (`handlers.web.feeds`)."""
         return teams_member_check(runtime)
 
     def draft_parts(self, runtime: Runtime, session: Session, draft: Any, version: Any) -> int:
         """How many Teams messages the version's text takes."""
-        from handlers.teams import drafts
-
         return drafts.parts(runtime, session, draft, version)
 
     def close(self) -> None:
@@ -73,8 +62,6 @@ def attach(runtime: Runtime, app: Any | None = None) -> TeamsPlatform:
     the settings: TEAMS_APP_ID, TEAMS_APP_PASSWORD, TEAMS_TENANT_ID, TEAMS_CLOUD…). An App
     given here must not be used on any other event loop."""
     if app is None:
-        from handlers.teams.app import create_teams_app
-
         runtime.settings.require("TEAMS_APP_ID")  # with it, the others are required
         app, _ = create_teams_app(runtime.settings)
     platform = TeamsPlatform(app, answering=runtime.answering)

@@ -3,7 +3,7 @@
 A message in the reply chain of a draft's root card (conversation
 `<channel>;messageid=<Draft.thread_ts>`) that is not a command (no leading `/ciw ` or
 `ciw `, and not an @mention of the bot followed by a subcommand) is recorded as a comment
-on the draft's current version (`bot.drafts.record_comment`), once, and acknowledged in
+on the draft's current version (`bot.review.drafts.record_comment`), once, and acknowledged in
 the chain. It is recorded before the Bot Connector gets its answer, in the transaction
 that keeps the activity's id; a repeat records nothing. If the database fails, the person
 is told in the chain that nothing was recorded (as a command would be), when the chain is
@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from bot import drafts
+from bot.review import drafts
 from bot.runtime import Runtime
 from db.models import Draft
 from handlers import commands as core_commands

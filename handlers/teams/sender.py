@@ -1,9 +1,9 @@
-"""The Teams sender: takes Teams' messages out of the outbox (`bot.outbox`) and delivers them
+"""The Teams sender: takes Teams' messages out of the outbox (`bot.delivery.outbox`) and delivers them
 as proactive messages through the Teams SDK.
 
 For each row (`Delivery.platform == "teams"`): claim it and, in the same short
 transaction, work out what to say from the records as they are now (a reminder through
-`bot.reminders.message_for`, a notice's neutral text, a draft's row through
+`bot.reminders.planning.message_for`, a notice's neutral text, a draft's row through
 `handlers.teams.drafts`) and where (below); a row no longer owed is cancelled instead.
 Then, outside any transaction, send each of its activities (a message too big for one
 goes as several, each within Teams' size limit, `handlers.teams.cards`); mark it sent
@@ -73,21 +73,25 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import draft_outbox, outbox, reminders
-from bot.messages import Message
-from bot.outbox import claim, due_ids, wall_clock
+from bot.access import roles
+from bot.delivery import outbox
+from bot.delivery.messages import Message
+from bot.delivery.outbox import claim, due_ids, wall_clock
+from bot.delivery.sending import Sender, SendReport
+from bot.reminders import planning
+from bot.review import draft_outbox
 from bot.runtime import Runtime
-from bot.sending import Sender, SendReport
 from db.models import Delivery, TeamsConversation, TeamsMember
 from handlers.teams import cards, drafts
 from handlers.teams import text as teams_text
 from handlers.teams.connector import Connector
+from handlers.teams.outbound import outbound_of
 
 log = logging.getLogger("ciw.teams.sender")
 
 PLATFORM = "teams"
-PRIVATE_KINDS = frozenset({reminders.REMINDER, reminders.ANNOUNCE, reminders.POSTPONED})
-IMMEDIATE_KINDS = (reminders.ANNOUNCE,)
+PRIVATE_KINDS = frozenset({planning.REMINDER, planning.ANNOUNCE, planning.POSTPONED})
+IMMEDIATE_KINDS = (planning.ANNOUNCE,)
 THREAD = ";messageid="
 PERSONAL = "personal"
 # Stamped on a row just before its call to Teams; replaced by whatever certain outcome follows.
@@ -142,12 +146,6 @@ class Outgoing:
         if self.thread and not self.destination.personal and THREAD not in base:
             return f"{base}{THREAD}{self.thread}"
         return base
-
-
-def _platform(runtime: Runtime) -> Any:
-    from handlers.teams.platform import platform_of
-
-    return platform_of(runtime)
 
 
 # -- one pass ----------------------------------------------------------------------------------
@@ -244,7 +242,7 @@ def send_one(
                     retry_at=wall_clock() + dt.timedelta(seconds=backoff(None, 0)),
                 )
         return "failed"
-    platform = _platform(runtime)
+    platform = outbound_of(runtime)
     try:
         if outgoing.destination.create_for:
             _create_personal(runtime, platform, outgoing.destination, now)
@@ -366,14 +364,14 @@ def after_sent(session: Session, row: Delivery, *, activity_id: str, now: dt.dat
     if row.kind in drafts.KINDS:
         draft_outbox.after_sent(session, row, message_id=activity_id, now=now)
     else:
-        reminders.after_sent(session, row, now=now)
+        planning.after_sent(session, row, now=now)
 
 
 # -- what and where -----------------------------------------------------------------------------
 def resolve(session: Session, runtime: Runtime, channel: str) -> Destination:
     """Where a row's `channel` is in Teams, from the stored references (NoReference if none)."""
     tenant = runtime.settings.teams_tenant_id
-    if reminders.is_person(channel):
+    if planning.is_person(channel):
         chat = session.scalars(
             select(TeamsConversation)
             .where(
@@ -436,8 +434,6 @@ def person_refusal(session: Session, runtime: Runtime, user_id: str) -> str | No
         return "the recipient is a guest"
     if member is not None and member.tenant_id != runtime.settings.teams_tenant_id:
         return "the recipient belongs to another tenant"
-    from bot import roles  # bot.roles imports the domain that imports this module
-
     if roles.enforced(session) and roles.role_of(session, user_id, runtime.settings.admins) is None:
         return "the recipient has no role"
     return None
@@ -461,19 +457,19 @@ def render(
     if row.kind == outbox.NOTICE:
         message = Message(str((row.payload or {}).get("text") or ""))
     else:
-        outcome = reminders.message_for(runtime, session, row, now)
+        outcome = planning.message_for(runtime, session, row, now)
         if outcome.message is None:
             return None, outcome.dropped
         message = outcome.message
     private = row.kind in PRIVATE_KINDS
     if (
         private
-        and reminders.is_person(row.channel)
+        and planning.is_person(row.channel)
         and (why := person_refusal(session, runtime, row.channel))
     ):
         return None, why
     where = resolve(session, runtime, row.channel)
-    if private and where.personal and not reminders.is_person(row.channel):
+    if private and where.personal and not planning.is_person(row.channel):
         return None, "a personal chat: its person is reminded in their own chat"
     with teams_text.names(session):
         activities = cards.message_activities(message, key=row.key)
@@ -584,5 +580,5 @@ def send_pending(runtime: Runtime) -> int:
 
 
 def sender(runtime: Runtime) -> Sender:
-    """A background Teams sender for this runtime (`bot.sending.Sender`)."""
+    """A background Teams sender for this runtime (`bot.delivery.sending.Sender`)."""
     return Sender(runtime, send_due, name="ciw-teams-sender", retry_after=RETRY_BACKOFF[0])

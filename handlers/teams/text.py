@@ -1,4 +1,4 @@
-"""Text as the bot writes it for Teams: the neutral markup (`bot.messages`) as the Markdown
+"""Text as the bot writes it for Teams: the neutral markup (`bot.delivery.messages`) as the Markdown
 Teams renders in Adaptive Card TextBlocks and FactSets.
 
 What Teams renders (https://learn.microsoft.com/microsoftteams/platform/task-modules-and-cards/cards/cards-format,
@@ -41,7 +41,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.messages import Dialect, mention_parts
+from bot.delivery.messages import Dialect, mention_parts
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -217,7 +217,7 @@ TEAMS = Dialect(markup=_markup, escape=escape, mention=_mention, channel=_channe
 
 
 def markdown(neutral: str) -> str:
-    """Neutral markup (`bot.messages`) as Teams Markdown, typed text escaped."""
+    """Neutral markup (`bot.delivery.messages`) as Teams Markdown, typed text escaped."""
     return TEAMS.render(neutral)
 
 

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from bot.runtime import Runtime
 from db.models import IdempotencyKey
 from handlers.teams.conversations import Where, where_of
+from handlers.teams.outbound import outbound_of
 
 log = logging.getLogger("ciw.teams")
 
@@ -174,9 +175,7 @@ class Turn:
         """Run `make(turn)` after this activity has been answered, on the Teams sender's
         event loop, with the turn as the sender's (its App, a client for this activity's
         validated service URL, the after-ack threads)."""
-        from handlers.teams.platform import platform_of
-
-        connector = platform_of(self.runtime).connector
+        connector = outbound_of(self.runtime).connector
         # Without the SDK's context: under a burst many wait their turn, and each context
         # is hundreds of objects for the garbage collector to walk again and again.
         handed = replace(self, ctx=None, app=connector.app, threads=self.runtime.after_ack)

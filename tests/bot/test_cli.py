@@ -206,8 +206,8 @@ def test_serve_with_clock_sends_what_is_due(base_env, slack, tmp_path):
     """`serve --with-clock`: the reminder clock runs in the serving process."""
     import datetime as dt
 
-    from bot import activities
-    from bot.dates import When
+    from bot.records import activities
+    from bot.records.dates import When
     from bot.settings import Settings
     from db.models import Authority, Service
     from handlers.slack.app import build_runtime

@@ -8,10 +8,10 @@ import json
 
 from sqlalchemy import func, select
 
-from bot import clock as ticker
+from bot.reminders import clock as ticker
 from db.models import Activity, Comment, Draft, Finding, RoleGrant
 from handlers.slack.text import visible
-from tests.bot.test_reminders import office
+from tests.bot.reminders.test_planning import office
 from tests.conftest import outbox_settled
 from tests.faults.conftest import tally
 from tests.handlers.slack.test_draft_letter import post_draft, setup_demo, thread_of

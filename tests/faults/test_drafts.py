@@ -9,8 +9,8 @@ import time
 
 from sqlalchemy import func, select, update
 
-from bot import clock as clock_module
-from bot import draft_outbox
+from bot.reminders import clock as clock_module
+from bot.review import draft_outbox
 from db.models import (
     Activity,
     ActivityStatus,

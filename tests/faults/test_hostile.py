@@ -21,7 +21,7 @@ from handlers import http_guard
 from handlers.http_guard import MAX_BODY, GuardedH11Protocol
 from handlers.serve import Routes, Served, Serving
 from handlers.slack.double import FakeSlack, SignedRequests
-from handlers.teams.double import FakeTeams, fake_teams
+from tests.handlers.teams.double import FakeTeams, fake_teams
 from tests.handlers.test_serve import SECRET, Serve, slack_env, teams_env
 
 MB = 1024 * 1024

@@ -9,10 +9,10 @@ import time
 
 from sqlalchemy import func, select
 
-from bot import activities
-from bot import clock as ticker
+from bot.records import activities
+from bot.reminders import clock as ticker
 from db.models import Activity, Delivery, Draft, DraftVersion, HistoryEntry
-from tests.bot.test_reminders import INSPECTORS, log, move, office
+from tests.bot.reminders.test_planning import INSPECTORS, log, move, office
 from tests.faults.conftest import tally
 from tests.handlers.slack.test_draft_letter import setup_demo
 

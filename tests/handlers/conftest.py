@@ -12,8 +12,8 @@ from bot.settings import Settings
 from handlers.serve import Served, compose
 from handlers.slack.client import make_client
 from handlers.slack.double import FakeSlack
-from handlers.teams.double import FakeTeams, fake_teams
 from tests.conftest import Workspace
+from tests.handlers.teams.double import FakeTeams, fake_teams
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from handlers.teams.double import FakeTeams
+from tests.handlers.teams.double import FakeTeams
 
 DEPTH = 100_000
 FORM, JSON = "application/x-www-form-urlencoded", "application/json"

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from handlers.slack.double import FakeSlack, SignedRequests
-from handlers.teams.double import FakeTeams, Signer, fake_teams
+from tests.handlers.teams.double import FakeTeams, Signer, fake_teams
 
 PROGRAM = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from sqlalchemy.exc import IntegrityError
 
-from bot import draft_versions, drafts
 from bot.errors import UserError
+from bot.review import draft_versions, drafts
 from bot.runtime import Runtime
 from db.models import Role
 from handlers.slack import failures, permissions

@@ -12,9 +12,11 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import activities, reminders, roles
-from bot.dates import ReviewYear
+from bot.access import roles
 from bot.errors import UserError
+from bot.records import activities
+from bot.records.dates import ReviewYear
+from bot.reminders import planning
 from bot.runtime import Runtime
 from db.models import Delivery, Role
 from handlers.commands import list_records
@@ -104,7 +106,7 @@ def on_snooze(ack: Ack, body: dict[str, Any], respond: Respond, context: Any) ->
             if original is None or original.activity_id != activity_id:
                 raise UserError("unknown_id", ref=f"A{activity_id}")
             _own_reminder(runtime, session, user_id, original, activity)
-            planned = reminders.snooze(session, original, activity, now=runtime.now())
+            planned = planning.snooze(session, original, activity, now=runtime.now())
             if planned is None:
                 template, data = "reminder_snooze_refused", {"activity": activity}
             else:

@@ -15,8 +15,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from sqlalchemy import select
 
-from bot import draft_outbox, translation
 from bot.errors import UserError
+from bot.review import draft_outbox, translation
 from bot.runtime import Runtime
 from db.models import Role, WelshReview
 from handlers.slack import deliveries, failures, permissions

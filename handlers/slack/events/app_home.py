@@ -7,7 +7,8 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot import reminders, roles
+from bot.access import roles
+from bot.reminders import planning
 from bot.runtime import Runtime
 from handlers.slack import text as slack_text
 from handlers.slack.reminder_blocks import sections
@@ -32,10 +33,10 @@ def home_view(runtime: Runtime, user_id: str) -> dict[str, Any]:
         text = slack_text.templates(runtime).message(
             "home",
             activities=(
-                reminders.upcoming_for(session, user_id, today, limit=HOME_ITEMS) if shown else []
+                planning.upcoming_for(session, user_id, today, limit=HOME_ITEMS) if shown else []
             ),
-            total=reminders.count_upcoming_for(session, user_id, today) if shown else 0,
-            drafts=reminders.drafts_waiting(session, user_id, limit=HOME_ITEMS) if shown else [],
+            total=planning.count_upcoming_for(session, user_id, today) if shown else 0,
+            drafts=planning.drafts_waiting(session, user_id, limit=HOME_ITEMS) if shown else [],
         )
     blocks = sections(text)[:MAX_BLOCKS]
     return {"type": "home", "blocks": blocks}

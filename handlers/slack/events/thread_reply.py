@@ -19,7 +19,7 @@ from typing import Any
 from slack_bolt import App
 from sqlalchemy.orm import Session
 
-from bot import drafts
+from bot.review import drafts
 from bot.runtime import Runtime
 from handlers.slack import middleware
 from handlers.slack import text as slack_text

@@ -21,9 +21,9 @@ from slack_bolt import App
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import draft_outbox, translation
 from bot.errors import UserError
 from bot.letters.translation_pack import UnreadableWelsh, read_welsh
+from bot.review import draft_outbox, translation
 from bot.runtime import Runtime
 from db.models import Role
 from handlers.slack import deliveries, permissions

@@ -12,8 +12,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import grammar
 from bot.errors import UserError
+from bot.records import grammar
 from bot.runtime import Runtime
 from handlers.commands import forms
 from handlers.slack.views import form_kit as kit

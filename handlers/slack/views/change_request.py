@@ -9,8 +9,8 @@ from typing import Any
 from slack_bolt import Ack, App
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot import drafts
 from bot.errors import UserError
+from bot.review import drafts
 from bot.runtime import Runtime
 from db.models import Role
 from handlers.slack import middleware, permissions

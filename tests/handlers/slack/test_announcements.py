@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import clock as ticker
-from tests.bot.test_reminders import office
+from bot.reminders import clock as ticker
+from tests.bot.reminders.test_planning import office
 
 
 def logged(workspace) -> None:

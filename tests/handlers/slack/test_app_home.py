@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from db.models import Authority, Draft, DraftVersion
-from tests.bot.test_reminders import office
+from tests.bot.reminders.test_planning import office
 
 
 def home_text(view: dict) -> str:

@@ -309,7 +309,7 @@ def test_a_failing_feed_is_a_500_whose_log_keeps_the_token_out(workspace, json_l
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("bot.calendar_feed.render", broken)
+    monkeypatch.setattr("bot.calendar.feeds.render", broken)
     assert fetch(workspace, path).status == 500
     token = path.removeprefix("/calendar/").removesuffix(".ics")
     lines = json_logs()

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from db.models import Delivery
 from handlers.slack import deliveries
-from tests.bot.test_reminders import INSPECTORS, log, office, posts, tick
+from tests.bot.reminders.test_planning import INSPECTORS, log, office, posts, tick
 
 
 def rows(runtime) -> list[Delivery]:
@@ -136,7 +136,7 @@ def test_claim_is_exclusive(runtime):
 
 
 def test_send_pending_sends_announcements_only(runtime, slack):
-    from tests.bot.test_reminders import move
+    from tests.bot.reminders.test_planning import move
 
     activity_id = log(runtime, "2020-03-09T10:00", inspectors=INSPECTORS)
     move(runtime, activity_id, "postpone", now="2020-03-03T11:00")

@@ -11,10 +11,11 @@ from typing import Any
 import docx
 from sqlalchemy import func, select, update
 
-from bot import clock as clock_module
-from bot import drafts, findings
-from bot.dates import ReviewYear
-from db.demo import load_demo
+from bot.demo import load_demo
+from bot.records import findings
+from bot.records.dates import ReviewYear
+from bot.reminders import clock as clock_module
+from bot.review import drafts
 from db.models import (
     Activity,
     ActivityStatus,

@@ -8,7 +8,8 @@ import json
 
 from sqlalchemy import func, select
 
-from bot import drafts, roles
+from bot.access import roles
+from bot.review import drafts
 from db.models import Comment, Decision, Draft, DraftVersion, Review, Role
 from handlers.slack.text import visible
 from tests.handlers.slack.test_draft_letter import (

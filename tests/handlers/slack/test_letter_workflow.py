@@ -11,7 +11,7 @@ import docx
 from docx.oxml.ns import qn
 from sqlalchemy import select
 
-from bot import draft_versions
+from bot.review import draft_versions
 from db.models import Activity, ActivityStatus, Draft, HistoryEntry, Note
 from handlers.slack.text import visible
 from tests.conftest import outbox_settled

@@ -6,9 +6,9 @@ import json
 
 from sqlalchemy import select
 
-from bot import clock as ticker
+from bot.reminders import clock as ticker
 from db.models import Activity, ActivityStatus, Delivery
-from tests.bot.test_reminders import office
+from tests.bot.reminders.test_planning import office
 
 
 def reminded(workspace, runtime, slack) -> list:

@@ -80,7 +80,7 @@ def test_an_address_in_bold_or_brackets_ends_where_the_address_ends():
 
 
 def test_the_neutral_markup_as_mrkdwn():
-    from bot.messages import channel, mention, shield
+    from bot.delivery.messages import channel, mention, shield
     from handlers.slack.text import mrkdwn
 
     text = (

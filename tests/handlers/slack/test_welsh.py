@@ -12,9 +12,9 @@ import pytest
 from docx.oxml.ns import qn
 from sqlalchemy import func, select, update
 
-from bot import drafts, translation
 from bot.letters import render
 from bot.letters.translation_pack import CYMRAEG, ENGLISH
+from bot.review import drafts, translation
 from db.models import (
     Decision,
     Delivery,
@@ -26,8 +26,8 @@ from db.models import (
 )
 from handlers.slack.events.welsh_upload import MAX_BYTES
 from handlers.slack.text import visible
-from tests.bot.test_translation_pack import pack as some_pack
-from tests.bot.test_translation_pack import under_declared
+from tests.bot.letters.test_translation_pack import pack as some_pack
+from tests.bot.letters.test_translation_pack import under_declared
 from tests.conftest import outbox_settled
 from tests.handlers.slack.test_draft_letter import (
     CHANNEL,
@@ -543,7 +543,7 @@ def test_the_file_is_fetched_only_from_slack_and_only_with_the_bot_token(runtime
 
 
 def test_a_pack_slack_did_not_take_is_posted_by_the_clock(workspace, slack, runtime, clock):
-    from bot import clock as ciw_clock
+    from bot.reminders import clock as ciw_clock
 
     version_id = welsh_setup(workspace, slack, runtime, clock)
     # Slack takes the approved .docx, then refuses the pack's upload, as it does:
@@ -587,7 +587,7 @@ def test_a_pack_slack_did_not_take_is_posted_by_the_clock(workspace, slack, runt
 
 
 def test_someone_without_a_role_cannot_record_the_welsh_text(workspace, slack, runtime, clock):
-    from bot import roles
+    from bot.access import roles
     from db.models import Role
 
     _, pack = approved_in_english(workspace, slack, runtime, clock)
@@ -609,7 +609,7 @@ def _released(slack, runtime) -> None:
 
 def _retry_now(slack, runtime) -> int:
     """The retry time of what Slack refused comes, and the clock ticks; how many it sent."""
-    from bot import clock as ciw_clock
+    from bot.reminders import clock as ciw_clock
 
     with runtime.transaction() as session:
         session.execute(

@@ -10,7 +10,7 @@ import pytest
 
 from bot.settings import Settings
 from handlers.serve import Served
-from handlers.teams.double import FakeTeams
+from tests.handlers.teams.double import FakeTeams
 
 
 @pytest.fixture

@@ -26,8 +26,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import activities, draft_outbox
-from bot.dates import parse_when
+from bot.records import activities
+from bot.records.dates import parse_when
+from bot.review import draft_outbox
 from db.models import Authority, Service
 from handlers.teams.text import visible
 from tests.handlers.teams.test_cards import problems

@@ -11,9 +11,9 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
-from bot import calendar_feed
+from bot.calendar import feeds
 from db.models import TeamsMember
-from handlers.web import web_app
+from handlers.web.app import web_app
 from tests.handlers.teams.test_sender import ANN, log, office, teams_runtime  # noqa: F401
 
 
@@ -23,7 +23,7 @@ class Quiet(WSGIRequestHandler):
 
 
 @pytest.fixture
-def feeds(teams_runtime):
+def feed_server(teams_runtime):
     server = make_server("127.0.0.1", 0, web_app(teams_runtime, {}), handler_class=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -40,20 +40,18 @@ def fetch(url: str) -> tuple[int, str]:
         return error.code, ""
 
 
-def test_a_teams_inspectors_feed_follows_what_teams_says_of_them(teams_runtime, feeds):
+def test_a_teams_inspectors_feed_follows_what_teams_says_of_them(teams_runtime, feed_server):
     log(teams_runtime, "2020-04-20T10:00")
     with teams_runtime.transaction() as session:
-        token = calendar_feed.issue(
-            session, user_id=ANN, platform="teams", now=office("2020-03-02T10:00")
-        )
-    status, body = fetch(f"{feeds}/calendar/{token}.ics")
+        token = feeds.issue(session, user_id=ANN, platform="teams", now=office("2020-03-02T10:00"))
+    status, body = fetch(f"{feed_server}/calendar/{token}.ics")
     assert status == 200
     assert "performance review meeting" in body and "BEGIN:VEVENT" in body
 
     with teams_runtime.transaction() as session:
         session.get(TeamsMember, ANN).user_role = "guest"
-    assert fetch(f"{feeds}/calendar/{token}.ics")[0] == 404
+    assert fetch(f"{feed_server}/calendar/{token}.ics")[0] == 404
 
     with teams_runtime.transaction() as session:
         session.delete(session.get(TeamsMember, ANN))
-    assert fetch(f"{feeds}/calendar/{token}.ics")[0] == 404
+    assert fetch(f"{feed_server}/calendar/{token}.ics")[0] == 404

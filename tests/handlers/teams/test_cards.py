@@ -16,11 +16,11 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
-from bot import drafts
-from bot.messages import DANGER, PRIMARY, Action, Field, Message, shield
+from bot.delivery.messages import DANGER, PRIMARY, Action, Field, Message, shield
+from bot.review import drafts
 from handlers.teams import cards
-from handlers.teams.double import MESSAGE_LIMIT
 from handlers.teams.text import visible
+from tests.handlers.teams.double import MESSAGE_LIMIT
 
 ELEMENTS = {
     "TextBlock": {"text"},

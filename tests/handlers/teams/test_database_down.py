@@ -242,7 +242,7 @@ def org(outage: Outage, teams_settings: Any, clock: Any, cloud: Any, serve: Any)
     """The bot's Teams app with /healthz beside it on one port (as `serve` mounts them), on
     the outage's database."""
     from handlers.teams import create_app
-    from handlers.web import web_app
+    from handlers.web.app import web_app
 
     runtime = teams_runtime(teams_settings, outage.engine, clock)
     asgi = create_app(runtime, fallback=WSGIMiddleware(web_app(runtime, {}), workers=2))

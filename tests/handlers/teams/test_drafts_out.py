@@ -10,9 +10,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot import draft_versions, drafts, file_links
-from bot.dates import ReviewYear
-from db.demo import load_demo
+from bot.delivery import file_links
+from bot.demo import load_demo
+from bot.records.dates import ReviewYear
+from bot.review import draft_versions, drafts
 from db.models import Authority, Delivery, Draft, DraftVersion
 from handlers.teams import cards, sender
 from handlers.teams import drafts as teams_drafts

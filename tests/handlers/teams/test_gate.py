@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from handlers.teams.app import create_teams_app
-from handlers.teams.double import Signer
+from tests.handlers.teams.double import Signer
 
 
 @pytest.fixture

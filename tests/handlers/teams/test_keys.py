@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from handlers.serve import Composed
-from handlers.teams.double import FakeTeams, Signer
 from handlers.teams.keys import SigningKeys, jwks_uri
+from tests.handlers.teams.double import FakeTeams, Signer
 
 SLOW = 3.0  # seconds the keys endpoint takes to answer, as in the report
 QUICK = 1.0  # what "not stalled" means here: a third of the stall, far above a normal answer

@@ -17,7 +17,7 @@ from db.models import (
     TeamsConversation,
     TeamsMember,
 )
-from handlers.teams.double import _Refused
+from tests.handlers.teams.double import _Refused
 from tests.handlers.teams.test_gate import REFUSED_TOKENS
 from tests.handlers.teams.world import CHANNEL, posted_draft, text_of
 

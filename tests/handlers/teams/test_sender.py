@@ -16,19 +16,19 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from bot import activities
 from bot.cli import main
-from bot.dates import parse_when
-from bot.messages import shield
-from bot.outbox import LEASE, NOTICE, enqueue, wall_clock
+from bot.delivery.messages import shield
+from bot.delivery.outbox import LEASE, NOTICE, enqueue, wall_clock
+from bot.records import activities
+from bot.records.dates import parse_when
 from bot.render import Templates
 from bot.runtime import Runtime
 from bot.settings import Settings
 from db.models import Authority, Delivery, Service, TeamsConversation, TeamsMember
 from handlers.teams import cards, sender
-from handlers.teams.double import Conversation, FakeTeams
 from handlers.teams.platform import attach, platform_of
 from handlers.teams.text import visible
+from tests.handlers.teams.double import Conversation, FakeTeams
 
 LONDON = ZoneInfo("Europe/London")
 CHANNEL = "19:inspections@thread.tacv2"

@@ -6,7 +6,7 @@ import jwt
 import pytest
 import requests
 
-from handlers.teams.double import BOT_SCOPE, CONNECTOR_ISSUER, FakeTeams, Signer, fake_teams
+from tests.handlers.teams.double import BOT_SCOPE, CONNECTOR_ISSUER, FakeTeams, Signer, fake_teams
 
 
 class Clock:

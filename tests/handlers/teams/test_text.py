@@ -12,7 +12,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from bot.messages import channel, mention, shield
+from bot.delivery.messages import channel, mention, shield
 from handlers.teams.text import (
     EMOJI,
     TEAMS,

@@ -16,8 +16,8 @@ import requests
 from bot.render import Templates
 from bot.runtime import Runtime
 from handlers.teams import cards, turns
-from handlers.teams.double import Conversation, FakeTeams
 from handlers.teams.text import visible
+from tests.handlers.teams.double import Conversation, FakeTeams
 
 TEAM = "19:inspections-general@thread.tacv2"  # a team's id is its General channel's
 CHANNEL = "19:reviews@thread.tacv2"
@@ -347,8 +347,8 @@ def posted_draft(org: Org) -> dict[str, Any]:
 
 def welsh_upload(session: Any, org: Org, version: int) -> Any:
     """A Welsh text recorded for draft `version` as if Ann had uploaded it (its WelshText)."""
-    from bot import translation
     from bot.letters.translation_pack import WelshDocument
+    from bot.review import translation
 
     return translation.record_upload(
         session,
