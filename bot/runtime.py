@@ -18,13 +18,7 @@ from bot.errors import UserError
 from bot.render import Templates
 from bot.settings import Settings
 from db.models import UnstorableText
-from db.session import session_factory, transaction
-
-# Session.info key: domain hooks that get only a Session (reminder planning) read the
-# office time zone from it.
-OFFICE_TZ_KEY = "office_tz"
-# Session.info key: the runtime's clock, for hooks that stamp changes (calendar_feed).
-CLOCK_KEY = "clock"
+from db.session import CLOCK_KEY, OFFICE_TZ_KEY, session_factory, transaction
 
 # Few threads on purpose: they share one interpreter lock with the threads that ack new
 # requests, and more of them slow every ack (bench/bench_ack.py: p99 1.7x a bare Bolt app's

@@ -55,6 +55,13 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 
 
+# Session.info key: domain hooks that get only a Session (reminder planning) read the
+# office time zone from it (set by `bot.runtime.Runtime`).
+OFFICE_TZ_KEY = "office_tz"
+# Session.info key: the runtime's clock, for hooks that stamp changes (an activity's revision).
+CLOCK_KEY = "clock"
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """The sessionmaker every request and job opens its one session from."""
     return sessionmaker(engine, expire_on_commit=False)

@@ -15,9 +15,8 @@ from sqlalchemy.orm import Session
 from bot.errors import UserError
 from bot.records import events, history
 from bot.records.dates import ReviewYear, When, letter_dates, short_dates
-from bot.runtime import CLOCK_KEY
 from db.models import Activity, ActivityInspector, ActivityStatus, Authority, Service, utcnow
-from db.session import serialise_writes
+from db.session import CLOCK_KEY, serialise_writes
 
 MAX_TITLE = 500
 MAX_DETAILS = 3000

@@ -38,7 +38,6 @@ from bot.delivery.messages import PRIMARY, Action, Message
 from bot.records import activities
 from bot.records.dates import ReviewYear
 from bot.reminders.workdays import add_working_days, working_days_before
-from bot.runtime import OFFICE_TZ_KEY
 from db.models import (
     Activity,
     ActivityInspector,
@@ -48,6 +47,7 @@ from db.models import (
     DraftVersion,
     Review,
 )
+from db.session import OFFICE_TZ_KEY
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime

@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.letters import render as letter_render
-from bot.letters import version_file
 from bot.records.dates import ReviewYear
-from bot.review import draft_outbox, draft_versions, drafts, translation
+from bot.review import draft_outbox, draft_versions, drafts, translation, version_file
 from bot.runtime import Runtime
 from db.models import (
     Delivery,

@@ -12,7 +12,7 @@ conversation so they go out in order. In Teams (SPEC "Microsoft Teams"):
   version's first message on `DraftVersion.message_ts`, as Slack keeps its ts.
 - PARENT (an update): the review card, as the draft is now, put in place of the root.
 - DOCX: a message in the chain with the version's download link
-  (`PUBLIC_URL/files/<token>`, `bot.delivery.file_links`), since a bot cannot upload into a channel.
+  (`PUBLIC_URL/files/<token>`, `bot.review.file_links`), since a bot cannot upload into a channel.
 - NOTE: a change request's reason, or the approval.
 - WELSH_PACK, WELSH_NOTE: the Welsh workflow's notes (the pack as a link, once one can be
   served: `pack_url`), a recorded Welsh upload with its own review buttons.
@@ -29,11 +29,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.delivery import file_links
 from bot.letters import render as letter_render
-from bot.letters import version_file
 from bot.records.dates import ReviewYear
-from bot.review import draft_outbox, draft_versions, drafts, translation
+from bot.review import draft_outbox, draft_versions, drafts, file_links, translation, version_file
 from bot.runtime import Runtime
 from db.models import (
     Delivery,
@@ -305,7 +303,7 @@ def _messages(
 def download_url(
     runtime: Runtime, session: Session, version: DraftVersion, *, now: dt.datetime
 ) -> str | None:
-    """A new download link to the version's .docx (`bot.delivery.file_links`), or None when the bot
+    """A new download link to the version's .docx (`bot.review.file_links`), or None when the bot
     has no PUBLIC_URL to serve it from (no link is issued then)."""
     if not runtime.settings.public_url:
         return None

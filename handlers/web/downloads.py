@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from bot import logging_setup
-from bot.delivery import file_links
-from bot.letters import version_file
+from bot.review import file_links, version_file
 from bot.runtime import Runtime
 
 log = logging.getLogger("ciw.files")

@@ -10,10 +10,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import file_links
 from bot.demo import load_demo
 from bot.records.dates import ReviewYear
-from bot.review import draft_versions, drafts
+from bot.review import draft_versions, drafts, file_links
 from db.models import Authority, Delivery, Draft, DraftVersion
 from handlers.teams import cards, sender
 from handlers.teams import drafts as teams_drafts

@@ -18,10 +18,8 @@ from a2wsgi import WSGIMiddleware
 from sqlalchemy import select
 
 from bot import logging_setup
-from bot.delivery import file_links
 from bot.demo import load_demo
-from bot.letters import version_file
-from bot.review import draft_versions, drafts
+from bot.review import draft_versions, drafts, file_links, version_file
 from db.models import Authority, Draft, HistoryEntry
 from handlers.serve import Routes, Served
 from handlers.web import downloads

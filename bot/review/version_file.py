@@ -1,7 +1,7 @@
 """A draft version's letter as a Word file: its name, its title and its bytes.
 
 The same file whichever way it reaches people: Slack uploads it into the draft's thread,
-a download link (`bot.delivery.file_links`) serves it. Only the version's stored body is read, so
+a download link (`bot.review.file_links`) serves it. Only the version's stored body is read, so
 the file of a version is the letter as it was when the version was made; the dates in
 the document's properties are when the file is made.
 """

@@ -9,7 +9,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.delivery import file_links
+from bot.review import file_links
 from bot.settings import Settings
 from db.models import Authority, Draft, DraftVersion, FileLink, HistoryEntry
 from db.session import session_factory, transaction

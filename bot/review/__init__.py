@@ -1,0 +1,11 @@
+"""Review: draft letters in their thread, version by version, in English and in Welsh.
+
+- `draft_versions`: a version made from the records, checked, and what changed since the
+  last; `drafts`: a draft's state, approvals, change requests, comments;
+- `tally`: where a review stands; `translation`: the Welsh text owed, uploaded, approved;
+- `draft_outbox`: what versions and decisions put in the outbox (publishing `Posted`);
+- `version_file`: a version as a Word file; `file_links`: download links to it.
+
+May import `bot.letters`, `bot.records`, `bot.access`, `bot.delivery`, the frame and
+`db`; never `bot.reminders` (it follows the review's events).
+"""
