@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     Time,
@@ -553,13 +554,60 @@ class TeamsMember(Base):
 
 
 class FileLink(Base):
-    """An expiring download link to one draft version's .docx (`PUBLIC_URL/files/<token>`):
-    only the SHA-256 of its token is kept; each download goes into the history."""
+    """An expiring download link (`PUBLIC_URL/files/<token>`) to one of a draft version's
+    files: its .docx (`kind` "draft"), its translation pack ("pack"), or a final file of
+    the letter issued from it ("final", `issued_file_id`). Only the SHA-256 of its token is
+    kept; each download goes into the history."""
 
     __tablename__ = "file_links"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("draft_versions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="draft", server_default="draft")
+    issued_file_id: Mapped[int | None] = mapped_column(
+        ForeignKey("issued_files.id", name="fk_file_links_issued_file")
+    )
     created_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class LetterIssue(Base):
+    """A letter issued: the approved version sent to the director, dated `issued_on`, and
+    where it was published. One per version; an amended letter is a new version's."""
+
+    __tablename__ = "letter_issues"
+    __table_args__ = (Index("ix_letter_issues_authority_year", "authority_id", "review_year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authorities.id"))
+    review_year: Mapped[int] = mapped_column(Integer)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("draft_versions.id"), unique=True)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    issued_by: Mapped[str] = mapped_column(String(40))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_url: Mapped[str | None] = mapped_column(String(2000))
+    published_by: Mapped[str | None] = mapped_column(String(40))
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    files: Mapped[list[IssuedFile]] = relationship(
+        back_populates="issue", order_by="IssuedFile.id", lazy="selectin"
+    )
+
+
+class IssuedFile(Base):
+    """One final file of an issued letter (`en` or `cy`), kept as it was issued: it never
+    changes, whatever later happens to the template or the records."""
+
+    __tablename__ = "issued_files"
+    __table_args__ = (UniqueConstraint("issue_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issue_id: Mapped[int] = mapped_column(ForeignKey("letter_issues.id"))
+    language: Mapped[str] = mapped_column(String(5))
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    issue: Mapped[LetterIssue] = relationship(back_populates="files")
