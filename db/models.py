@@ -607,6 +607,7 @@ class IssuedFile(Base):
     issue_id: Mapped[int] = mapped_column(ForeignKey("letter_issues.id"))
     language: Mapped[str] = mapped_column(String(5))
     name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(String(64))
 

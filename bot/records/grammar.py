@@ -6,6 +6,7 @@ Parsers raise UserError naming what was wrong; they never touch the database
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from bot.delivery.messages import extract_mentions, typed_words
@@ -379,3 +380,49 @@ def parse_authority(text: str) -> AuthorityChange:
     return AuthorityChange(
         head[0], field_name, value.lower() if field_name == "language" else value
     )
+
+
+@dataclass(frozen=True)
+class Issue:
+    """`issue <authority> [<year>] [<date>]`."""
+
+    authority: str
+    year: ReviewYear | None
+    on: dt.date | None
+
+
+def parse_issue(text: str) -> Issue:
+    """`<authority> [<year>] [<date>]`: a year is `2019-20`, a date `YYYY-MM-DD` or
+    `DD/MM/YYYY` (the date the letter is dated; default today)."""
+    tokens = clean(text).split()
+    if not tokens or len(tokens) > 3:
+        raise UserError("usage", subcommand="issue")
+    year: ReviewYear | None = None
+    on: dt.date | None = None
+    for token in tokens[1:]:
+        if dates.looks_like_year(token) and year is None and on is None:
+            year = dates.parse_year(token)
+        elif on is None:
+            on = dates.parse_date(token)
+        else:
+            raise UserError("usage", subcommand="issue")
+    return Issue(tokens[0], year, on)
+
+
+@dataclass(frozen=True)
+class Publish:
+    """`publish <authority> [<year>] <url>`."""
+
+    authority: str
+    year: ReviewYear | None
+    url: str
+
+
+def parse_publish(text: str) -> Publish:
+    """`<authority> [<year>] <url>`: the address is checked by the caller
+    (`bot.review.issuing.check_url`)."""
+    tokens = clean(text).split()
+    if len(tokens) < 2 or len(tokens) > 3:
+        raise UserError("usage", subcommand="publish")
+    year = dates.parse_year(tokens[1]) if len(tokens) == 3 else None
+    return Publish(tokens[0], year, tokens[-1])

@@ -25,6 +25,7 @@ from db.models import (
     Delivery,
     Draft,
     DraftVersion,
+    LetterIssue,
     Review,
     Translation,
     WelshReview,
@@ -35,7 +36,9 @@ PART, PARENT, DOCX, NOTE = "draft-part", "draft-parent", "draft-docx", "draft-no
 # The Welsh workflow in the same thread: the translation pack (an upload), and the notes
 # of a recorded Welsh upload (with its review buttons) and of the decisions on it.
 WELSH_PACK, WELSH_NOTE = "welsh-pack", "welsh-note"
-KINDS = (PART, PARENT, DOCX, NOTE, WELSH_PACK, WELSH_NOTE)
+# An issued letter's final files (an upload each; Teams: a download link each).
+FINAL = "final-file"
+KINDS = (PART, PARENT, DOCX, NOTE, WELSH_PACK, WELSH_NOTE, FINAL)
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,55 @@ def enqueue_welsh(
     enqueue_refresh(session, draft, now=now)
 
 
+def enqueue_issue(
+    session: Session, draft: Draft, version: DraftVersion, issue: LetterIssue, *, now: dt.datetime
+) -> None:
+    """Queue what an issue shows in the thread: its note, each final file, the parent's state."""
+    prefix = f"draft:D{draft.id}:v{version.number}:issue{issue.id}"
+    _enqueue(
+        session,
+        draft,
+        key=f"{prefix}:note",
+        kind=NOTE,
+        action=outbox.POST,
+        now=now,
+        what="issued",
+        version_id=version.id,
+        issue_id=issue.id,
+    )
+    for file in issue.files:
+        _enqueue(
+            session,
+            draft,
+            key=f"{prefix}:{file.language}",
+            kind=FINAL,
+            action=outbox.UPLOAD,
+            now=now,
+            version_id=version.id,
+            issue_id=issue.id,
+            issued_file_id=file.id,
+        )
+    enqueue_refresh(session, draft, now=now)
+
+
+def enqueue_published(
+    session: Session, draft: Draft, issue: LetterIssue, *, now: dt.datetime
+) -> None:
+    """Queue the note saying where the issued letter is published, and the parent's state."""
+    _enqueue(
+        session,
+        draft,
+        key=f"draft:D{draft.id}:issue{issue.id}:published:{now.isoformat()}",
+        kind=NOTE,
+        action=outbox.POST,
+        now=now,
+        what="published",
+        version_id=issue.version_id,
+        issue_id=issue.id,
+    )
+    enqueue_refresh(session, draft, now=now)
+
+
 def after_sent(
     session: Session,
     row: Delivery,
@@ -265,6 +317,16 @@ def after_sent(
                 at=now,
                 changes={"version": version.number, **where},
             )
+    elif row.kind == FINAL:
+        history.record(
+            session,
+            actor="system",
+            subject="draft",
+            subject_id=draft.id,
+            action="final file",
+            at=now,
+            changes={"version": version.number, "file": payload.get("issued_file_id"), **where},
+        )
     elif row.kind == DOCX:
         if payload.get("approved"):
             history.record(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.letters import assemble, check, render
 from bot.records import history
 from bot.records.dates import ReviewYear
-from bot.review import draft_outbox
+from bot.review import draft_outbox, issuing
 from bot.review.drafts import current
 from bot.runtime import Runtime
 from db.models import Authority, Decision, Draft, DraftVersion, Review
@@ -60,6 +60,7 @@ def draft_letter(
     platform: str = "slack",
 ) -> Outcome:
     """Start the draft of this authority and year in this channel, or add a new version."""
+    issuing.check_new_version(runtime, session, authority, year, actor=actor)
     draft = session.scalars(
         select(Draft).where(
             Draft.authority_id == authority.id,
@@ -99,6 +100,9 @@ def new_version(
 
     Change requests on earlier versions are resolved by it; their approvals do not carry over.
     """
+    issuing.check_new_version(
+        runtime, session, draft.authority, ReviewYear(draft.review_year), actor=actor
+    )
     now = runtime.now()
     year = ReviewYear(draft.review_year)
     elements, warnings = build_checked(runtime, session, draft.authority, year)

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 
 from bot.errors import UserError
 from bot.records import events, history
-from bot.records.dates import ReviewYear
+from bot.records.dates import ReviewYear, letter_date
 from bot.review import draft_outbox, translation
-from bot.review.tally import Tally, tally_of
+from bot.review.tally import Tally, refuse_if_issued, tally_of
 from bot.runtime import Runtime
-from db.models import Authority, Comment, Decision, Draft, DraftVersion, Review
+from db.models import Authority, Comment, Decision, Draft, DraftVersion, LetterIssue, Review
 
 log = logging.getLogger("ciw.drafts")
 
@@ -44,6 +44,10 @@ class DraftSummary:
     version: int
     status: str
     channel_id: str
+    # Once issued: the date (`3 August 2020`), who issued it, and where it is published.
+    issued_on: str | None = None
+    issued_by: str | None = None
+    published_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,17 +102,32 @@ def summaries(
     reviews: dict[int, list[Review]] = {i: [] for i in ids}
     for review in session.scalars(select(Review).where(Review.version_id.in_(ids))):
         reviews[review.version_id].append(review)
-    return [
-        DraftSummary(
-            current(d).number,
-            # Welsh-workflow hook (bot.review.translation): approved only once the Welsh is.
-            translation.overall_status(
-                session, current(d), tally_of(reviews[current(d).id], required).status
-            ),
-            d.channel_id,
+    issues = {
+        i.version_id: i
+        for i in session.scalars(select(LetterIssue).where(LetterIssue.version_id.in_(ids)))
+    }
+    out = []
+    for d in drafts:
+        version = current(d)
+        # Welsh-workflow hook (bot.review.translation): approved only once the Welsh is.
+        status = translation.overall_status(
+            session, version, tally_of(reviews[version.id], required).status
         )
-        for d in drafts
-    ]
+        issue = issues.get(version.id)
+        if issue is None:
+            out.append(DraftSummary(version.number, status, d.channel_id))
+            continue
+        out.append(
+            DraftSummary(
+                version.number,
+                "published" if issue.published_url else "issued",
+                d.channel_id,
+                letter_date(issue.issued_on),
+                issue.issued_by,
+                issue.published_url,
+            )
+        )
+    return out
 
 
 # -- decisions ------------------------------------------------------------------------
@@ -175,6 +194,7 @@ def approve(runtime: Runtime, session: Session, version_id: int, *, user_id: str
     now = runtime.now()
     version = get_version(session, version_id)
     draft = _current_or_refuse(version)
+    refuse_if_issued(session, version)
     mine = list(
         session.scalars(
             select(Review)
@@ -214,6 +234,7 @@ def check_reviewable(session: Session, version_id: int) -> DraftVersion:
     """The version, if it is its draft's current one (what a reviewer may act on)."""
     version = get_version(session, version_id)
     _current_or_refuse(version)
+    refuse_if_issued(session, version)
     return version
 
 

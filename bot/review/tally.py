@@ -8,7 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from db.models import Decision
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import UserError
+from db.models import Decision, DraftVersion, LetterIssue
 
 AWAITING, CHANGES_REQUESTED, APPROVED = "awaiting review", "changes requested", "approved"
 
@@ -60,3 +64,12 @@ def tally_of(reviews: Iterable[Decided], required: int) -> Tally:
         1 for r in reviews if r.decision is Decision.REQUEST_CHANGES and r.resolved_at is None
     )
     return Tally(approvers, open_requests, required)
+
+
+def refuse_if_issued(session: Session, version: DraftVersion) -> None:
+    """An issued version is final: no decision, upload or comment changes it (UserError)."""
+    issued = session.scalar(
+        select(LetterIssue.issued_on).where(LetterIssue.version_id == version.id)
+    )
+    if issued is not None:
+        raise UserError("draft_issued_final", version=version.number, date=issued)

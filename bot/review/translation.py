@@ -27,7 +27,7 @@ from bot.letters import render, translation_pack
 from bot.letters.translation_pack import WelshDocument
 from bot.records import history
 from bot.records.dates import ReviewYear
-from bot.review.tally import Tally, tally_of
+from bot.review.tally import Tally, refuse_if_issued, tally_of
 from bot.runtime import Runtime
 from db.models import (
     Decision,
@@ -226,6 +226,7 @@ def record_upload(
     check_pack_version(translation, document)
     if seen(session, translation.id, message_ts):
         return None
+    refuse_if_issued(session, translation.version)
     previous = [t.id for t in translation.texts]
     revision = len(previous) + 1
     text = WelshText(
@@ -293,6 +294,7 @@ def check_reviewable(session: Session, text_id: int) -> WelshText:
         raise UserError(
             "draft_not_current", version=version.number, current=draft_versions[-1].number
         )
+    refuse_if_issued(session, version)
     return text
 
 

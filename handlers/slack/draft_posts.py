@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from bot.letters import render as letter_render
 from bot.records.dates import ReviewYear
-from bot.review import draft_outbox, draft_versions, drafts, translation, version_file
+from bot.review import draft_outbox, draft_versions, drafts, issuing, translation, version_file
 from bot.runtime import Runtime
 from db.models import (
     Delivery,
     Draft,
     DraftVersion,
+    IssuedFile,
     Language,
     Review,
     WelshReview,
@@ -40,6 +41,9 @@ PART, PARENT, DOCX, NOTE = (
     draft_outbox.NOTE,
 )
 WELSH_PACK, WELSH_NOTE = draft_outbox.WELSH_PACK, draft_outbox.WELSH_NOTE
+FINAL = draft_outbox.FINAL
+# The notes of the letter's life after approval, by the `what` of their outbox row.
+LIFE_NOTES = {"issued": "letter_issued_note", "published": "letter_published_note"}
 
 
 def parts(runtime: Runtime, session: Session, draft: Draft, version: DraftVersion) -> int:
@@ -101,6 +105,11 @@ def render(runtime: Runtime, session: Session, row: Delivery) -> Rendered:
             filename=made.filename,
             title=made.title,
         )
+    if row.kind == FINAL:
+        return _final(session, draft, payload)
+    if payload.get("what") in LIFE_NOTES:
+        text = slack_text.templates(runtime).message(LIFE_NOTES[payload["what"]], **data)
+        return Rendered(text=text, blocks=[blocks.section(text)], thread_ts=draft.thread_ts)
     if payload.get("what") == "change_request":
         review = session.get(Review, payload["review_id"])
         if review is None:
@@ -115,6 +124,16 @@ def render(runtime: Runtime, session: Session, row: Delivery) -> Rendered:
         )
     text = slack_text.templates(runtime).message("draft_approved", **data)
     return Rendered(text=text, blocks=[blocks.section(text)], thread_ts=draft.thread_ts)
+
+
+def _final(session: Session, draft: Draft, payload: dict[str, Any]) -> Rendered:
+    # An issued letter's final file, uploaded as it was kept when the letter was issued.
+    file = session.get(IssuedFile, payload.get("issued_file_id"))
+    if file is None:
+        return Rendered(dropped="the issued file no longer exists")
+    return Rendered(
+        thread_ts=draft.thread_ts, content=file.content, filename=file.name, title=file.title
+    )
 
 
 def _welsh_pack(
@@ -221,6 +240,8 @@ def _context(
         "language": draft.authority.language.value,
         # Welsh-workflow hook (bot.review.translation): the Welsh line, and the status awaiting Welsh.
         **translation.context(runtime, session, draft, version, state.approved),
+        # After the issue: issued or published, or the issue a later version amends.
+        **issuing.context(session, draft, version),
         "warnings": version.warnings or [],
     }
 

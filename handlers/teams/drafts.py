@@ -31,7 +31,15 @@ from sqlalchemy.orm import Session
 
 from bot.letters import render as letter_render
 from bot.records.dates import ReviewYear
-from bot.review import draft_outbox, draft_versions, drafts, file_links, translation, version_file
+from bot.review import (
+    draft_outbox,
+    draft_versions,
+    drafts,
+    file_links,
+    issuing,
+    translation,
+    version_file,
+)
 from bot.runtime import Runtime
 from db.models import (
     Delivery,
@@ -166,6 +174,8 @@ def _context(
         "welsh": draft.authority.language in (Language.CY, Language.BOTH),
         "language": draft.authority.language.value,
         **translation.context(runtime, session, draft, version, state.approved),
+        # After the issue: issued or published, or the issue a later version amends.
+        **issuing.context(session, draft, version),
         "warnings": version.warnings or [],
     }
 

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("issue_id", sa.Integer(), nullable=False),
         sa.Column("language", sa.String(length=5), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("title", sa.String(length=300), nullable=False),
         sa.Column("content", sa.LargeBinary(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(["issue_id"], ["letter_issues.id"]),
