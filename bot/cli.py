@@ -8,11 +8,15 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 
 from bot.settings import Settings, SettingsError
 from db.session import SchemaOutOfDate
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger("ciw.cli")
 
@@ -52,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     out = draft.add_mutually_exclusive_group()
     out.add_argument("--out", help="write a Word file (.docx) here")
     out.add_argument("--format", choices=["text", "md"], default="text", help="printed format")
+    draft.add_argument(
+        "--lang",
+        choices=["en", "cy"],
+        default="en",
+        help="with --out for an issued year: the issued English (default) or Welsh letter",
+    )
 
     package = commands.add_parser(
         "teams-package", help="write the Teams app package to upload in Teams admin"
@@ -189,12 +199,49 @@ def _draft_letter(args: argparse.Namespace, settings: Settings) -> int:
 
     runtime = build_runtime(settings)
     try:
-        print(export_letter(runtime, args.authority, args.year, args.out, args.format))
+        issued = _issued_letter(runtime, args) if args.out else None
+        if issued is not None:
+            print(issued)
+        elif args.lang == "cy":
+            raise UserError("export_welsh_not_issued")
+        else:
+            print(export_letter(runtime, args.authority, args.year, args.out, args.format))
     except UserError as error:
         message = runtime.templates.message(f"errors/{error.template}", **error.data)
         print(f"ciw-bot: {message}", file=sys.stderr)
         return 2
     return 0
+
+
+def _issued_letter(runtime: Runtime, args: argparse.Namespace) -> str | None:
+    """For an issued year, write the issued file of `--lang` to `--out`, exactly as it was
+    issued, and say so; None when the year's letter was never issued."""
+    from pathlib import Path
+
+    from bot.errors import UserError
+    from bot.records import authorities
+    from bot.records.dates import ReviewYear, letter_date, parse_year
+    from bot.review import issuing
+
+    with runtime.transaction() as session:
+        authority = authorities.resolve(session, args.authority)
+        year = parse_year(args.year) if args.year else ReviewYear.last_ended(runtime.today())
+        issue = issuing.latest_issue(session, authority.id, year)
+        if issue is None:
+            return None
+        file = next((f for f in issue.files if f.language == args.lang), None)
+        if file is None:
+            raise UserError("export_no_welsh_file", council=authority.english_name, year=year)
+        Path(args.out).write_bytes(file.content)
+        return runtime.templates.letter(
+            "export_issued_written",
+            year=year,
+            council=authority.english_name,
+            path=args.out,
+            name=file.name,
+            on=letter_date(issue.issued_on),
+            welsh=file.language == "cy",
+        ).strip()
 
 
 if __name__ == "__main__":

@@ -21,8 +21,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from bot.access import roles
 from bot.errors import UserError
@@ -31,6 +31,7 @@ from bot.records.dates import ReviewYear, letter_date
 from bot.review import draft_outbox, translation
 from bot.review.drafts import current, tally
 from bot.review.final_files import final_files
+from bot.review.tally import APPROVED
 from bot.runtime import Runtime
 from db.models import Authority, Draft, DraftVersion, IssuedFile, LetterIssue, Role
 from db.session import serialise_writes
@@ -289,3 +290,52 @@ def context(session: Session, draft: Draft, version: DraftVersion) -> dict[str, 
     if amended is not None:
         return {"amends": letter_date(amended.issued_on)}
     return {}
+
+
+@dataclass(frozen=True)
+class LetterState:
+    """A letter past its review as the App Home lists it: approved (ready to issue),
+    awaiting its Welsh, issued (when, by whom) or published (where)."""
+
+    draft: Draft
+    version: DraftVersion
+    state: str
+    issued_on: str | None = None
+    issued_by: str | None = None
+    published_url: str | None = None
+
+
+def past_review(session: Session, *, limit: int = 20) -> list[LetterState]:
+    """The letters whose current version is approved, newest first, with where each stands."""
+    later = aliased(DraftVersion)
+    rows = session.execute(
+        select(Draft, DraftVersion, LetterIssue)
+        .join(DraftVersion, DraftVersion.draft_id == Draft.id)
+        .outerjoin(LetterIssue, LetterIssue.version_id == DraftVersion.id)
+        .where(
+            DraftVersion.approved_at.is_not(None),
+            ~exists().where(
+                later.draft_id == DraftVersion.draft_id, later.number > DraftVersion.number
+            ),
+        )
+        .order_by(DraftVersion.approved_at.desc(), DraftVersion.id.desc())
+        .limit(limit)
+    ).all()
+    out = []
+    for draft, version, issue in rows:
+        if issue is not None:
+            out.append(
+                LetterState(
+                    draft,
+                    version,
+                    PUBLISHED if issue.published_url else ISSUED,
+                    letter_date(issue.issued_on),
+                    issue.issued_by,
+                    issue.published_url,
+                )
+            )
+        else:
+            out.append(
+                LetterState(draft, version, translation.overall_status(session, version, APPROVED))
+            )
+    return out

@@ -258,3 +258,57 @@ def test_serve_with_clock_sends_what_is_due(base_env, slack, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_draft_letter_out_writes_the_issued_files_of_an_issued_year(base_env, tmp_path):
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from db.models import Authority, Draft, DraftVersion, IssuedFile, Language, LetterIssue
+    from db.session import make_engine, session_factory, transaction, upgrade
+
+    engine = make_engine(base_env["DATABASE_URL"])
+    upgrade(engine)
+    now = dt.datetime(2020, 8, 5, 9, tzinfo=dt.UTC)
+    kept = {"en": b"PK issued English bytes", "cy": b"PK issued Welsh bytes"}
+    with transaction(session_factory(engine)) as session:
+        wrexham = session.scalars(select(Authority).where(Authority.slug == "wrexham")).one()
+        wrexham.language = Language.BOTH
+        draft = Draft(authority=wrexham, review_year=2019, channel_id="G0", created_by="U0")
+        version = DraftVersion(draft=draft, number=1, body="letter", created_by="U0")
+        session.add_all([draft, version])
+        session.flush()
+        issue = LetterIssue(
+            authority_id=wrexham.id, review_year=2019, draft_id=draft.id, version_id=version.id,
+            issued_on=dt.date(2020, 8, 5), issued_by="U0REVIEW", issued_at=now,
+        )  # fmt: skip
+        session.add(issue)
+        session.flush()
+        for language, content in kept.items():
+            session.add(
+                IssuedFile(
+                    issue_id=issue.id, language=language, name=f"letter {language}.docx",
+                    title="t", content=content, sha256="0" * 64,
+                )
+            )  # fmt: skip
+    engine.dispose()
+
+    for lang, expected in [("en", "issued letter for"), ("cy", "issued Welsh letter for")]:
+        out = tmp_path / f"{lang}.docx"
+        extra = ["--lang", lang] if lang == "cy" else []
+        written = run(
+            ["draft-letter", "wrexham", "--year", "2019-20", "--out", str(out), *extra], base_env
+        )
+        assert written.returncode == 0, written.stderr
+        assert expected in written.stdout and "dated 5 August 2020" in written.stdout
+        assert out.read_bytes() == kept[lang]  # exactly as issued, not assembled again
+
+    # A year never issued has no Welsh letter to write; its English draft is assembled.
+    refused = run(
+        ["draft-letter", "wrexham", "--year", "2018-19", "--out", str(tmp_path / "x.docx"),
+         "--lang", "cy"],
+        base_env,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "has not been issued" in refused.stderr
+    assert not (tmp_path / "x.docx").exists()

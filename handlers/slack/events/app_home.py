@@ -1,4 +1,5 @@
-"""The App Home tab: each inspector's upcoming activities and the drafts waiting for review."""
+"""The App Home tab: each inspector's upcoming activities, the drafts waiting for review,
+and where the approved letters stand (ready to issue, awaiting Welsh, issued, published)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from slack_sdk import WebClient
 
 from bot.access import roles
 from bot.reminders import planning
+from bot.review import issuing
 from bot.runtime import Runtime
 from handlers.slack import text as slack_text
 from handlers.slack.reminder_blocks import sections
@@ -37,6 +39,7 @@ def home_view(runtime: Runtime, user_id: str) -> dict[str, Any]:
             ),
             total=planning.count_upcoming_for(session, user_id, today) if shown else 0,
             drafts=planning.drafts_waiting(session, user_id, limit=HOME_ITEMS) if shown else [],
+            letters=issuing.past_review(session, limit=HOME_ITEMS) if shown else [],
         )
     blocks = sections(text)[:MAX_BLOCKS]
     return {"type": "home", "blocks": blocks}

@@ -16,6 +16,7 @@ from bot.settings import Settings
 from db.models import DraftVersion, HistoryEntry, IssuedFile, LetterIssue, Review, WelshReview
 from handlers.slack.text import visible
 from tests.conftest import SIGNING_SECRET, outbox_settled
+from tests.handlers.slack.test_app_home import home_text
 from tests.handlers.slack.test_draft_letter import (
     CHANNEL,
     all_text,
@@ -67,6 +68,17 @@ def finals(slack) -> dict[str, bytes]:
             if file_id in slack.uploads:
                 out[name] = slack.uploads[file_id]
     return out
+
+
+def home_opened(user: str) -> dict:
+    """Slack's app_home_opened event: someone opens the bot's Home tab."""
+    return {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": f"D{user[1:]}",
+        "tab": "home",
+        "event_ts": "1596621600.000100",
+    }
 
 
 def approved(workspace, slack, runtime, clock) -> int:
@@ -129,6 +141,10 @@ def test_an_issued_letter_is_published_and_a_bad_address_is_refused(
     workspace, slack, runtime, clock
 ):
     approved(workspace, slack, runtime, clock)
+    assert workspace.event(home_opened("U0REVIEW")).status == 200
+    home = visible(home_text(slack.wait_calls("views.publish")[-1].get("view")))
+    assert f"{COUNCIL}, 2019-20, version 1: approved, ready to issue" in home
+    clock.set("2020-08-05T10:00:00")
     refused = visible(
         workspace.command(f"publish wrexham 2019-20 {URL}", user="U0REVIEW").get("text")
     )
@@ -165,6 +181,13 @@ def test_an_issued_letter_is_published_and_a_bad_address_is_refused(
     outbox_settled(runtime)
     assert len(posted(slack, "Published")) == 1
     assert f"published at {URL}" in list_pages(workspace, "list wrexham 2019-20")[-1]
+    # And the App Home lists where the approved letters stand.
+    assert workspace.event(home_opened("U0REVIEW")).status == 200
+    home = visible(home_text(slack.wait_calls("views.publish", 2)[-1].get("view")))
+    assert (
+        f"{COUNCIL}, 2019-20, version 1: issued on 5 August 2020 by <@U0REVIEW>, "
+        f"published at {URL}" in home
+    )
 
 
 def test_a_letter_not_ready_is_not_issued_and_nothing_is_recorded(workspace, slack, runtime, clock):
