@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -211,3 +212,66 @@ def _weekday(day: dt.date) -> dt.date:
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
     return day
+
+
+def _approved_letter(engine) -> None:
+    """Wrexham's 2019-20 letter made and approved through the domain, as the servers' own
+    database holds it after a review (no platform needed: nothing is posted)."""
+    from bot.demo import load_demo
+    from bot.review import draft_versions
+    from bot.runtime import build_runtime
+    from bot.settings import Settings
+    from db.models import Authority, Decision, Draft, Review
+
+    now = dt.datetime(2020, 8, 4, 10, tzinfo=dt.UTC)
+    runtime = build_runtime(
+        Settings(database_url=engine.url.render_as_string(hide_password=False)),
+        engine=engine,
+        clock=lambda: now,
+    )
+    with runtime.transaction() as session:
+        load_demo(session, now=now)
+        wrexham = session.scalars(select(Authority).where(Authority.slug == "wrexham")).one()
+        draft = Draft(authority=wrexham, review_year=2019, channel_id="G0REVIEW", created_by="U0")
+        session.add(draft)
+        session.flush()
+        version = draft_versions.new_version(
+            runtime, session, draft, actor="U0", post=False
+        ).version
+        version.approved_at = now
+        session.add(
+            Review(version_id=version.id, user_id="U0REVIEW", decision=Decision.APPROVE, at=now)
+        )
+
+
+def test_two_servers_issuing_the_same_letter_at_once_issue_it_once(servers, engine, slack):
+    from db.models import IssuedFile, LetterIssue
+
+    _approved_letter(engine)
+    signer = SignedRequests(SECRET, slack)
+    requests = [signer.command("issue wrexham 2019-20", user=f"U0REVIEW{n}") for n in (1, 2)]
+
+    statuses: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def send(port: int, request: tuple[bytes, dict[str, str]]) -> None:
+        barrier.wait()
+        statuses.append(_post(port, *request))
+
+    threads = [
+        threading.Thread(target=send, args=pair) for pair in zip(servers, requests, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200, 200]
+    answers = slack.wait_for(lambda s: s.responses() if len(s.responses()) == 2 else None, 30)
+    texts = sorted(str(a.get("text")) for a in answers)
+    assert sum("is issued" in t for t in texts) == 1, texts
+    assert sum("already issued" in t for t in texts) == 1, texts
+    with engine.connect() as connection:
+        issues = connection.execute(select(func.count()).select_from(LetterIssue)).scalar()
+        files = connection.execute(select(func.count()).select_from(IssuedFile)).scalar()
+    tally(duplicates=issues - 1, lost=1 - issues)
+    assert (issues, files) == (1, 1)
