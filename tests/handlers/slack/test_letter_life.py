@@ -223,6 +223,26 @@ def test_issuing_and_publishing_need_a_reviewer_once_roles_are_given(
     )
     refused = visible(workspace.command(f"publish wrexham {URL}", user="U0INSPECT").get("text"))
     assert "needs a reviewer's role" in refused
+    with runtime.transaction() as session:
+        assert session.scalars(select(LetterIssue.published_url)).one() is None
+
+
+def test_a_guest_can_neither_issue_nor_publish(workspace, slack, runtime, clock):
+    approved(workspace, slack, runtime, clock)
+    slack.users["U0GUEST"] = {"is_restricted": True}
+    refusals = len(slack.responses())
+    for typed in ("issue wrexham 2019-20", f"publish wrexham 2019-20 {URL}"):
+        # The first is acknowledged at once and refused through its response_url once Slack
+        # has said who this is; the next, already known, is refused in the ack itself.
+        answer = workspace.post(*workspace.requests.command(typed, user="U0GUEST"))
+        assert answer.status == 200
+        if answer.body:
+            reply = json.loads(answer.body)
+        else:
+            refusals += 1
+            reply = slack.wait_calls("response_url", refusals)[-1].params
+        assert "guest accounts cannot use it" in visible(reply["text"])
+    assert count(runtime, LetterIssue) == 0
 
 
 def test_a_welsh_language_letter_is_issued_only_with_its_approved_welsh_in_two_files(
