@@ -62,6 +62,9 @@ PART, PARENT, DOCX, NOTE = (
     draft_outbox.NOTE,
 )
 WELSH_PACK, WELSH_NOTE = draft_outbox.WELSH_PACK, draft_outbox.WELSH_NOTE
+FINAL = draft_outbox.FINAL
+# The notes of the letter's life after approval, by the `what` of their outbox row.
+LIFE_NOTES = {"issued": "letter_issued_note", "published": "letter_published_note"}
 
 # Room kept on a later version's first message for names, whose length may differ
 # between counting the parts (when queued) and sending them.
@@ -117,6 +120,9 @@ def render(runtime: Runtime, session: Session, row: Delivery, *, now: dt.datetim
         if row.kind == WELSH_NOTE:
             return _welsh_note(runtime, session, draft, row)
         data = _context(runtime, session, draft, version)
+        if payload.get("what") in LIFE_NOTES:
+            text = teams_text.templates(runtime).message(LIFE_NOTES[payload["what"]], **data)
+            return Rendered(_note(text), thread=draft.thread_ts)
         if payload.get("what") == "change_request":
             review = session.get(Review, payload["review_id"])
             if review is None:
