@@ -111,7 +111,9 @@ def test_british_english_proofing_and_welsh_paragraphs_marked_welsh(elements):
     english = [p for p in document.paragraphs if p.text.startswith("We welcome receiving")]
     assert len(welsh) == len(english) == 1
     assert lang_of(welsh[0]) == {"cy-GB"}
-    assert lang_of(english[0]) == set()  # the document's own en-GB
+    # Every paragraph says its language, not only the Welsh ones (a screen reader reads it).
+    assert lang_of(english[0]) == {"en-GB"}
+    assert all(lang_of(p) for p in document.paragraphs)
     assert "en-US" not in zipfile.ZipFile(io.BytesIO(data)).read("word/styles.xml").decode()
 
 
