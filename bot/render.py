@@ -68,6 +68,7 @@ def _common(env: Environment) -> Environment:
         finding_ref=ids.finding_ref,
         note_ref=ids.note_ref,
         dated=dates.dated,
+        welsh_date=dates.welsh_date,
     )
     return env
 

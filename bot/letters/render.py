@@ -44,7 +44,9 @@ def segments(text: str) -> list[tuple[str, str | None]]:
 class Element:
     """One piece of the letter: a heading (level 1-3), a paragraph (its lines) or a list item.
 
-    `lang` is None for the letter's language (British English) or `"cy"` for Welsh.
+    `lang` is None for the letter's own language (British English; Welsh in the Welsh
+    letter of an issued one), `"cy"` for Welsh, `"en"` for English (what a Welsh letter
+    keeps in English). Only None and "cy" are written in letter markup.
     """
 
     kind: Kind

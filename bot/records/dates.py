@@ -142,6 +142,28 @@ def dated(day: dt.date) -> str:
     return f"{day:%d %B %Y}"
 
 
+# The months as a Welsh letter writes them (no mutation after a numeral: `3 Rhagfyr 2026`).
+WELSH_MONTHS = (
+    "Ionawr",
+    "Chwefror",
+    "Mawrth",
+    "Ebrill",
+    "Mai",
+    "Mehefin",
+    "Gorffennaf",
+    "Awst",
+    "Medi",
+    "Hydref",
+    "Tachwedd",
+    "Rhagfyr",
+)
+
+
+def welsh_date(day: dt.date) -> str:
+    """The date a Welsh letter is dated: `3 Rhagfyr 2026`."""
+    return f"{day.day} {WELSH_MONTHS[day.month - 1]} {day.year}"
+
+
 def letter_dates(start: dt.date, end: dt.date) -> str:
     """A span as the letter writes it: `24 and 25 September 2019`, `3 to 5 March 2020`."""
     if start == end:

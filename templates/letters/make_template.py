@@ -6,6 +6,11 @@ The template holds only layout: the A4 page and its margins, the bilingual CIW /
 letterhead in the first page's header, page numbers in the footer, and the styles the
 letter uses (Normal, Heading 1-3, List Bullet, Hyperlink, CIW Draft Marking). CIW may
 replace it with any Word file that has those styles (`CIW_LETTER_TEMPLATE`).
+
+As an accessible document needs: the letterhead is text, Welsh first, each address column
+marked with its language (the contacts and the footer take the letter's); spacing is the
+styles' and the table's, never an empty paragraph; List Bullet is a real Word list. The
+same script writes the same bytes (every part of the package dated alike).
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import sys
+import zipfile
 from pathlib import Path
 
 from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
@@ -28,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "ciw-letter.docx"
 FONT = "Arial"
 BLACK = RGBColor(0, 0, 0)
+LETTERHEAD_GAP = Pt(6)
 
 # The letterhead as the reference letter gives it.
 WELSH_ADDRESS = (
@@ -138,7 +145,10 @@ def _styles(document) -> None:
     small.paragraph_format.line_spacing = 1.0
 
 
-def _cell_lines(cell, lines, *, align, lang: str | None = None) -> None:
+def _cell_lines(cell, lines, *, align, lang: str | None = None, bold_first: bool = True) -> None:
+    """One column of the letterhead, a paragraph a line. `lang` marks a column written in
+    one language (the Welsh and English addresses); the contacts, in neither, are left to
+    take the letter's language."""
     cell.paragraphs[0].style = "CIW Letterhead"
     for number, line in enumerate(lines):
         paragraph = (
@@ -146,7 +156,7 @@ def _cell_lines(cell, lines, *, align, lang: str | None = None) -> None:
         )
         paragraph.alignment = align
         run = paragraph.add_run(line)
-        if number == 0:
+        if number == 0 and bold_first:
             run.bold = True
         if lang:
             _lang(run._r, lang)
@@ -159,7 +169,30 @@ def _no_borders(table) -> None:
         element = OxmlElement(f"w:{edge}")
         element.set(qn("w:val"), "nil")
         borders.append(element)
-    table._tbl.tblPr.append(borders)
+    properties = table._tbl.tblPr
+    # The schema's order of a table's properties (Word refuses others): borders, then the
+    # cells' margins, then the look.
+    properties.insert_element_before(borders, "w:shd", "w:tblLayout", "w:tblCellMar", "w:tblLook")
+    # The letterhead's distance from the letter is the cells' bottom margin, not an empty
+    # paragraph (an accessible document spaces with formatting, never with blank lines).
+    margins = OxmlElement("w:tblCellMar")
+    bottom = OxmlElement("w:bottom")
+    bottom.set(qn("w:w"), str(int(LETTERHEAD_GAP.pt * 20)))
+    bottom.set(qn("w:type"), "dxa")
+    margins.append(bottom)
+    properties.insert_element_before(margins, "w:tblLook", "w:tblCaption", "w:tblDescription")
+
+
+def _end_mark(paragraph) -> None:
+    """Word keeps a paragraph after a table that ends a header: this one takes no room."""
+    paragraph.paragraph_format.space_before = paragraph.paragraph_format.space_after = Pt(0)
+    paragraph.paragraph_format.line_spacing = Pt(1)
+    paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    size = OxmlElement("w:sz")
+    size.set(qn("w:val"), "2")
+    r_pr = OxmlElement("w:rPr")
+    r_pr.append(size)
+    paragraph._p.get_or_add_pPr().append(r_pr)
 
 
 def _field(paragraph, instruction: str, placeholder: str) -> None:
@@ -203,14 +236,15 @@ def build() -> bytes:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     _no_borders(table)
     left, middle, right = table.rows[0].cells
+    # Welsh first (left, and first as a screen reader reads the header), as the reference.
     _cell_lines(left, WELSH_ADDRESS, align=WD_ALIGN_PARAGRAPH.LEFT, lang="cy-GB")
-    _cell_lines(middle, ("", *CONTACT), align=WD_ALIGN_PARAGRAPH.CENTER)
-    _cell_lines(right, ENGLISH_ADDRESS, align=WD_ALIGN_PARAGRAPH.RIGHT)
-    # The letterhead first; a header must end with a paragraph, which spaces it from the
-    # letter.
+    _cell_lines(middle, CONTACT, align=WD_ALIGN_PARAGRAPH.CENTER, bold_first=False)
+    # The contacts start level with the addresses' second line (under their bold names).
+    middle.paragraphs[0].paragraph_format.space_before = Pt(9)
+    _cell_lines(right, ENGLISH_ADDRESS, align=WD_ALIGN_PARAGRAPH.RIGHT, lang="en-GB")
+    # The letterhead first, then the paragraph Word requires after a table ending a header.
     header._element.remove(header.paragraphs[0]._p)
-    spacer = header.add_paragraph()
-    spacer.paragraph_format.space_after = Pt(6)
+    _end_mark(header.add_paragraph())
 
     for footer in (section.first_page_footer, section.footer):
         paragraph = footer.paragraphs[0]
@@ -245,7 +279,18 @@ def build() -> bytes:
             body.remove(child)
     buffer = io.BytesIO()
     document.save(buffer)
-    return buffer.getvalue()
+    return _stamped(buffer.getvalue())
+
+
+def _stamped(data: bytes) -> bytes:
+    """The package again with every part dated alike, so the same script writes the same file."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            part = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            part.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(part, source.read(info.filename))
+    return out.getvalue()
 
 
 def main() -> int:
