@@ -27,7 +27,6 @@ from tests.handlers.slack.test_draft_letter import (
 from tests.handlers.slack.test_draft_review import click, current_version, started
 from tests.handlers.slack.test_welsh import (
     approved_in_english,
-    ephemeral,
     filled,
     posted,
     share,
@@ -280,7 +279,9 @@ def test_a_welsh_language_letter_is_issued_only_with_its_approved_welsh_in_two_f
     # Nothing more is recorded on an issued version: not a Welsh decision, not an approval.
     reviews = count(runtime, WelshReview)
     assert click(workspace, drafts.APPROVE, version_id, user="U0OTHER").status == 200
-    refused = ephemeral(slack, "it is final")
+    refused = slack.wait_for(
+        lambda s: [r for r in s.responses() if "it is final" in visible(r.get("text"))] or None
+    )[0]
     assert "was issued on 11 August 2020" in visible(refused.get("text"))
     assert count(runtime, WelshReview) == reviews
     with runtime.transaction() as session:
