@@ -30,7 +30,7 @@ from bot.records import history
 from bot.records.dates import ReviewYear, letter_date
 from bot.review import draft_outbox, translation
 from bot.review.drafts import current, tally
-from bot.review.final_files import final_files
+from bot.review.final_files import NotIssuable, final_files
 from bot.review.tally import APPROVED
 from bot.runtime import Runtime
 from db.models import Authority, Draft, DraftVersion, IssuedFile, LetterIssue, Role
@@ -168,7 +168,12 @@ def issue(
     )
     session.add(made)
     session.flush()
-    for file in final_files(runtime, session, version, issued_on=on):
+    try:
+        files = final_files(runtime, session, version, issued_on=on)
+    except NotIssuable as error:
+        # What the checks above cannot see (a letter with no date line to date, say).
+        raise UserError("issue_not_issuable", version=version.number, reason=str(error)) from None
+    for file in files:
         session.add(
             IssuedFile(
                 issue_id=made.id,

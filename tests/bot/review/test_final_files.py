@@ -12,17 +12,13 @@ import docx
 import pytest
 from sqlalchemy import select
 
-from bot.demo import load_demo
 from bot.letters import render
 from bot.letters.translation_pack import read_welsh
 from bot.records.dates import ReviewYear
 from bot.review import draft_versions, drafts, translation
 from bot.review.final_files import FinalFile, NotIssuable, final_files
-from bot.runtime import build_runtime
-from bot.settings import Settings
 from db.models import Authority, Draft, DraftVersion, Language
 from templates.letters.make_template import CONTACT, ENGLISH_ADDRESS, WELSH_ADDRESS
-from tests.conftest import Clock
 from tests.docx_checks import assert_accessible
 
 # The version is made (and so dated) on 3 August 2020, approved the next day, issued later.
@@ -34,16 +30,6 @@ WELSH_NAME = "Wrexham County Borough Council 2019-20 performance review letter (
 LETTERHEAD = (("cy-GB", WELSH_ADDRESS), ("", CONTACT), ("en-GB", ENGLISH_ADDRESS))
 ENGLISH_STATEMENT = "We welcome receiving correspondence in Welsh."
 REVIEWER, TRANSLATOR = "U0REVIEW", "U0TRANSLATE"
-
-
-@pytest.fixture
-def domain(engine):
-    """The runtime on a fresh database with the Wrexham demo records, and its clock."""
-    clock = Clock(MADE)
-    runtime = build_runtime(Settings(database_url=str(engine.url)), engine=engine, clock=clock)
-    with runtime.transaction() as session:
-        load_demo(session, now=MADE)
-    return runtime, clock
 
 
 def approved_version(runtime, clock, session, language: Language) -> DraftVersion:
