@@ -44,6 +44,22 @@ _CHUNK = 64 * 1024
 # What zipfile is told a part inflates to: more than can ever be read before the refusal.
 _PAST_THE_LIMIT = MAX_UNPACKED_BYTES + _CHUNK + 1
 MAX_TEXT_CHARS = 400_000
+# A Welsh letter is tens of kilobytes; 10 MB leaves room for a letterhead's pictures. What
+# a platform hands over is read no further than this, whatever it says the file's size is.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+# Word documents in any of their forms, and what else a translator might send instead: a
+# file of these kinds is answered (a .docx is needed), by what it is.
+DOCUMENT_KINDS = {
+    "docx": "a Word document",
+    "doc": "an old Word document (.doc)",
+    "docm": "a Word document with macros (.docm)",
+    "dotx": "a Word template (.dotx)",
+    "odt": "an OpenDocument text (.odt)",
+    "rtf": "a rich text file (.rtf)",
+    "pdf": "a PDF",
+    "pages": "a Pages document",
+    "txt": "a plain text file",
+}
 # Characters XML 1.0 cannot hold (typed text could carry them): dropped, not fatal.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -71,16 +87,25 @@ class WelshDocument:
     identifier: str | None = None
     empty_rows: list[int] = field(default_factory=list)
 
-    @property
-    def pack_version(self) -> int | None:
-        """The letter version the pack was made for, if the file still says."""
+    def _identified(self, wanted: str) -> int | None:
         if not self.identifier or not self.identifier.startswith(IDENTIFIER_PREFIX):
             return None
         for part in self.identifier.split(":")[1:]:
             key, _, value = part.partition("=")
-            if key == "version" and value.isdigit():
+            if key == wanted and value.isdigit() and len(value) <= 12:
                 return int(value)
         return None
+
+    @property
+    def pack_version(self) -> int | None:
+        """The letter version the pack was made for, if the file still says."""
+        return self._identified("version")
+
+    @property
+    def pack_draft(self) -> int | None:
+        """The draft (its id) the pack was made for, if the file still says: how a pack
+        sent where no thread names the letter (Teams' personal chat) finds it."""
+        return self._identified("draft")
 
 
 def identifier(draft_id: int, version: int) -> str:

@@ -4,7 +4,9 @@
   last; `drafts`: a draft's state, approvals, change requests, comments;
 - `tally`: where a review stands; `translation`: the Welsh text owed, uploaded, approved;
 - `draft_outbox`: what versions and decisions put in the outbox (publishing `Posted`);
-- `version_file`: a version as a Word file; `file_links`: download links to it;
+- `version_file`: a version as a Word file; `file_links`: download links to a version's
+  files (its letter, its translation pack, a final file of the letter issued from it);
+- `issuing`: the letter issued (dated, its final files kept) and published;
 - `final_files`: an issued letter's final files, English and Welsh, accessible documents.
 
 May import `bot.letters`, `bot.records`, `bot.access`, `bot.delivery`, the frame and

@@ -30,6 +30,7 @@ from bot.records.dates import ReviewYear
 from bot.review.tally import Tally, refuse_if_issued, tally_of
 from bot.runtime import Runtime
 from db.models import (
+    Authority,
     Decision,
     Draft,
     DraftVersion,
@@ -83,7 +84,13 @@ def awaiting(session: Session, channel_id: str, thread_ts: str) -> Translation |
     draft = session.scalars(
         select(Draft).where(Draft.channel_id == channel_id, Draft.thread_ts == thread_ts)
     ).first()
-    if draft is None or not draft.versions:
+    return awaiting_draft(session, draft) if draft is not None else None
+
+
+def awaiting_draft(session: Session, draft: Draft) -> Translation | None:
+    """The translation a Welsh upload for this draft is for (its current version's, while
+    approved in English and its Welsh not approved), if one is."""
+    if not draft.versions:
         return None
     version = draft.versions[-1]
     if version.approved_at is None:
@@ -151,6 +158,7 @@ def context(
         text=text,
         tally=tally,
         pack_posted=translation.pack_file_id is not None,
+        platform=draft.platform,
     )
     return {
         "status": APPROVED if is_final(translation) else AWAITING_WELSH,
@@ -198,6 +206,67 @@ def seen(session: Session, translation_id: int, message_ts: str) -> bool:
         ).first()
         is not None
     )
+
+
+def owed_for_upload(
+    session: Session,
+    document: WelshDocument,
+    *,
+    platform: str,
+    authority: Authority | None = None,
+    year: ReviewYear | None = None,
+) -> Translation:
+    """The translation a Welsh .docx sent where no thread names its letter (Teams' personal
+    chat) is for: the letter the sender named (`welsh <authority> [<year>]`), else the one
+    a filled pack names in its identifier; UserError saying what is missing or wrong.
+
+    Only this platform's drafts are looked at. A named letter and the pack's must agree;
+    a letter is taken only while it awaits its Welsh text (see `awaiting_draft`).
+    """
+    named = document.pack_draft if document.source == "pack" else None
+    pack_draft = session.get(Draft, named) if named is not None else None
+    if pack_draft is not None and pack_draft.platform != platform:
+        pack_draft = None
+    if authority is None:
+        if pack_draft is None:
+            # A document of the translator's own (or a pack whose identifier is gone).
+            raise UserError("welsh_say_which", unknown_pack=named is not None)
+        owed = awaiting_draft(session, pack_draft)
+        if owed is None:
+            raise UserError(
+                "welsh_nothing_awaits",
+                council=pack_draft.authority.english_name,
+                year=ReviewYear(pack_draft.review_year),
+            )
+        return owed
+    wanted = select(Draft).where(Draft.authority_id == authority.id, Draft.platform == platform)
+    if year is not None:
+        wanted = wanted.where(Draft.review_year == year.start_year)
+    candidates = [
+        (draft, owed)
+        for draft in session.scalars(wanted.order_by(Draft.id))
+        if (owed := awaiting_draft(session, draft)) is not None
+    ]
+    if pack_draft is not None and candidates:
+        mine = [pair for pair in candidates if pair[0].id == pack_draft.id]
+        if not mine:
+            raise UserError(
+                "welsh_other_letter",
+                council=pack_draft.authority.english_name,
+                year=ReviewYear(pack_draft.review_year),
+                named=authority.english_name,
+            )
+        candidates = mine
+    if not candidates:
+        raise UserError("welsh_nothing_awaits", council=authority.english_name, year=year)
+    if len(candidates) > 1:
+        years = sorted({ReviewYear(d.review_year).label for d, _ in candidates})
+        if len(years) > 1 and year is None:
+            raise UserError(
+                "welsh_which_year", council=authority.english_name, years=years, slug=authority.slug
+            )
+        raise UserError("welsh_which_letter", council=authority.english_name)
+    return candidates[0][1]
 
 
 def check_pack_version(translation: Translation, document: WelshDocument) -> None:

@@ -7,6 +7,7 @@ and the next only when it passes it on):
 
 - `conversations`: every activity's conversation reference kept (and installs, updates);
 - `replies`: a reply in a draft's reply chain is a review comment;
+- `welsh`: a file sent in the personal chat (a translator's Welsh .docx), and `welsh …`;
 - `commands`: a message to the bot is a `/ciw` command;
 - `forms`: the activity and finding dialogs (`task/fetch`, `task/submit`);
 - `actions`: the cards' buttons (`adaptiveCard/action`).
@@ -28,7 +29,7 @@ def create_app(runtime: Any, *, fallback: Any | None = None) -> Any:
 
     Serve it with lifespan on: the App is initialised at start, and at shutdown the work
     still running after an answer is waited for."""
-    from handlers.teams import actions, commands, forms, keep_references, replies, turns
+    from handlers.teams import actions, commands, forms, keep_references, replies, turns, welsh
     from handlers.teams.app import create_teams_app
     from handlers.teams.platform import platform_of
 
@@ -44,6 +45,7 @@ def create_app(runtime: Any, *, fallback: Any | None = None) -> Any:
 
     keep_references.register(app, runtime)
     replies.register(app, runtime)
+    welsh.register(app, runtime)
     commands.register(app, runtime)
     forms.register(app, runtime)
     actions.register(app, runtime)

@@ -14,8 +14,10 @@ conversation so they go out in order. In Teams (SPEC "Microsoft Teams"):
 - DOCX: a message in the chain with the version's download link
   (`PUBLIC_URL/files/<token>`, `bot.review.file_links`), since a bot cannot upload into a channel.
 - NOTE: a change request's reason, or the approval.
-- WELSH_PACK, WELSH_NOTE: the Welsh workflow's notes (the pack as a link, once one can be
-  served: `pack_url`), a recorded Welsh upload with its own review buttons.
+- WELSH_PACK, WELSH_NOTE: the Welsh workflow's notes: the translation pack as a download
+  link (`PUBLIC_URL/files/<token>`) with how to send it back (to the bot, in the
+  translator's personal chat: `handlers.teams.welsh`); a recorded Welsh text, saying who
+  sent it, with its own review buttons; the decisions on it.
 
 The cards are built when the row is sent, from the version's stored body, which never
 changes; only the review card shows the state of the moment.
@@ -195,7 +197,7 @@ def review_card(
     data = _context(runtime, session, draft, version)
     words = teams_text.templates(runtime)
     title = teams_text.visible(words.message("draft_title", **data))
-    return cards.review_card(
+    card = cards.review_card(
         title=title,
         text=words.message("draft_parent", continued=False, **data),
         value=str(version.id),
@@ -206,6 +208,26 @@ def review_card(
         new_version=drafts.NEW_VERSION,
         reason_limit=drafts.MAX_REASON,
     )
+    pending = welsh_to_review(session, draft, version)
+    if pending is not None:
+        # Approved in English, a Welsh text sent in and not yet approved: what is left to
+        # decide is the Welsh, so the card's buttons are the Welsh review's (New version
+        # stays, for a change to the English).
+        new = [a for a in card["actions"] if a.get("verb") == drafts.NEW_VERSION]
+        card["actions"] = [*welsh_actions(runtime, pending.id), *new]
+    return card
+
+
+def welsh_to_review(session: Session, draft: Draft, version: DraftVersion) -> WelshText | None:
+    """The newest Welsh revision of the draft's current version, while it awaits its
+    decision (the version approved in English, that revision not approved)."""
+    if version.approved_at is None or drafts.current(draft).id != version.id:
+        return None
+    owed = translation.for_version(session, version.id)
+    text = translation.latest(owed) if owed is not None else None
+    if text is None or text.approved_at is not None:
+        return None
+    return text
 
 
 # -- the letter ------------------------------------------------------------------------------
@@ -317,14 +339,19 @@ def _messages(
 
 # -- the Word file, as a link ------------------------------------------------------------
 def download_url(
-    runtime: Runtime, session: Session, version: DraftVersion, *, now: dt.datetime
+    runtime: Runtime,
+    session: Session,
+    version: DraftVersion,
+    *,
+    now: dt.datetime,
+    kind: str = file_links.DRAFT,
 ) -> str | None:
-    """A new download link to the version's .docx (`bot.review.file_links`), or None when the bot
-    has no PUBLIC_URL to serve it from (no link is issued then)."""
-    if not runtime.settings.public_url:
-        return None
-    token = file_links.issue(session, version, actor=LINK_ACTOR, now=now)
-    return file_links.url(runtime.settings, token)
+    """A new download link to one of the version's files (`bot.review.file_links`: its
+    letter, or with `kind` its translation pack), or None when the bot has no PUBLIC_URL to
+    serve it from (no link is made then)."""
+    return file_links.create(
+        session, version, runtime.settings, now=now, actor=LINK_ACTOR, kind=kind
+    )
 
 
 def _docx(
@@ -347,35 +374,29 @@ def _docx(
     return Rendered(_note(text), thread=draft.thread_ts)
 
 
-def pack_url(
-    runtime: Runtime, session: Session, version: DraftVersion, *, now: dt.datetime
-) -> str | None:
-    """Where the version's translation pack can be downloaded from Teams: nowhere yet
-    (`handlers.web.downloads` serves a version's letter, not its pack), so None."""
-    del runtime, session, version, now
-    return None
-
-
 def _welsh_pack(
     runtime: Runtime, session: Session, draft: Draft, version: DraftVersion, now: dt.datetime
 ) -> Rendered:
+    # The pack as a link in the chain (a bot cannot upload into a channel), and how the
+    # translator sends it back: to the bot in their personal chat, the one place Teams
+    # hands a bot a file.
     owed = translation.for_version(session, version.id)
     if owed is None:
         return Rendered(dropped="no Welsh is owed for this version")
     if owed.pack_file_id is not None:
         return Rendered(dropped="the translation pack was posted already")
     _, filename = translation.pack_names(runtime, draft, version)
-    words = teams_text.templates(runtime)
-    note = words.message(
-        "welsh_pack_posted", version=version, welsh_council=draft.authority.welsh_name
-    )
-    link = words.message(
+    note = teams_text.templates(runtime).message(
         "teams_pack_link",
-        url=pack_url(runtime, session, version, now=now),
+        url=download_url(runtime, session, version, now=now, kind=file_links.PACK),
         filename=filename,
         days=file_links.LIFETIME.days,
+        version=version,
+        welsh_council=draft.authority.welsh_name,
+        slug=draft.authority.slug,
+        year=ReviewYear(draft.review_year),
     )
-    return Rendered(_note(f"{note}\n\n{link}"), thread=draft.thread_ts)
+    return Rendered(_note(note), thread=draft.thread_ts)
 
 
 def _welsh_note(runtime: Runtime, session: Session, draft: Draft, row: Delivery) -> Rendered:
@@ -390,6 +411,7 @@ def _welsh_note(runtime: Runtime, session: Session, draft: Draft, row: Delivery)
     if what == "recorded":
         message = words.message(
             "welsh_recorded",
+            platform=draft.platform,
             text=text,
             version=version,
             replaced=text.revision - 1 if text.revision > 1 else None,

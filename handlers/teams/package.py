@@ -126,7 +126,10 @@ def manifest(settings: Settings) -> dict[str, Any]:
                 "botId": settings.teams_app_id,
                 "scopes": SCOPES,
                 "isNotificationOnly": False,
-                "supportsFiles": False,
+                # The translator sends the Welsh .docx to the bot in its personal chat:
+                # without this Teams hands a bot no file at all
+                # (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/bots-filesv4).
+                "supportsFiles": True,
                 "commandLists": [{"scopes": SCOPES, "commands": commands()}],
             }
         ],

@@ -25,7 +25,7 @@ from bot.review import drafts
 from bot.runtime import Runtime
 from db.models import Draft
 from handlers import commands as core_commands
-from handlers.teams import answers, commands, members
+from handlers.teams import answers, commands, members, welsh
 from handlers.teams.conversations import CHANNEL
 from handlers.teams.turns import Duplicate, Turn, claim
 
@@ -34,14 +34,14 @@ log = logging.getLogger("ciw.teams")
 
 def is_command(activity: Any) -> bool:
     """A command rather than a comment: `/ciw …` or `ciw …`, or the bot @mentioned before
-    one of the subcommands."""
+    one of the subcommands (or Teams' own `welsh`)."""
     bare = commands.bare_text(activity)
     if commands.has_prefix(bare):
         return True
     if not commands.mentions_bot(activity):
         return False
     first = (bare.split(None, 1) or [""])[0].lower()
-    return first in core_commands.subcommands()
+    return first in core_commands.subcommands() or first == welsh.WORD
 
 
 def _draft_of(runtime: Runtime, channel_id: str, root: str) -> tuple[int, int] | None:

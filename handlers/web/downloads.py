@@ -1,4 +1,6 @@
-"""`GET /files/<token>`: a draft version's .docx through its download link, over HTTP.
+"""`GET /files/<token>`: a file of a draft version through its download link, over HTTP:
+the version's letter, its translation pack, or a final file of the letter issued from it
+(`bot.review.file_links`).
 
 Unknown, malformed and expired tokens all get the same 404, so an answer never tells
 whether a token ever existed. The token is the link's only secret: no log line carries
@@ -20,7 +22,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from bot import logging_setup
-from bot.review import file_links, version_file
+from bot.review import file_links
 from bot.runtime import Runtime
 
 log = logging.getLogger("ciw.files")
@@ -93,13 +95,14 @@ def endpoint(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
         try:
             with runtime.transaction() as session:
                 now = runtime.now()
-                version = file_links.open_link(session, token, now=now)
-                if version is None:
+                opened = file_links.open_link(session, token, now=now)
+                if opened is None:
                     return not_found(start_response, head)
-                made = version_file.version_docx(runtime, version)
                 seen["link"] = file_links.link_id(token)
+                seen["kind"] = opened.kind
+                made = file_links.contents(runtime, opened)
                 if not head:
-                    file_links.record_download(session, token, version, now=now)
+                    file_links.record_download(session, token, opened, now=now)
         except DBAPIError:
             log.warning(
                 "file link unavailable: database",
@@ -113,7 +116,7 @@ def endpoint(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
                 head,
             )
         headers = [
-            ("Content-Type", version_file.CONTENT_TYPE),
+            ("Content-Type", made.content_type),
             ("Content-Disposition", content_disposition(made.filename)),
             *_PRIVATE,
         ]
@@ -147,6 +150,7 @@ def endpoint(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
                 "method": logging_setup.known(environ.get("REQUEST_METHOD"), METHODS),
                 "status": seen.get("status"),
                 "link": seen.get("link"),
+                "kind": seen.get("kind"),
                 "ms": round((time.monotonic() - started) * 1000, 1),
             },
         )

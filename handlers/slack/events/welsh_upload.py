@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
+from bot.letters import translation_pack
 from bot.letters.translation_pack import UnreadableWelsh, read_welsh
 from bot.review import draft_outbox, translation
 from bot.runtime import Runtime
@@ -31,21 +32,10 @@ from handlers.slack import text as slack_text
 
 log = logging.getLogger("ciw.welsh")
 
-# Word documents in any of their forms, and what else a translator might send instead:
-# these are answered (a .docx is needed); pictures and the like stay review comments.
-DOCUMENT_TYPES = {
-    "docx": "a Word document",
-    "doc": "an old Word document (.doc)",
-    "docm": "a Word document with macros (.docm)",
-    "dotx": "a Word template (.dotx)",
-    "odt": "an OpenDocument text (.odt)",
-    "rtf": "a rich text file (.rtf)",
-    "pdf": "a PDF",
-    "pages": "a Pages document",
-    "txt": "a plain text file",
-}
-# A Welsh letter is tens of kilobytes; 10 MB leaves room for a letterhead's pictures.
-MAX_BYTES = 10 * 1024 * 1024
+# Word documents in any of their forms and what else a translator might send (answered:
+# a .docx is needed); pictures and the like stay review comments. Shared with Teams.
+DOCUMENT_TYPES = translation_pack.DOCUMENT_KINDS
+MAX_BYTES = translation_pack.MAX_FILE_BYTES
 DOWNLOAD_TIMEOUT = 20
 
 

@@ -14,6 +14,11 @@ One server answers all three, as a sovereign cloud's overrides would point them:
   `<conversation>;messageid=<root>`), reply to an activity, update an activity, create a
   1:1 conversation, read a member (with `userRole`).
 
+- files a person sends the bot in its personal chat: `send_file()` keeps the bytes and
+  gives the `file.download.info` attachment Teams puts on the message; its `downloadUrl`
+  (`/download/<id>?tempauth=…`) serves them to a plain GET, and can be made to fail, hang,
+  drip, lie about its length or stream more than it declares (`Hosted`).
+
 It is as strict as Teams: the message size limit and the per-conversation rate limits below
 are enforced, and a call that breaks a rule is answered as the Bot Connector answers it
 (HTTP status and `{"error": {"code", "message"}}`) and kept in `refusals`.
@@ -72,6 +77,65 @@ RATE_LIMITS: dict[str, tuple[tuple[float, int], ...]] = {
     "create": ((1, 7), (2, 8), (30, 60), (3600, 1800)),
     "members": ((1, 14), (2, 16), (30, 120), (3600, 3600)),
 }
+
+
+# Files sent to the bot. https://learn.microsoft.com/microsoftteams/platform/bots/how-to/bots-filesv4
+# ("Receive files in personal chat"): the message activity carries an attachment whose
+# contentType is FILE_INFO, with `contentUrl` (the file in the sender's OneDrive, "not how
+# your bot will access the file"), `name` and `content` {downloadUrl, uniqueId, fileType,
+# etag}; "The user can issue an HTTP GET directly from this URL" (no token: the URL carries
+# its own `tempauth`, and a request with the bot's token is refused here). "The URL is
+# only valid for a few minutes, so you must fetch the file immediately"
+# (https://devblogs.microsoft.com/microsoft365dev/working-with-files-in-your-microsoft-teams-bot/):
+# DOWNLOAD_LIFETIME. "Teams bot APIs work only in the personal context. They do not work in
+# the channel or groupchat context": `delivered_attachments` drops a file sent anywhere else.
+FILE_INFO = "application/vnd.microsoft.teams.file.download.info"
+DOWNLOAD_LIFETIME = 300.0  # seconds of the fake's clock a downloadUrl works for
+_FILLER = bytes(range(256)) * 256  # 64 KiB of what a generated file is made of
+
+
+def delivered_attachments(kind: str, attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The attachments of a message as Teams hands them to the bot in a conversation of
+    `kind`: uploaded files only in a personal chat (see FILE_INFO's sources)."""
+    if kind == "personal":
+        return list(attachments)
+    return [a for a in attachments if a.get("contentType") != FILE_INFO]
+
+
+@dataclass
+class Hosted:
+    """A file behind a download URL, and how its URL behaves.
+
+    `content`: the bytes, or a size to stream made-up bytes of (a hostile file costs the
+    fake no memory). `behaviour`: "serve"; "fail" (500); "hang" (no answer until the fake
+    stops or `release` is set); "drip" (the headers, then a byte every `drip` seconds).
+    `length`: the Content-Length sent (None: the real one; "chunked": none, chunked
+    encoding). `served` counts the body bytes the bot took before it hung up."""
+
+    content: bytes | int
+    tempauth: str
+    issued: float
+    behaviour: str = "serve"
+    length: int | str | None = None
+    drip: float = 0.05
+    release: threading.Event = field(default_factory=threading.Event)
+    served: int = 0
+    gets: int = 0
+
+    @property
+    def size(self) -> int:
+        return self.content if isinstance(self.content, int) else len(self.content)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body, 64 KiB at a time."""
+        if isinstance(self.content, bytes):
+            for start in range(0, len(self.content), len(_FILLER)):
+                yield self.content[start : start + len(_FILLER)]
+            return
+        left = self.content
+        while left > 0:
+            yield _FILLER[: min(left, len(_FILLER))]
+            left -= len(_FILLER)
 
 
 class Signer:
@@ -151,6 +215,8 @@ class FakeTeams:
     refusals: list[Refusal] = field(default_factory=list)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     conversations: dict[str, Conversation] = field(default_factory=dict)
+    files: dict[str, Hosted] = field(default_factory=dict)
+    download_lifetime: float = DOWNLOAD_LIFETIME
 
     def __post_init__(self) -> None:
         self.connector_keys = Signer()  # signs what the Bot Connector sends the bot
@@ -186,6 +252,9 @@ class FakeTeams:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
+                if self.path.startswith("/download/"):
+                    double._download(self)
+                    return
                 self._serve()
 
             def do_POST(self) -> None:
@@ -385,6 +454,108 @@ class FakeTeams:
         """The activities the bot has in a conversation, oldest first (updates applied)."""
         conversation = self.conversations.get(conversation_id)
         return list(conversation.activities.values()) if conversation else []
+
+    def send_file(
+        self,
+        name: str,
+        content: bytes | int,
+        *,
+        file_type: str | None = None,
+        **behaviour: Any,
+    ) -> dict[str, Any]:
+        """A person sends the bot a file: it goes to their OneDrive, and the message Teams
+        delivers carries this attachment (`Hosted` says what `behaviour` may set)."""
+        file_id = str(uuid.uuid4()).upper()
+        hosted = Hosted(
+            content=content, tempauth=uuid.uuid4().hex, issued=self.clock(), **behaviour
+        )
+        with self._lock:
+            self.files[file_id] = hosted
+        extension = file_type if file_type is not None else name.rpartition(".")[2].lower()
+        return {
+            "contentType": FILE_INFO,
+            "contentUrl": f"https://contoso.sharepoint.com/personal/me/Documents/Apps/{name}",
+            "name": name,
+            "content": {
+                "downloadUrl": f"{self.base}/download/{file_id}?tempauth={hosted.tempauth}",
+                "uniqueId": file_id,
+                "fileType": extension,
+                "etag": "1",
+            },
+        }
+
+    def _download(self, handler: BaseHTTPRequestHandler) -> None:
+        """GET of a downloadUrl: the file's bytes, as its `Hosted` behaves."""
+        url = urllib.parse.urlsplit(handler.path)
+        file_id = url.path.removeprefix("/download/")
+        tempauth = dict(urllib.parse.parse_qsl(url.query)).get("tempauth")
+        with self._lock:
+            self.gets[url.path] += 1
+            hosted = self.files.get(file_id)
+            if hosted is not None:
+                hosted.gets += 1
+
+        def refuse(status: int, code: str, message: str) -> None:
+            with self._lock:
+                self.refusals.append(Refusal(url.path, status, code, message))
+            body = json.dumps({"error": {"code": code, "message": message}}).encode()
+            handler.send_response(status)
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+
+        if hosted is None or tempauth != hosted.tempauth:
+            refuse(401, "unauthenticated", "The tempauth of this URL is not valid.")
+            return
+        if handler.headers.get("Authorization"):
+            # The URL is pre-authorised: a bearer token sent with it is someone's mistake.
+            refuse(401, "invalidRequest", "A pre-authorised URL takes no Authorization header.")
+            return
+        if self.clock() - hosted.issued > self.download_lifetime:
+            refuse(401, "unauthenticated", "Token expired.")
+            return
+        if hosted.behaviour == "fail":
+            refuse(500, "generalException", "An unspecified error has occurred.")
+            return
+        if hosted.behaviour in ("hang", "drip"):
+            handler.close_connection = True  # nothing after it on this connection
+        if hosted.behaviour == "hang":
+            while not (hosted.release.is_set() or self._stopping.is_set()):
+                hosted.release.wait(0.02)
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/octet-stream")
+        chunked = hosted.length == "chunked"
+        if chunked:
+            handler.send_header("Transfer-Encoding", "chunked")
+        else:
+            length = hosted.size if hosted.length is None else hosted.length
+            handler.send_header("Content-Length", str(length))
+        handler.end_headers()
+        try:
+            if hosted.behaviour == "drip":
+                while not (hosted.release.is_set() or self._stopping.is_set()):
+                    handler.wfile.write(b"\x00")
+                    handler.wfile.flush()
+                    with self._lock:
+                        hosted.served += 1
+                    hosted.release.wait(hosted.drip)
+                return
+            for chunk in hosted.chunks():
+                if self._stopping.is_set():
+                    return
+                handler.wfile.write(
+                    f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n" if chunked else chunk
+                )
+                with self._lock:
+                    hosted.served += len(chunk)
+            if chunked:
+                handler.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            # The bot hung up (what it should do with too much): nothing more to send.
+            handler.close_connection = True
+            return
 
     # ----- the server -----
 

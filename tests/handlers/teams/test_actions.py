@@ -170,9 +170,7 @@ def updates(org) -> int:
 def cancels(org, draft) -> dict[str, dict]:
     """The two cancel buttons as their reason cards carry them (the English one, and the
     Welsh one of a Welsh revision recorded for the draft)."""
-    with org.runtime.transaction() as session:
-        text = welsh_upload(session, org, draft["version"])
-        text_id = text.id
+    text_id = welsh_upload(org)
     english = click(org, "draft_request_changes", {"value": str(draft["version"])}, draft=draft)
     welsh = click(org, "welsh_request_changes", {"value": str(text_id)}, draft=draft)
     return {
@@ -284,9 +282,7 @@ def test_a_bad_reminder_value_is_refused(org):
 def test_the_welsh_review_buttons(org, draft):
     org.say("authority wrexham language both", "ann")
     click(org, "draft_approve", {"value": str(draft["version"])}, draft=draft)
-    with org.runtime.transaction() as session:
-        text = welsh_upload(session, org, draft["version"])
-        text_id = text.id
+    text_id = welsh_upload(org)
     ask = click(org, "welsh_request_changes", {"value": str(text_id)}, draft=draft)
     assert ask["type"] == CARD
     send, _ = ask["value"]["actions"]

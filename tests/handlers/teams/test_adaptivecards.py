@@ -8,8 +8,9 @@ cards are those a working session with the bot sends, as the fake cloud received
 as the bot answered an invoke: command answers and a listing's pages, the forms' opener
 cards and their dialogs (empty, and with the errors of a bad submission), a draft's review
 card and reply chain, the answer to a decision, the reason-for-changes cards of a draft and
-of its Welsh (with and without the error), the Welsh upload's note, an announcement and
-reminders.
+of its Welsh (with and without the error), the translation pack's link, a translator's
+file sent in the personal chat (refused, then recorded: the answers, the note in the
+chain, the review card with the Welsh review's buttons), an announcement and reminders.
 
 The check is skipped where node is not installed, and where the package is not
 (`npm ci --prefix tests/handlers/teams/adaptivecards`) unless in CI, where that fails it."""
@@ -20,6 +21,7 @@ import json
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +30,13 @@ from sqlalchemy import select
 
 from bot.records import activities
 from bot.records.dates import parse_when
-from bot.review import draft_outbox
-from db.models import Authority, Service
+from bot.review import translation
+from db.models import Authority, DraftVersion, Service, WelshText
 from handlers.teams.text import visible
+from tests.bot.letters.test_translation_pack import fill
 from tests.handlers.teams.test_cards import problems
 from tests.handlers.teams.test_forms import fetch, opener_of, submit
-from tests.handlers.teams.world import posted_draft, welsh_upload
+from tests.handlers.teams.world import posted_draft
 
 CARD = "application/vnd.microsoft.card.adaptive"
 CHECKER = Path(__file__).parent / "adaptivecards"
@@ -196,15 +199,24 @@ def sent_cards(org: Any) -> dict[str, dict[str, Any]]:
         draft,
     )
     org.say("authority wrexham language both", "ann")
+    # With a public address, so the Word files and the translation pack are links.
+    org.runtime.settings = replace(org.runtime.settings, public_url="https://ciw.example.org")
     click("the review card after approval", "draft_approve", ask, "bea", draft)
 
-    # Its Welsh: the upload's note with its buttons, the reason for changes to it.
+    # Its Welsh: the pack's link; the translator's file refused, then recorded (their
+    # answers, the note with its buttons, the card in its Welsh state); the reason for
+    # changes to it.
     with org.runtime.transaction() as session:
-        text = welsh_upload(session, org, draft["version"])
-        draft_outbox.enqueue_welsh(session, text, "recorded", now=org.runtime.now())
-        welsh = {"value": str(text.id)}
-    org.runtime.kick()
-    org.settle()
+        version = session.get(DraftVersion, draft["version"])
+        pack = translation.pack_document(org.runtime, version.draft, version)
+    translator = org["alex"]
+    for name, content in (("cyfieithiad.pdf", b"%PDF"), ("pecyn.docx", fill(pack, ["Annwyl"]))):
+        message = org.message("", translator)
+        message["attachments"] = [org.cloud.send_file(name, content)]
+        assert org.post(message).status_code == 200
+        org.settle()
+    with org.runtime.transaction() as session:
+        welsh = {"value": str(session.scalars(select(WelshText.id)).one())}
     click("the reason for changes to the Welsh", "welsh_request_changes", welsh, "bea", draft)
     click(
         "the reason for changes to the Welsh, none given",
@@ -268,8 +280,22 @@ def _kinds_covered(cards: dict[str, dict[str, Any]]) -> None:
     ):
         assert expected in names, expected
     texts = json.dumps(list(cards.values()))
-    for verb in ("reminder_done", "welsh_approve", "listing_next_page", "draft_new_version"):
+    for verb in (
+        "reminder_done",
+        "welsh_approve",
+        "welsh_request_changes",
+        "listing_next_page",
+        "draft_new_version",
+    ):
         assert verb in texts, f"no card with {verb}"
+    for words in (
+        "Translation pack for version 1",  # the pack's link in the reply chain
+        "Welsh text recorded",  # the note saying who sent it
+        "Welsh: revision 1 uploaded by",  # the review card in its Welsh state
+        "is Welsh revision 1 of the letter",  # the translator's answer
+        "not a Word .docx",  # a refusal of a file
+    ):
+        assert words in texts, f"no card with {words!r}"
 
 
 def test_every_required_input_says_what_is_missing(org):

@@ -95,7 +95,9 @@ def test_a_version_is_a_review_card_with_the_letter_and_a_link_in_its_reply_chai
     raw = posted[-1]["attachments"][0]["content"]["body"][0]["text"]
     (token,) = re.findall(re.escape(PUBLIC_URL) + r"/files/([A-Za-z0-9_-]+)\)", raw)
     with teams_runtime.transaction() as session:
-        assert file_links.open_link(session, token, now=teams_runtime.now()).id == version_id
+        assert (
+            file_links.open_link(session, token, now=teams_runtime.now()).version.id == version_id
+        )
         draft = session.get(Draft, draft_id)
         version = session.get(DraftVersion, version_id)
         assert draft.thread_ts == root["id"] and version.message_ts == root["id"]

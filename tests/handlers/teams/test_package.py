@@ -103,6 +103,16 @@ def test_the_bot_hears_replies_in_its_channels_reply_chains(package):
     ]
 
 
+def test_the_bot_takes_files_in_its_personal_chat(package):
+    # The translator sends the Welsh .docx there: "If the bot doesn't enable supportsFiles,
+    # the features listed in this section don't work"
+    # (https://learn.microsoft.com/microsoftteams/platform/bots/how-to/bots-filesv4); the
+    # manifest schema's `bots[].supportsFiles` is a boolean, false unless set.
+    [bot] = json.loads(package.read("manifest.json"))["bots"]
+    assert bot["supportsFiles"] is True
+    assert "personal" in bot["scopes"]  # the one scope files reach a bot in
+
+
 def test_menu_lists_subcommands_as_help_describes_them(package):
     manifest = json.loads(package.read("manifest.json"))
     commands = manifest["bots"][0]["commandLists"][0]["commands"]

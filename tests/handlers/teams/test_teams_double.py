@@ -6,7 +6,16 @@ import jwt
 import pytest
 import requests
 
-from tests.handlers.teams.double import BOT_SCOPE, CONNECTOR_ISSUER, FakeTeams, Signer, fake_teams
+from tests.handlers.teams.double import (
+    BOT_SCOPE,
+    CONNECTOR_ISSUER,
+    DOWNLOAD_LIFETIME,
+    FILE_INFO,
+    FakeTeams,
+    Signer,
+    delivered_attachments,
+    fake_teams,
+)
 
 
 class Clock:
@@ -250,3 +259,47 @@ def test_per_conversation_rate_limits(teams, connector, clock):
     assert send("19:c@thread.tacv2") == 201
     assert teams.refusals[-1].status == 429
     assert teams.refusals[-1].code == "Throttled"
+
+
+# -- files sent to the bot (bots-filesv4, "Receive files in personal chat") --------------------
+def test_a_file_is_delivered_as_teams_documents_it_and_served_to_a_plain_get(teams):
+    attachment = teams.send_file("pecyn.docx", b"PK\x03\x04 the pack")
+    assert attachment["contentType"] == FILE_INFO
+    assert attachment["name"] == "pecyn.docx"
+    content = attachment["content"]
+    assert set(content) == {"downloadUrl", "uniqueId", "fileType", "etag"}
+    assert content["fileType"] == "docx"
+    answer = requests.get(content["downloadUrl"])
+    assert answer.status_code == 200 and answer.content == b"PK\x03\x04 the pack"
+    assert teams.files[content["uniqueId"]].served == len(answer.content)
+    assert teams.refusals == []
+
+
+def test_a_download_url_takes_no_token_works_minutes_and_only_as_issued(teams, clock):
+    url = teams.send_file("pecyn.docx", b"bytes")["content"]["downloadUrl"]
+    with_token = requests.get(url, headers={"Authorization": "Bearer anything"})
+    assert with_token.status_code == 401
+    assert requests.get(url.replace("tempauth=", "tempauth=x")).status_code == 401
+    assert requests.get(url).status_code == 200
+    clock.now += DOWNLOAD_LIFETIME + 1  # "only valid for a few minutes"
+    assert requests.get(url).status_code == 401
+    assert [r.status for r in teams.expect_refusals()] == [401, 401, 401]
+
+
+def test_files_reach_the_bot_in_a_personal_chat_only(teams):
+    attachments = [teams.send_file("pecyn.docx", b"x"), {"contentType": "text/html"}]
+    assert delivered_attachments("personal", attachments) == attachments
+    for kind in ("channel", "groupChat"):
+        assert delivered_attachments(kind, attachments) == [{"contentType": "text/html"}]
+
+
+def test_a_hostile_download_url_lies_about_its_length_or_streams_unbounded(teams):
+    liar = teams.send_file("a.docx", b"x" * 100, length=10)["content"]["downloadUrl"]
+    answer = requests.get(liar, stream=True)
+    assert answer.headers["Content-Length"] == "10" and len(answer.raw.read(1000)) == 10
+    endless = teams.send_file("b.docx", 3 * 2**20, length="chunked")["content"]["downloadUrl"]
+    answer = requests.get(endless)
+    assert "Content-Length" not in answer.headers and len(answer.content) == 3 * 2**20
+    fails = teams.send_file("c.docx", b"x", behaviour="fail")["content"]["downloadUrl"]
+    assert requests.get(fails).status_code == 500
+    teams.expect_refusals()

@@ -345,18 +345,28 @@ def posted_draft(org: Org) -> dict[str, Any]:
     }
 
 
-def welsh_upload(session: Any, org: Org, version: int) -> Any:
-    """A Welsh text recorded for draft `version` as if Ann had uploaded it (its WelshText)."""
-    from bot.letters.translation_pack import WelshDocument
-    from bot.review import translation
+def welsh_upload(org: Org, who: str = "ann", authority: str = "wrexham") -> int:
+    """A Welsh .docx of `who`'s own sent to the bot in their personal chat as Teams delivers
+    a file (`file.download.info`), with `welsh <authority>`: the id of the Welsh text it
+    was recorded as (for the draft of `authority` awaiting its Welsh)."""
+    import io
 
-    return translation.record_upload(
-        session,
-        translation.for_version(session, version),
-        WelshDocument(paragraphs=["Annwyl Gyfarwyddwr"], source="document"),
-        file_id="F1",
-        file_name="cymraeg.docx",
-        message_ts="1583150000999",
-        user_id=org["ann"].aad,
-        now=org.runtime.now(),
-    )
+    import docx
+    from sqlalchemy import func, select
+
+    from db.models import WelshText
+
+    document = docx.Document()
+    document.add_paragraph("Annwyl Gyfarwyddwr")
+    content = io.BytesIO()
+    document.save(content)
+    activity = org.message(f"welsh {authority}", org[who])
+    activity["attachments"] = [org.cloud.send_file("cymraeg.docx", content.getvalue())]
+    with org.runtime.transaction() as session:
+        before = session.scalar(select(func.count()).select_from(WelshText))
+    assert org.post(activity).status_code == 200
+    org.settle()
+    with org.runtime.transaction() as session:
+        after = session.scalar(select(func.count()).select_from(WelshText))
+        assert after == before + 1, org.last(who)
+        return session.scalars(select(WelshText.id).order_by(WelshText.id.desc())).first()

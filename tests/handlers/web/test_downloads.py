@@ -20,7 +20,7 @@ from sqlalchemy import select
 from bot import logging_setup
 from bot.demo import load_demo
 from bot.review import draft_versions, drafts, file_links, version_file
-from db.models import Authority, Draft, HistoryEntry
+from db.models import Authority, Draft, HistoryEntry, IssuedFile, LetterIssue
 from handlers.serve import Routes, Served
 from handlers.web import downloads
 from tests.conftest import SIGNING_SECRET
@@ -77,10 +77,13 @@ def make_version(runtime, clock, *, approved: bool = False) -> int:
         return version.id
 
 
-def link_to(runtime, version_id: int) -> str:
+def link_to(runtime, version_id: int, kind: str = file_links.DRAFT, issued_file=None) -> str:
     with runtime.transaction() as session:
         version = drafts.get_version(session, version_id)
-        return file_links.issue(session, version, actor="U0INSPECT", now=runtime.now())
+        file = session.get(IssuedFile, issued_file) if issued_file else None
+        return file_links.issue(
+            session, version, actor="U0INSPECT", now=runtime.now(), kind=kind, issued_file=file
+        )
 
 
 def downloads_recorded(runtime) -> list[HistoryEntry]:
@@ -127,7 +130,11 @@ def test_a_draft_versions_link_downloads_its_letter_marked_draft(runtime, clock,
     with runtime.transaction() as session:
         draft_id = session.scalars(select(Draft.id)).one()
     assert (entry.subject, entry.subject_id, entry.action) == ("draft", str(draft_id), "downloaded")
-    assert entry.changes == {"version": 1, "link": file_links.token_hash(token)[:12]}
+    assert entry.changes == {
+        "version": 1,
+        "kind": "draft",
+        "link": file_links.token_hash(token)[:12],
+    }
 
     fetch(base, f"/files/{token}")
     assert len(downloads_recorded(runtime)) == 2  # every download, not just the first
@@ -143,6 +150,70 @@ def test_the_approved_versions_file_has_no_draft_marking(runtime, clock, base):
     )
     text = "\n".join(paragraphs(answer.body))
     assert WREXHAM in text and "DRAFT" not in text
+
+
+def test_a_pack_link_downloads_the_versions_translation_pack(runtime, clock, base):
+    version_id = make_version(runtime, clock, approved=True)
+    token = link_to(runtime, version_id, file_links.PACK)
+    answer = fetch(base, f"/files/{token}")
+    assert answer.status == 200 and answer.headers["Content-Type"] == DOCX
+    assert (
+        'filename="ciw-letter-wrexham-2019-20-v1-cyfieithu.docx"'
+        in answer.headers["Content-Disposition"]
+    )
+    pack = docx.Document(io.BytesIO(answer.body))
+    (table,) = pack.tables
+    assert [c.text for c in table.rows[0].cells] == ["English", "Cymraeg"]
+    assert any(WREXHAM in row.cells[0].text for row in table.rows[1:])
+    with runtime.transaction() as session:
+        draft_id = session.scalars(select(Draft.id)).one()
+    assert pack.core_properties.identifier == f"ciw-translation-pack:draft={draft_id}:version=1"
+    [entry] = downloads_recorded(runtime)
+    assert entry.changes == {
+        "version": 1,
+        "kind": "pack",
+        "link": file_links.token_hash(token)[:12],
+    }
+
+
+def test_a_final_link_downloads_the_issued_file_as_it_was_kept(runtime, clock, base):
+    version_id = make_version(runtime, clock, approved=True)
+    kept = b"PK\x03\x04 the letter as issued"
+    with runtime.transaction() as session:
+        version = drafts.get_version(session, version_id)
+        issue = LetterIssue(
+            authority_id=version.draft.authority_id,
+            review_year=2019,
+            draft_id=version.draft_id,
+            version_id=version.id,
+            issued_on=dt.date(2020, 8, 3),
+            issued_by="U0REVIEW",
+        )
+        session.add(issue)
+        session.flush()
+        files = [
+            IssuedFile(issue_id=issue.id, language=language, name=name, content=content, sha256="0")
+            for language, name, content in (
+                ("en", f"{WREXHAM} 2019-20 performance review letter.docx", kept),
+                ("cy", "Cyngor Bwrdeistref Sirol Wrecsam (Cymraeg).docx", b"cy"),
+            )
+        ]
+        session.add_all(files)
+        session.flush()
+        english, welsh = files[0].id, files[1].id
+    token = link_to(runtime, version_id, file_links.FINAL, issued_file=welsh)
+    answer = fetch(base, f"/files/{token}")
+    assert answer.status == 200 and answer.body == b"cy"
+    token = link_to(runtime, version_id, file_links.FINAL, issued_file=english)
+    answer = fetch(base, f"/files/{token}")
+    assert answer.status == 200 and answer.body == kept
+    assert answer.headers["Content-Disposition"] == (
+        'attachment; filename="Wrexham_County_Borough_Council_2019-20_performance_review_'
+        "letter.docx\"; filename*=UTF-8''Wrexham%20County%20Borough%20Council%202019-20%20"
+        "performance%20review%20letter.docx"
+    )
+    assert [e.changes["kind"] for e in downloads_recorded(runtime)] == ["final", "final"]
+    assert [e.changes["language"] for e in downloads_recorded(runtime)] == ["cy", "en"]
 
 
 def test_head_answers_the_headers_without_the_file_and_is_no_download(runtime, clock, base):
