@@ -47,6 +47,7 @@ from db.models import (
     Delivery,
     Draft,
     DraftVersion,
+    IssuedFile,
     Language,
     Review,
     WelshReview,
@@ -119,6 +120,8 @@ def render(runtime: Runtime, session: Session, row: Delivery, *, now: dt.datetim
             return _docx(runtime, session, draft, version, bool(payload.get("approved")), now)
         if row.kind == WELSH_PACK:
             return _welsh_pack(runtime, session, draft, version, now)
+        if row.kind == FINAL:
+            return _final(runtime, session, draft, version, payload, now)
         if row.kind == WELSH_NOTE:
             return _welsh_note(runtime, session, draft, row)
         data = _context(runtime, session, draft, version)
@@ -369,6 +372,39 @@ def _docx(
         approved=approved,
         version=version,
         filename=version_file.filename(version, approved=approved),
+        days=file_links.LIFETIME.days,
+    )
+    return Rendered(_note(text), thread=draft.thread_ts)
+
+
+def _final(
+    runtime: Runtime,
+    session: Session,
+    draft: Draft,
+    version: DraftVersion,
+    payload: dict[str, Any],
+    now: dt.datetime,
+) -> Rendered:
+    # An issued letter's final file as a link in the chain: its bytes as they were kept.
+    file = session.get(IssuedFile, payload.get("issued_file_id"))
+    if file is None:
+        return Rendered(dropped="the issued file no longer exists")
+    url = file_links.create(
+        session,
+        version,
+        runtime.settings,
+        now=now,
+        actor=LINK_ACTOR,
+        kind=file_links.FINAL,
+        issued_file=file,
+    )
+    text = teams_text.templates(runtime).message(
+        "teams_final_link",
+        url=url,
+        name=file.name,
+        welsh=file.language == "cy",
+        slug=draft.authority.slug,
+        year=ReviewYear(draft.review_year),
         days=file_links.LIFETIME.days,
     )
     return Rendered(_note(text), thread=draft.thread_ts)

@@ -53,3 +53,24 @@ def org(teams_settings: Settings, engine: Any, clock: Any, cloud: FakeTeams, ser
     yield Org(cloud, served.url, runtime, asgi.state.teams_app)
     served.stop()  # its lifespan waits for the work still running
     runtime.shutdown()
+
+
+@pytest.fixture
+def files_org(teams_settings, engine, clock, cloud, serve):
+    """The Teams app as `serve` composes it for Teams alone: `/api/messages`, and behind it
+    the plain routes (`/files/<token>`), PUBLIC_URL the served address."""
+    import dataclasses
+
+    from a2wsgi import WSGIMiddleware
+
+    from handlers.teams import create_app
+    from handlers.web.app import web_app
+    from tests.handlers.teams.world import Org, teams_runtime
+
+    runtime = teams_runtime(teams_settings, engine, clock)
+    asgi = create_app(runtime, fallback=WSGIMiddleware(web_app(runtime, {}), workers=2))
+    served = serve(asgi)
+    runtime.settings = dataclasses.replace(runtime.settings, public_url=served.url)
+    yield Org(cloud, served.url, runtime, asgi.state.teams_app)
+    served.stop()
+    runtime.shutdown()

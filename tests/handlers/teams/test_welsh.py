@@ -16,7 +16,6 @@ from typing import Any
 import docx
 import pytest
 import requests
-from a2wsgi import WSGIMiddleware
 from sqlalchemy import func, select
 
 from bot.letters.translation_pack import CYMRAEG, ENGLISH, MAX_FILE_BYTES
@@ -39,7 +38,6 @@ from tests.handlers.teams.world import (
     Org,
     card_of,
     posted_draft,
-    teams_runtime,
     text_of,
 )
 
@@ -49,21 +47,9 @@ LINK = re.compile(r"\((https?://127\.0\.0\.1:\d+/files/[A-Za-z0-9_-]+)\)")
 
 
 @pytest.fixture
-def org(teams_settings, engine, clock, cloud, serve):
-    """The Teams app as `serve` composes it for Teams alone: `/api/messages`, and behind it
-    the plain routes (`/files/<token>`), PUBLIC_URL the served address."""
-    import dataclasses
-
-    from handlers.teams import create_app
-    from handlers.web.app import web_app
-
-    runtime = teams_runtime(teams_settings, engine, clock)
-    asgi = create_app(runtime, fallback=WSGIMiddleware(web_app(runtime, {}), workers=2))
-    served = serve(asgi)
-    runtime.settings = dataclasses.replace(runtime.settings, public_url=served.url)
-    yield Org(cloud, served.url, runtime, asgi.state.teams_app)
-    served.stop()
-    runtime.shutdown()
+def org(files_org):
+    """The Teams app with the plain routes behind it (conftest's `files_org`)."""
+    return files_org
 
 
 def count(org: Org, model: Any, *where: Any) -> int:
