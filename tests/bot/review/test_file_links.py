@@ -164,7 +164,14 @@ def issued_files(session, version) -> list[IssuedFile]:
     session.add(issue)
     session.flush()
     files = [
-        IssuedFile(issue_id=issue.id, language=lang, name=f"{lang}.docx", content=data, sha256="0")
+        IssuedFile(
+            issue_id=issue.id,
+            language=lang,
+            name=f"{lang}.docx",
+            title=lang,
+            content=data,
+            sha256="0",
+        )
         for lang, data in (("en", b"english"), ("cy", b"cymraeg"))
     ]
     session.add_all(files)

@@ -192,7 +192,14 @@ def test_a_final_link_downloads_the_issued_file_as_it_was_kept(runtime, clock, b
         session.add(issue)
         session.flush()
         files = [
-            IssuedFile(issue_id=issue.id, language=language, name=name, content=content, sha256="0")
+            IssuedFile(
+                issue_id=issue.id,
+                language=language,
+                name=name,
+                title=name,
+                content=content,
+                sha256="0",
+            )
             for language, name, content in (
                 ("en", f"{WREXHAM} 2019-20 performance review letter.docx", kept),
                 ("cy", "Cyngor Bwrdeistref Sirol Wrecsam (Cymraeg).docx", b"cy"),
