@@ -39,6 +39,9 @@ from handlers.slack import limits as slack_limits
 # are a few dozen. 429 answers carry Retry-After in seconds.
 POST_RATE = 1.0
 POST_BURST = 20
+# Seconds between the server's looks at whether `stop()` was asked (socketserver's 0.5 by
+# default: half a second for every test's fake to stop).
+STOP_POLL = 0.02
 # https://docs.slack.dev/interactivity/handling-user-interaction ("You can use a
 # response_url up to 5 times within 30 minutes").
 RESPONSE_URL_USES = 5
@@ -188,7 +191,9 @@ class FakeSlack:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": STOP_POLL}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
