@@ -1,5 +1,9 @@
 """Fixtures: a fresh database (SQLite, and PostgreSQL when CIW_TEST_DATABASE_URL is set),
-a fake Slack on loopback, and the app served by the production server on loopback."""
+a fake Slack on loopback, and the app served by the production server on loopback.
+
+Tests drive time rather than wait it out: the senders' pacers skip ahead on `TIME` (in which
+the fakes measure their rate limits, so a pacer going too fast is still refused) and the
+after-ack pause is zero, unless a test is marked `pauses`."""
 
 from __future__ import annotations
 
@@ -19,17 +23,81 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, MetaData, insert, select, text
 
+from bot import answering
 from bot.runtime import Runtime
 from bot.settings import Settings
 from db.models import Authority
 from db.session import make_engine, upgrade
 from handlers.serve import Served
+from handlers.slack import deliveries
 from handlers.slack.app import create_app, runtime_of
 from handlers.slack.double import Call, FakeSlack, SignedRequests
 from handlers.slack.server import wsgi_app
+from handlers.teams import pacing
 
 SIGNING_SECRET = "test-signing-secret"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CIW_TEST_DATABASE_URL") else [])
+
+
+class VirtualTime:
+    """Monotonic seconds that pacers skip ahead in instead of sleeping: real time plus every
+    wait skipped so far. The fakes measure their rate limits in it too."""
+
+    def __init__(self) -> None:
+        self._skipped = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return time.monotonic() + self._skipped
+
+    def skip(self, seconds: float) -> None:
+        with self._lock:
+            self._skipped += seconds
+
+
+TIME = VirtualTime()  # one for the run: every pacer and fake in this process measures in it
+
+
+class SkippingSlackPacer(deliveries.Pacer):
+    """The Slack sender's pacer on `TIME`: where it would make the sender wait, it moves
+    `TIME` on to when the call is allowed (same schedule, no sleeping)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, clock=TIME, **kwargs)
+
+    def delay(self, channel: str) -> float:
+        while (wait := super().delay(channel)) > 0:
+            TIME.skip(wait)
+        return 0.0
+
+
+class SkippingTeamsPacer(pacing.Pacer):
+    """The Teams pacer on `TIME`, skipping ahead as `SkippingSlackPacer` does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, clock=TIME, **kwargs)
+
+    def delay(self, key: str) -> float:
+        while (wait := super().delay(key)) > 0:
+            TIME.skip(wait)
+        return 0.0
+
+
+@pytest.fixture(autouse=True)
+def driven_time(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every runtime made in the test paces on `TIME`; the work after an ack starts at once
+    (no `QUIET` wait) unless the test is marked `pauses` (tests of that pause itself)."""
+    monkeypatch.setattr(deliveries, "Pacer", SkippingSlackPacer)
+    monkeypatch.setattr(pacing, "Pacer", SkippingTeamsPacer)
+    if request.node.get_closest_marker("pauses") is None:
+        monkeypatch.setattr(answering.Answering, "__init__", _no_quiet)
+
+
+_answering_init = answering.Answering.__init__
+
+
+def _no_quiet(self: answering.Answering, quiet: float = 0.0) -> None:
+    _answering_init(self, quiet)
 
 
 class Clock:
@@ -117,7 +185,7 @@ def engine(
 @pytest.fixture
 def slack() -> Iterator[FakeSlack]:
     """Slack's Web API on loopback, recording every call."""
-    double = FakeSlack().start()
+    double = FakeSlack(clock=TIME).start()
     yield double
     double.stop()
     # Whatever real Slack would have refused fails the test, even when the bot swallowed it.

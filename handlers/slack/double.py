@@ -144,6 +144,7 @@ class FakeSlack:
     post_rate: float = POST_RATE  # chat.postMessage per second per channel, sustained
     refusals: list[Refusal] = field(default_factory=list)
     rate_limited: list[Call] = field(default_factory=list)
+    clock: Callable[[], float] = time.monotonic  # what the rate limits are measured in
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -404,7 +405,7 @@ class FakeSlack:
             return 0
         if rate <= 0:
             return 0
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             tokens, at = self._buckets.get((method, key), (float(burst), now))
             tokens = min(float(burst), tokens + (now - at) * rate)
@@ -671,7 +672,7 @@ class FakeSlack:
             return None
         rate, burst = self._rate
         channel = str(params.get("channel", ""))
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             tokens, at = self._fault_buckets.get(channel, (float(burst), now))
             tokens = min(float(burst), tokens + (now - at) * rate)

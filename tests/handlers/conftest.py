@@ -13,14 +13,14 @@ from handlers.serve import Served, compose
 from handlers.slack.client import make_client
 from handlers.slack.double import FakeSlack
 from handlers.teams.double import FakeTeams, fake_teams
-from tests.conftest import Workspace
+from tests.conftest import TIME, Workspace
 
 
 @pytest.fixture
 def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTeams]:
     """The fake Teams cloud over HTTPS; its CA trusted through SSL_CERT_FILE and
     REQUESTS_CA_BUNDLE, as a sovereign-cloud or proxied install would trust its own."""
-    with fake_teams(tls=True) as double:
+    with fake_teams(tls=True, clock=TIME) as double:
         assert double.ca_file
         monkeypatch.setenv("SSL_CERT_FILE", double.ca_file)
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", double.ca_file)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from db.models import (
@@ -308,6 +309,7 @@ def test_the_bot_connector_is_answered_before_the_command_has_run(org, monkeypat
     assert "Recorded A1" in org.last("ann")
 
 
+@pytest.mark.pauses
 def test_answers_wait_while_requests_keep_coming(org):
     # Acknowledgements first (`bot.answering`): the Bot Connector gets its 200 at once;
     # the command runs and is answered in the first pause in the requests.
