@@ -314,7 +314,7 @@ def outbox_settled(runtime: Runtime, timeout: float = 15.0) -> None:
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"outbox row {waiting} still unsent")
-        time.sleep(0.02)
+        time.sleep(0.005)
 
 
 @contextlib.contextmanager
