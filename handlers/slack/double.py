@@ -165,6 +165,10 @@ class FakeSlack:
         double = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Each answer goes out at once (TCP_NODELAY): its head and body are two writes, and
+            # on a kept-alive connection the body would wait for the client's delayed ACK.
+            disable_nagle_algorithm = True
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)

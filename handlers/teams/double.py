@@ -176,6 +176,9 @@ class FakeTeams:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Each answer goes out at once (TCP_NODELAY): its head and body are two writes, and
+            # on a kept-alive connection the body would wait for the client's delayed ACK.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
