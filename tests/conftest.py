@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -91,6 +92,61 @@ def driven_time(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(pacing, "Pacer", SkippingTeamsPacer)
     if request.node.get_closest_marker("pauses") is None:
         monkeypatch.setattr(answering.Answering, "__init__", _no_quiet)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prompt_uvicorn() -> Iterator[None]:
+    """uvicorn looks every 10 ms (not every 100 ms) whether it was asked to stop, and waits
+    10 ms for connections to end: a served app stops in a few milliseconds, not 0.2 s."""
+    import asyncio
+
+    import uvicorn.server
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(min(seconds, 0.01))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            uvicorn.server, "asyncio", SimpleNamespace(**{**vars(asyncio), "sleep": sleep})
+        )
+        yield
+
+
+class KeyPool:
+    """The fake Teams cloud's RSA keys (its signers', its certificate's): the keys a test asks
+    for are made once in the run and handed out again, in the same order, to every test, so
+    they are distinct within a test and 2048-bit key generation (0.1 s each) is not paid
+    three times per test."""
+
+    def __init__(self) -> None:
+        self.keys: list[Any] = []
+        self.taken = 0
+
+    def generate_private_key(self, public_exponent: int, key_size: int) -> Any:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        if self.taken == len(self.keys):
+            self.keys.append(
+                rsa.generate_private_key(public_exponent=public_exponent, key_size=key_size)
+            )
+        key = self.keys[self.taken]
+        assert key.key_size == key_size and key.public_key().public_numbers().e == public_exponent
+        self.taken += 1
+        return key
+
+
+KEYS = KeyPool()
+
+
+@pytest.fixture(autouse=True)
+def pooled_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from handlers.teams import double
+
+    KEYS.taken = 0
+    pooled = SimpleNamespace(**{**vars(rsa), "generate_private_key": KEYS.generate_private_key})
+    monkeypatch.setattr(double, "rsa", pooled)
 
 
 _answering_init = answering.Answering.__init__
@@ -209,12 +265,28 @@ def settings(slack: FakeSlack, engine: Engine) -> Settings:
     )
 
 
+def quick_retries(client: Any) -> Any:
+    """The client's retries of 5xx answers and lost connections come after 10 ms instead of
+    slack_sdk's backoff (0.5 s, 1 s, 2 s): the same retries, without the waits. (A 429's
+    retry still waits the Retry-After Slack names.)"""
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+    from slack_sdk.http_retry.builtin_interval_calculators import (
+        FixedValueRetryIntervalCalculator,
+    )
+
+    for handler in client.retry_handlers:
+        if not isinstance(handler, RateLimitErrorRetryHandler):
+            handler.interval_calculator = FixedValueRetryIntervalCalculator(0.01)
+    return client
+
+
 @pytest.fixture
 def app(settings: Settings, engine: Engine, clock: Clock):
     """The Bolt app on the fresh database, talking to the fake Slack."""
     from handlers.slack.client import make_client
 
-    app = create_app(settings, client=make_client(settings, timeout=5), engine=engine, clock=clock)
+    client = quick_retries(make_client(settings, timeout=5))
+    app = create_app(settings, client=client, engine=engine, clock=clock)
     yield app
     # No listener or after-ack work may outlive its test (and its fake Slack).
     runtime_of(app).shutdown()
@@ -314,6 +386,29 @@ def outbox_settled(runtime: Runtime, timeout: float = 15.0) -> None:
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"outbox row {waiting} still unsent")
+        time.sleep(0.005)
+
+
+def claims_released(runtime: Runtime, timeout: float = 15.0) -> None:
+    """Wait until no sender holds a claim on an unsent row: what it was sending is marked
+    sent, or failed with its retry time (a platform's answer seen by the fake comes a moment
+    before the sender records it)."""
+    from db.models import Delivery
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with runtime.transaction() as session:
+            claimed = session.scalar(
+                select(Delivery.id).where(
+                    Delivery.sent_at.is_(None),
+                    Delivery.cancelled_at.is_(None),
+                    Delivery.claimed_at.is_not(None),
+                )
+            )
+        if claimed is None:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"outbox row {claimed} still claimed")
         time.sleep(0.005)
 
 

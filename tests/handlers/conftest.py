@@ -13,7 +13,7 @@ from handlers.serve import Served, compose
 from handlers.slack.client import make_client
 from handlers.slack.double import FakeSlack
 from handlers.teams.double import FakeTeams, fake_teams
-from tests.conftest import TIME, Workspace
+from tests.conftest import TIME, Workspace, quick_retries
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def one_port(settings: Settings, engine, clock, slack: FakeSlack, cloud: FakeTea
     both = dataclasses.replace(
         settings, **{k: v for k, v in vars(teams).items() if k.startswith("teams_")}
     )
-    client = make_client(both, timeout=5)
+    client = quick_retries(make_client(both, timeout=5))
     composed = compose(both, client=client, engine=engine, clock=clock)
     served = Served(composed.asgi).start()
     yield composed, Workspace(served.url, slack, composed.runtime)
