@@ -37,7 +37,56 @@ from handlers.slack.server import wsgi_app
 from handlers.teams import pacing
 
 SIGNING_SECRET = "test-signing-secret"
+
+
+def _database_of_this_worker() -> None:
+    """Under pytest-xdist each worker runs on a PostgreSQL database of its own beside the
+    one CIW_TEST_DATABASE_URL names (`<name>_gw0`, …; created if missing): the suite
+    empties its database and ends other sessions on it, which would cut another worker's."""
+    url, worker = os.environ.get("CIW_TEST_DATABASE_URL"), os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return
+    from sqlalchemy import make_url
+
+    mine = make_url(url).set(database=f"{make_url(url).database}_{worker}")
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        found = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": mine.database}
+        )
+        if not found:
+            connection.execute(text(f'CREATE DATABASE "{mine.database}"'))
+    admin.dispose()
+    os.environ["CIW_TEST_DATABASE_URL"] = mine.render_as_string(hide_password=False)
+
+
+_database_of_this_worker()
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CIW_TEST_DATABASE_URL") else [])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of the installed wheel first: building and installing it takes the longest,
+    and in a parallel run (pytest-xdist's worksteal) the first worker does it, and runs
+    them all, while the other starts on the rest."""
+    items.sort(key=lambda item: "installed" not in getattr(item, "fixturenames", ()))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """A pytest-xdist worker is done: add the fault scenarios it counted to this run's."""
+    from tests.faults.conftest import TALLY
+
+    TALLY.update(getattr(node, "workeroutput", {}).get("faults_tally", {}))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.faults.conftest import TALLY
+
+    if TALLY["scenarios"]:
+        terminalreporter.write_line(
+            f"faults: {TALLY['scenarios']} scenarios, duplicates {TALLY['duplicates']}, "
+            f"lost {TALLY['lost']}, forged accepted {TALLY['forged_accepted']}"
+        )
 
 
 class VirtualTime:
@@ -200,12 +249,17 @@ def postgres_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
+_TABLES: dict[str, str] = {}
+
+
 def _reset_postgres(engine: Engine, authorities: list[dict[str, Any]]) -> None:
-    metadata = MetaData()
-    metadata.reflect(engine)
-    names = ", ".join(t for t in metadata.tables if t != "alembic_version")
+    key = engine.url.render_as_string()
+    if key not in _TABLES:  # the schema is the same all run long: read once
+        metadata = MetaData()
+        metadata.reflect(engine)
+        _TABLES[key] = ", ".join(t for t in metadata.tables if t != "alembic_version")
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        connection.execute(text(f"TRUNCATE {_TABLES[key]} RESTART IDENTITY CASCADE"))
         connection.execute(insert(Authority.__table__), authorities)
 
 
