@@ -1,5 +1,9 @@
 """Fixtures: a fresh database (SQLite, and PostgreSQL when CIW_TEST_DATABASE_URL is set),
-a fake Slack on loopback, and the app served by the production server on loopback."""
+a fake Slack on loopback, and the app served by the production server on loopback.
+
+Tests drive time rather than wait it out: the senders' pacers skip ahead on `TIME` (in which
+the fakes measure their rate limits, so a pacer going too fast is still refused) and the
+after-ack pause is zero, unless a test is marked `pauses`."""
 
 from __future__ import annotations
 
@@ -14,22 +18,191 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, MetaData, insert, select, text
 
+from bot import answering
 from bot.runtime import Runtime
 from bot.settings import Settings
 from db.models import Authority
 from db.session import make_engine, upgrade
 from handlers.serve import Served
+from handlers.slack import deliveries
 from handlers.slack.app import create_app, runtime_of
 from handlers.slack.double import Call, FakeSlack, SignedRequests
 from handlers.slack.server import wsgi_app
+from handlers.teams import pacing
 
 SIGNING_SECRET = "test-signing-secret"
+
+
+def _database_of_this_worker() -> None:
+    """Under pytest-xdist each worker runs on a PostgreSQL database of its own beside the
+    one CIW_TEST_DATABASE_URL names (`<name>_gw0`, …; created if missing): the suite
+    empties its database and ends other sessions on it, which would cut another worker's."""
+    url, worker = os.environ.get("CIW_TEST_DATABASE_URL"), os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return
+    from sqlalchemy import make_url
+
+    mine = make_url(url).set(database=f"{make_url(url).database}_{worker}")
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        found = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": mine.database}
+        )
+        if not found:
+            connection.execute(text(f'CREATE DATABASE "{mine.database}"'))
+    admin.dispose()
+    os.environ["CIW_TEST_DATABASE_URL"] = mine.render_as_string(hide_password=False)
+
+
+_database_of_this_worker()
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CIW_TEST_DATABASE_URL") else [])
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of the installed wheel first: building and installing it takes the longest,
+    and in a parallel run (pytest-xdist's worksteal) the first worker does it, and runs
+    them all, while the other starts on the rest."""
+    items.sort(key=lambda item: "installed" not in getattr(item, "fixturenames", ()))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """A pytest-xdist worker is done: add the fault scenarios it counted to this run's."""
+    from tests.faults.conftest import TALLY
+
+    TALLY.update(getattr(node, "workeroutput", {}).get("faults_tally", {}))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.faults.conftest import TALLY
+
+    if TALLY["scenarios"]:
+        terminalreporter.write_line(
+            f"faults: {TALLY['scenarios']} scenarios, duplicates {TALLY['duplicates']}, "
+            f"lost {TALLY['lost']}, forged accepted {TALLY['forged_accepted']}"
+        )
+
+
+class VirtualTime:
+    """Monotonic seconds that pacers skip ahead in instead of sleeping: real time plus every
+    wait skipped so far. The fakes measure their rate limits in it too."""
+
+    def __init__(self) -> None:
+        self._skipped = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        return time.monotonic() + self._skipped
+
+    def skip(self, seconds: float) -> None:
+        with self._lock:
+            self._skipped += seconds
+
+
+TIME = VirtualTime()  # one for the run: every pacer and fake in this process measures in it
+
+
+class SkippingSlackPacer(deliveries.Pacer):
+    """The Slack sender's pacer on `TIME`: where it would make the sender wait, it moves
+    `TIME` on to when the call is allowed (same schedule, no sleeping)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, clock=TIME, **kwargs)
+
+    def delay(self, channel: str) -> float:
+        while (wait := super().delay(channel)) > 0:
+            TIME.skip(wait)
+        return 0.0
+
+
+class SkippingTeamsPacer(pacing.Pacer):
+    """The Teams pacer on `TIME`, skipping ahead as `SkippingSlackPacer` does."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, clock=TIME, **kwargs)
+
+    def delay(self, key: str) -> float:
+        while (wait := super().delay(key)) > 0:
+            TIME.skip(wait)
+        return 0.0
+
+
+@pytest.fixture(autouse=True)
+def driven_time(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every runtime made in the test paces on `TIME`; the work after an ack starts at once
+    (no `QUIET` wait) unless the test is marked `pauses` (tests of that pause itself)."""
+    monkeypatch.setattr(deliveries, "Pacer", SkippingSlackPacer)
+    monkeypatch.setattr(pacing, "Pacer", SkippingTeamsPacer)
+    if request.node.get_closest_marker("pauses") is None:
+        monkeypatch.setattr(answering.Answering, "__init__", _no_quiet)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def prompt_uvicorn() -> Iterator[None]:
+    """uvicorn looks every 10 ms (not every 100 ms) whether it was asked to stop, and waits
+    10 ms for connections to end: a served app stops in a few milliseconds, not 0.2 s."""
+    import asyncio
+
+    import uvicorn.server
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(min(seconds, 0.01))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            uvicorn.server, "asyncio", SimpleNamespace(**{**vars(asyncio), "sleep": sleep})
+        )
+        yield
+
+
+class KeyPool:
+    """The fake Teams cloud's RSA keys (its signers', its certificate's): the keys a test asks
+    for are made once in the run and handed out again, in the same order, to every test, so
+    they are distinct within a test and 2048-bit key generation (0.1 s each) is not paid
+    three times per test."""
+
+    def __init__(self) -> None:
+        self.keys: list[Any] = []
+        self.taken = 0
+
+    def generate_private_key(self, public_exponent: int, key_size: int) -> Any:
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        if self.taken == len(self.keys):
+            self.keys.append(
+                rsa.generate_private_key(public_exponent=public_exponent, key_size=key_size)
+            )
+        key = self.keys[self.taken]
+        assert key.key_size == key_size and key.public_key().public_numbers().e == public_exponent
+        self.taken += 1
+        return key
+
+
+KEYS = KeyPool()
+
+
+@pytest.fixture(autouse=True)
+def pooled_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from handlers.teams import double
+
+    KEYS.taken = 0
+    pooled = SimpleNamespace(**{**vars(rsa), "generate_private_key": KEYS.generate_private_key})
+    monkeypatch.setattr(double, "rsa", pooled)
+
+
+_answering_init = answering.Answering.__init__
+
+
+def _no_quiet(self: answering.Answering, quiet: float = 0.0) -> None:
+    _answering_init(self, quiet)
 
 
 class Clock:
@@ -76,12 +249,17 @@ def postgres_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
+_TABLES: dict[str, str] = {}
+
+
 def _reset_postgres(engine: Engine, authorities: list[dict[str, Any]]) -> None:
-    metadata = MetaData()
-    metadata.reflect(engine)
-    names = ", ".join(t for t in metadata.tables if t != "alembic_version")
+    key = engine.url.render_as_string()
+    if key not in _TABLES:  # the schema is the same all run long: read once
+        metadata = MetaData()
+        metadata.reflect(engine)
+        _TABLES[key] = ", ".join(t for t in metadata.tables if t != "alembic_version")
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        connection.execute(text(f"TRUNCATE {_TABLES[key]} RESTART IDENTITY CASCADE"))
         connection.execute(insert(Authority.__table__), authorities)
 
 
@@ -117,7 +295,7 @@ def engine(
 @pytest.fixture
 def slack() -> Iterator[FakeSlack]:
     """Slack's Web API on loopback, recording every call."""
-    double = FakeSlack().start()
+    double = FakeSlack(clock=TIME).start()
     yield double
     double.stop()
     # Whatever real Slack would have refused fails the test, even when the bot swallowed it.
@@ -141,12 +319,28 @@ def settings(slack: FakeSlack, engine: Engine) -> Settings:
     )
 
 
+def quick_retries(client: Any) -> Any:
+    """The client's retries of 5xx answers and lost connections come after 10 ms instead of
+    slack_sdk's backoff (0.5 s, 1 s, 2 s): the same retries, without the waits. (A 429's
+    retry still waits the Retry-After Slack names.)"""
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+    from slack_sdk.http_retry.builtin_interval_calculators import (
+        FixedValueRetryIntervalCalculator,
+    )
+
+    for handler in client.retry_handlers:
+        if not isinstance(handler, RateLimitErrorRetryHandler):
+            handler.interval_calculator = FixedValueRetryIntervalCalculator(0.01)
+    return client
+
+
 @pytest.fixture
 def app(settings: Settings, engine: Engine, clock: Clock):
     """The Bolt app on the fresh database, talking to the fake Slack."""
     from handlers.slack.client import make_client
 
-    app = create_app(settings, client=make_client(settings, timeout=5), engine=engine, clock=clock)
+    client = quick_retries(make_client(settings, timeout=5))
+    app = create_app(settings, client=client, engine=engine, clock=clock)
     yield app
     # No listener or after-ack work may outlive its test (and its fake Slack).
     runtime_of(app).shutdown()
@@ -246,7 +440,30 @@ def outbox_settled(runtime: Runtime, timeout: float = 15.0) -> None:
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"outbox row {waiting} still unsent")
-        time.sleep(0.02)
+        time.sleep(0.005)
+
+
+def claims_released(runtime: Runtime, timeout: float = 15.0) -> None:
+    """Wait until no sender holds a claim on an unsent row: what it was sending is marked
+    sent, or failed with its retry time (a platform's answer seen by the fake comes a moment
+    before the sender records it)."""
+    from db.models import Delivery
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with runtime.transaction() as session:
+            claimed = session.scalar(
+                select(Delivery.id).where(
+                    Delivery.sent_at.is_(None),
+                    Delivery.cancelled_at.is_(None),
+                    Delivery.claimed_at.is_not(None),
+                )
+            )
+        if claimed is None:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"outbox row {claimed} still claimed")
+        time.sleep(0.005)
 
 
 @contextlib.contextmanager

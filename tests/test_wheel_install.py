@@ -39,6 +39,7 @@ PACKAGES = [
 # The module each package of the dev extra brings (its import name).
 DEV_MODULES = {
     "pytest": "pytest",
+    "pytest-xdist": "xdist",
     "hypothesis": "hypothesis",
     "ruff": "ruff",
     "PyYAML": "yaml",

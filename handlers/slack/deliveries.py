@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,16 +112,23 @@ class Outgoing:
 class Pacer:
     """Spaces calls to each channel: a token bucket per channel, held on a 429."""
 
-    def __init__(self, rate: float = PACE_PER_SECOND, burst: int = PACE_BURST) -> None:
+    def __init__(
+        self,
+        rate: float = PACE_PER_SECOND,
+        burst: int = PACE_BURST,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self.burst = burst
+        self.clock = clock  # monotonic seconds (tests drive their own)
         self._lock = threading.Lock()
         self._buckets: dict[str, tuple[float, float]] = {}  # channel → (tokens, at)
         self._held: dict[str, float] = {}
 
     def delay(self, channel: str) -> float:
         """Seconds to wait before the next call to `channel` (0: take a token now)."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             held = self._held.get(channel, 0.0) - now
             if held > 0:
@@ -137,8 +144,8 @@ class Pacer:
     def hold(self, channel: str, seconds: float) -> None:
         """Send nothing to `channel` for `seconds` (Slack's Retry-After)."""
         with self._lock:
-            self._held[channel] = max(self._held.get(channel, 0.0), time.monotonic() + seconds)
-            self._buckets[channel] = (0.0, time.monotonic() + seconds)
+            self._held[channel] = max(self._held.get(channel, 0.0), self.clock() + seconds)
+            self._buckets[channel] = (0.0, self.clock() + seconds)
 
 
 def _state(runtime: Runtime) -> dict[str, Any]:

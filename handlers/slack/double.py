@@ -39,6 +39,9 @@ from handlers.slack import limits as slack_limits
 # are a few dozen. 429 answers carry Retry-After in seconds.
 POST_RATE = 1.0
 POST_BURST = 20
+# Seconds between the server's looks at whether `stop()` was asked (socketserver's 0.5 by
+# default: half a second for every test's fake to stop).
+STOP_POLL = 0.02
 # https://docs.slack.dev/interactivity/handling-user-interaction ("You can use a
 # response_url up to 5 times within 30 minutes").
 RESPONSE_URL_USES = 5
@@ -141,6 +144,7 @@ class FakeSlack:
     post_rate: float = POST_RATE  # chat.postMessage per second per channel, sustained
     refusals: list[Refusal] = field(default_factory=list)
     rate_limited: list[Call] = field(default_factory=list)
+    clock: Callable[[], float] = time.monotonic  # what the rate limits are measured in
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -161,6 +165,10 @@ class FakeSlack:
         double = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Each answer goes out at once (TCP_NODELAY): its head and body are two writes, and
+            # on a kept-alive connection the body would wait for the client's delayed ACK.
+            disable_nagle_algorithm = True
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -188,7 +196,9 @@ class FakeSlack:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": STOP_POLL}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -399,7 +409,7 @@ class FakeSlack:
             return 0
         if rate <= 0:
             return 0
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             tokens, at = self._buckets.get((method, key), (float(burst), now))
             tokens = min(float(burst), tokens + (now - at) * rate)
@@ -666,7 +676,7 @@ class FakeSlack:
             return None
         rate, burst = self._rate
         channel = str(params.get("channel", ""))
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             tokens, at = self._fault_buckets.get(channel, (float(burst), now))
             tokens = min(float(burst), tokens + (now - at) * rate)

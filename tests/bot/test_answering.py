@@ -7,8 +7,13 @@ import asyncio
 import threading
 import time
 
+import pytest
+
 from bot.answering import Answering
 from tests.conftest import burst
+
+# Of the after-ack pause itself: `Answering` waits for its production QUIET.
+pytestmark = pytest.mark.pauses
 
 
 def test_with_no_request_lately_the_work_goes_at_once():

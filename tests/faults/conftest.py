@@ -2,8 +2,8 @@
 rate-limits on demand, forged payloads, two servers and a killed clock.
 
 Every scenario runs on SQLite and, with CIW_TEST_DATABASE_URL, on PostgreSQL. Each test
-adds what it counted to `TALLY`; the run ends with one line: duplicates, lost, forged
-accepted, which must all be 0 (a test asserts its own counts too).
+adds what it counted to `TALLY`; the run ends with one line (tests/conftest.py writes it):
+duplicates, lost, forged accepted, which must all be 0 (a test asserts its own counts too).
 """
 
 from __future__ import annotations
@@ -27,12 +27,11 @@ def tally(**counts: int) -> None:
     TALLY["scenarios"] += 1
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if TALLY["scenarios"]:
-        terminalreporter.write_line(
-            f"faults: {TALLY['scenarios']} scenarios, duplicates {TALLY['duplicates']}, "
-            f"lost {TALLY['lost']}, forged accepted {TALLY['forged_accepted']}"
-        )
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # A pytest-xdist worker hands its counts to the controller (tests/conftest.py).
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["faults_tally"] = dict(TALLY)
 
 
 class DatabaseFault:

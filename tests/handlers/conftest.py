@@ -12,7 +12,7 @@ from bot.settings import Settings
 from handlers.serve import Served, compose
 from handlers.slack.client import make_client
 from handlers.slack.double import FakeSlack
-from tests.conftest import Workspace
+from tests.conftest import TIME, Workspace, quick_retries
 from tests.handlers.teams.double import FakeTeams, fake_teams
 
 
@@ -20,7 +20,7 @@ from tests.handlers.teams.double import FakeTeams, fake_teams
 def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTeams]:
     """The fake Teams cloud over HTTPS; its CA trusted through SSL_CERT_FILE and
     REQUESTS_CA_BUNDLE, as a sovereign-cloud or proxied install would trust its own."""
-    with fake_teams(tls=True) as double:
+    with fake_teams(tls=True, clock=TIME) as double:
         assert double.ca_file
         monkeypatch.setenv("SSL_CERT_FILE", double.ca_file)
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", double.ca_file)
@@ -46,7 +46,7 @@ def one_port(settings: Settings, engine, clock, slack: FakeSlack, cloud: FakeTea
     both = dataclasses.replace(
         settings, **{k: v for k, v in vars(teams).items() if k.startswith("teams_")}
     )
-    client = make_client(both, timeout=5)
+    client = quick_retries(make_client(both, timeout=5))
     composed = compose(both, client=client, engine=engine, clock=clock)
     served = Served(composed.asgi).start()
     yield composed, Workspace(served.url, slack, composed.runtime)

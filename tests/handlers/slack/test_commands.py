@@ -276,6 +276,7 @@ def test_subcommand_name_ends_at_any_white_space(workspace):
     assert "7 days" in reply.get("text")
 
 
+@pytest.mark.pauses
 def test_the_reply_waits_while_requests_keep_coming(workspace, runtime, slack):
     # Acknowledgements first (`bot.answering`): a command's work and reply wait for a
     # pause in the requests coming to the process; its ack does not.

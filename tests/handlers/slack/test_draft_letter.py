@@ -29,7 +29,7 @@ from db.models import (
     Service,
 )
 from handlers.slack.text import visible
-from tests.conftest import outbox_settled
+from tests.conftest import claims_released, outbox_settled
 
 CHANNEL = "G0REVIEW"
 NOW = "2020-08-03T10:00:00"
@@ -317,6 +317,7 @@ def test_version_slack_could_not_take_is_posted_whole_and_once_by_the_clock(
     slack.fail("chat.postMessage", 200, body={"ok": False, "error": "internal_error"})
     workspace.command("draft-letter wrexham 2019-20")
     slack.wait_calls("failed:chat.postMessage")
+    claims_released(runtime)  # the failure recorded, its retry time set
     with runtime.transaction() as session:
         version = session.scalars(select(DraftVersion)).one()
         assert version.message_ts is None  # recorded, and its messages wait in the outbox

@@ -146,7 +146,7 @@ def test_a_slow_users_info_never_holds_the_ack_and_a_guest_is_still_refused(
     workspace, runtime, slack
 ):
     slack.users["U0GUEST"] = {"is_restricted": True}
-    slack.stall("users.info", 4.0, times=1)
+    slack.stall("users.info", 2.0, times=1)  # past the 1.5 s the ack is held to below
     body, headers = workspace.requests.command(COMMAND, user="U0GUEST")
     started = time.monotonic()
     answer = workspace.post(body, headers)

@@ -68,6 +68,9 @@ BOT_AUDIENCE = BOT_SCOPE.removesuffix("/.default")
 # then 40 KB, and now 100 KB (80 KB recommended): the fake holds the earliest and strictest,
 # 28 KB, which is also what Teams clients are known to cut cards at.
 MESSAGE_LIMIT = 28 * 1024
+# Seconds between the server's looks at whether `stop()` was asked (socketserver's 0.5 by
+# default: half a second for every test's fake to stop).
+STOP_POLL = 0.02
 
 # Per bot per thread limits, https://learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit
 # ("Per bot per thread limit": scenario, time period in seconds, maximum allowed
@@ -239,6 +242,9 @@ class FakeTeams:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Each answer goes out at once (TCP_NODELAY): its head and body are two writes, and
+            # on a kept-alive connection the body would wait for the client's delayed ACK.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -272,7 +278,9 @@ class FakeTeams:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(*self._certificate())
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": STOP_POLL}, daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:

@@ -25,7 +25,7 @@ class Quiet(WSGIRequestHandler):
 @pytest.fixture
 def feed_server(teams_runtime):
     server = make_server("127.0.0.1", 0, web_app(teams_runtime, {}), handler_class=Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

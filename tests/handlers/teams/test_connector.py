@@ -13,6 +13,9 @@ from bot.answering import Answering
 from handlers.teams.connector import WORK_SLOTS, Connector
 from tests.conftest import burst
 
+# Of the after-ack pause itself: `Answering` waits for its production QUIET.
+pytestmark = pytest.mark.pauses
+
 
 class App:
     """What the connector needs of the SDK's App: `initialize` and its HTTP client."""

@@ -22,8 +22,8 @@ from handlers.serve import Composed
 from handlers.teams.keys import SigningKeys, jwks_uri
 from tests.handlers.teams.double import FakeTeams, Signer
 
-SLOW = 3.0  # seconds the keys endpoint takes to answer, as in the report
-QUICK = 1.0  # what "not stalled" means here: a third of the stall, far above a normal answer
+SLOW = 2.0  # seconds the keys endpoint takes to answer (the report saw 3)
+QUICK = 1.0  # what "not stalled" means here: half the stall, far above a normal answer
 
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:

@@ -4,6 +4,7 @@ served on loopback, and activities POSTed to it exactly as the Bot Connector sen
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import itertools
 import time
@@ -250,12 +251,13 @@ class Org:
         background = turns.background(self.app)
         deadline = time.monotonic() + timeout
         for _ in range(2):
-            quiet = 0
-            while quiet < 3:
-                if time.monotonic() > deadline:
+            # The work after an answer is handed over before the answer is sent: what is
+            # running now is all there is to wait for.
+            while running := {work for work in set(background.tasks) if not work.done()}:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     raise AssertionError("the bot's work did not finish")
-                quiet = quiet + 1 if not background.tasks else 0
-                time.sleep(0.02)
+                concurrent.futures.wait(running, timeout=left)
             outbox_settled(self.runtime, timeout=max(1.0, deadline - time.monotonic()))
 
     # -- what the bot posted -------------------------------------------------------------------
