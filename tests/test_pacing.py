@@ -15,7 +15,7 @@ import pytest
 
 from handlers.slack import deliveries
 from handlers.teams import answers, pacing
-from handlers.teams.double import RATE_LIMITS
+from tests.handlers.teams.double import RATE_LIMITS
 
 # The production classes, taken at import: the autouse `driven_time` fixture puts skipping
 # subclasses in their place while a test runs.
