@@ -191,7 +191,7 @@ KEYS = KeyPool()
 def pooled_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    from handlers.teams import double
+    from tests.handlers.teams import double
 
     KEYS.taken = 0
     pooled = SimpleNamespace(**{**vars(rsa), "generate_private_key": KEYS.generate_private_key})
