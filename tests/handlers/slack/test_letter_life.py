@@ -24,7 +24,7 @@ from tests.handlers.slack.test_draft_letter import (
     post_draft,
     thread_of,
 )
-from tests.handlers.slack.test_draft_review import click, current_version, started
+from tests.handlers.slack.test_draft_review import click, current_version, settled, started
 from tests.handlers.slack.test_welsh import (
     approved_in_english,
     filled,
@@ -85,6 +85,8 @@ def approved(workspace, slack, runtime, clock) -> int:
     version_id = started(workspace, slack, runtime, clock)
     clock.set("2020-08-04T11:30:00")
     assert click(workspace, drafts.APPROVE, version_id).status == 200
+    # The click is recorded after its ack: wait for the approval itself, then its messages.
+    settled(slack, runtime, lambda session: session.get(DraftVersion, version_id).approved_at)
     outbox_settled(runtime)
     return version_id
 
@@ -195,6 +197,7 @@ def test_a_letter_not_ready_is_not_issued_and_nothing_is_recorded(workspace, sla
     assert "Version 1 of the letter is not approved yet" in answer
     clock.set("2020-08-04T11:30:00")
     click(workspace, drafts.APPROVE, version_id)
+    settled(slack, runtime, lambda session: session.get(DraftVersion, version_id).approved_at)
     outbox_settled(runtime)
     for typed, words in [
         ("issue wrexham 2019-20 2020-08-05", "after today"),  # today is 4 August
@@ -312,6 +315,7 @@ def test_after_the_issue_only_an_admin_drafts_again_and_it_amends_the_issued_let
     assert "This version amends the letter issued on 5 August 2020." in all_text(parent)
     version_two = current_version(runtime)
     click(workspace, drafts.APPROVE, version_two)
+    settled(slack, runtime, lambda session: session.get(DraftVersion, version_two).approved_at)
     outbox_settled(runtime)
     reply = visible(workspace.command("issue wrexham 2019-20", user="U0REVIEW").get("text"))
     assert "is issued" in reply and "dated 1 September 2020" in reply
