@@ -271,7 +271,13 @@ def test_a_file_is_delivered_as_teams_documents_it_and_served_to_a_plain_get(tea
     assert content["fileType"] == "docx"
     answer = requests.get(content["downloadUrl"])
     assert answer.status_code == 200 and answer.content == b"PK\x03\x04 the pack"
-    assert teams.files[content["uniqueId"]].served == len(answer.content)
+    # The fake counts what it served once its write returns, which can be just after the
+    # client has read the bytes: wait for the count rather than race it.
+    hosted = teams.files[content["uniqueId"]]
+    deadline = time.monotonic() + 5
+    while hosted.served < len(answer.content) and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert hosted.served == len(answer.content)
     assert teams.refusals == []
 
 
