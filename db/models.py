@@ -595,6 +595,11 @@ class LetterIssue(Base):
         back_populates="issue", order_by="IssuedFile.id", lazy="selectin"
     )
 
+    @property
+    def state(self) -> str:
+        """`published` once its address is recorded, else `issued`."""
+        return "published" if self.published_url else "issued"
+
 
 class IssuedFile(Base):
     """One final file of an issued letter (`en` or `cy`), kept as it was issued: it never

@@ -38,6 +38,8 @@ PART, PARENT, DOCX, NOTE = "draft-part", "draft-parent", "draft-docx", "draft-no
 WELSH_PACK, WELSH_NOTE = "welsh-pack", "welsh-note"
 # An issued letter's final files (an upload each; Teams: a download link each).
 FINAL = "final-file"
+# The notes of the letter's life after approval: a NOTE row's `what` → its message template.
+LIFE_NOTES = {"issued": "letter_issued_note", "published": "letter_published_note"}
 KINDS = (PART, PARENT, DOCX, NOTE, WELSH_PACK, WELSH_NOTE, FINAL)
 
 

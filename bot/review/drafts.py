@@ -120,7 +120,7 @@ def summaries(
         out.append(
             DraftSummary(
                 version.number,
-                "published" if issue.published_url else "issued",
+                issue.state,
                 d.channel_id,
                 letter_date(issue.issued_on),
                 issue.issued_by,

@@ -273,7 +273,7 @@ def context(session: Session, draft: Draft, version: DraftVersion) -> dict[str, 
     issued = issue_of(session, version.id)
     if issued is not None:
         return {
-            "status": PUBLISHED if issued.published_url else ISSUED,
+            "status": issued.state,
             "issued": {
                 "on": letter_date(issued.issued_on),
                 "by": issued.issued_by,
@@ -333,7 +333,7 @@ def past_review(session: Session, *, limit: int = 20) -> list[LetterState]:
                 LetterState(
                     draft,
                     version,
-                    PUBLISHED if issue.published_url else ISSUED,
+                    issue.state,
                     letter_date(issue.issued_on),
                     issue.issued_by,
                     issue.published_url,

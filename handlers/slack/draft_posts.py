@@ -42,8 +42,7 @@ PART, PARENT, DOCX, NOTE = (
 )
 WELSH_PACK, WELSH_NOTE = draft_outbox.WELSH_PACK, draft_outbox.WELSH_NOTE
 FINAL = draft_outbox.FINAL
-# The notes of the letter's life after approval, by the `what` of their outbox row.
-LIFE_NOTES = {"issued": "letter_issued_note", "published": "letter_published_note"}
+LIFE_NOTES = draft_outbox.LIFE_NOTES
 
 
 def parts(runtime: Runtime, session: Session, draft: Draft, version: DraftVersion) -> int:

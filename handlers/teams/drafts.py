@@ -66,8 +66,7 @@ PART, PARENT, DOCX, NOTE = (
 )
 WELSH_PACK, WELSH_NOTE = draft_outbox.WELSH_PACK, draft_outbox.WELSH_NOTE
 FINAL = draft_outbox.FINAL
-# The notes of the letter's life after approval, by the `what` of their outbox row.
-LIFE_NOTES = {"issued": "letter_issued_note", "published": "letter_published_note"}
+LIFE_NOTES = draft_outbox.LIFE_NOTES
 
 # Room kept on a later version's first message for names, whose length may differ
 # between counting the parts (when queued) and sending them.
