@@ -67,6 +67,7 @@ def _common(env: Environment) -> Environment:
         activity_ref=ids.activity_ref,
         finding_ref=ids.finding_ref,
         note_ref=ids.note_ref,
+        progress_ref=ids.progress_ref,
         dated=dates.dated,
         welsh_date=dates.welsh_date,
     )

@@ -269,6 +269,35 @@ class Note(Base):
     authority: Mapped[Authority] = relationship(lazy="joined", innerjoin=True)
 
 
+class Progress(Base):
+    """Progress made in one review year on an area for improvement of an earlier year: a
+    paragraph of that year's letter, under the principle of the improvement it answers."""
+
+    __tablename__ = "progress"
+    __table_args__ = (
+        Index("ix_progress_authority_year", "authority_id", "review_year"),
+        Index("ix_progress_finding", "finding_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The improvement's authority, kept here too so a year's progress is read by one index.
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authorities.id"))
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"))
+    review_year: Mapped[int] = mapped_column(Integer)  # the year the progress belongs to
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(40))
+
+    finding: Mapped[Finding] = relationship(lazy="joined", innerjoin=True)
+
+    @validates("text")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        return clean_text(value)
+
+
 class HistoryEntry(Base):
     """One change to a record: append-only, never updated or deleted."""
 

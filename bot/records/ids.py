@@ -1,4 +1,5 @@
-"""Record ids as shown and typed: `A12` for an activity, `F7` for a finding, `N3` for a note."""
+"""Record ids as shown and typed: `A12` for an activity, `F7` for a finding, `N3` for a note,
+`P4` for progress on an area for improvement."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 
 from bot.errors import UserError
 
-_ID = re.compile(r"^#?([AaFfNn])(\d{1,9})$")
+_ID = re.compile(r"^#?([AaFfNnPp])(\d{1,9})$")
 
 
 def looks_like_id(token: str, prefix: str = "AF") -> bool:
@@ -33,3 +34,7 @@ def finding_ref(finding_id: int) -> str:
 
 def note_ref(note_id: int) -> str:
     return f"N{note_id}"
+
+
+def progress_ref(progress_id: int) -> str:
+    return f"P{progress_id}"

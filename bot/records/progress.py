@@ -1,0 +1,145 @@
+"""Progress: what an authority has done, in a later review year, about an area for
+improvement of an earlier one (the letter's promise to "report on progress the local
+authority has made in implementing recommendations").
+
+Functions take plain values and a Session, record history, and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.errors import UserError
+from bot.records import history
+from bot.records.dates import ReviewYear
+from bot.records.findings import MAX_TEXT
+from db.models import Authority, Finding, FindingKind, Progress
+
+
+def check_text(text: str) -> str:
+    """The progress paragraph, stripped; UserError if it is empty or overlong."""
+    text = text.strip()
+    if not text:
+        raise UserError("missing_progress_text")
+    if len(text) > MAX_TEXT:
+        raise UserError("too_long", what="progress", limit=MAX_TEXT, length=len(text))
+    return text
+
+
+def check_answers(finding: Finding, year: ReviewYear) -> None:
+    """UserError unless `finding` is an area for improvement of a year before `year`."""
+    if finding.kind is not FindingKind.IMPROVEMENT:
+        raise UserError("progress_on_strength", ref=f"F{finding.id}")
+    if finding.review_year >= year.start_year:
+        finding_year = ReviewYear(finding.review_year)
+        raise UserError(
+            "progress_not_later",
+            ref=f"F{finding.id}",
+            finding_year=finding_year.label,
+            year=year.label,
+            next_label=finding_year.next().label,
+        )
+
+
+def record(
+    session: Session,
+    *,
+    finding: Finding,
+    year: ReviewYear,
+    text: str,
+    actor: str,
+    now: dt.datetime,
+) -> Progress:
+    """Record progress made in `year` on `finding`, an improvement of an earlier year."""
+    text = check_text(text)
+    check_answers(finding, year)
+    progress = Progress(
+        authority_id=finding.authority_id,
+        finding=finding,
+        review_year=year.start_year,
+        text=text,
+        created_by=actor,
+        created_at=now,
+    )
+    session.add(progress)
+    session.flush()
+    history.record(
+        session,
+        actor=actor,
+        subject="progress",
+        subject_id=progress.id,
+        action="logged",
+        at=now,
+        changes={"finding": f"F{finding.id}", "year": year.label},
+    )
+    return progress
+
+
+def get_progress(session: Session, progress_id: int) -> Progress:
+    """The progress with this id (not removed); UserError if there is none."""
+    progress = session.get(Progress, progress_id)
+    if progress is None or progress.removed_at is not None:
+        raise UserError("unknown_id", ref=f"P{progress_id}")
+    return progress
+
+
+def edit(session: Session, progress: Progress, text: str, *, actor: str, now: dt.datetime) -> str:
+    """Replace a progress paragraph, keeping the old text in the history; returns the old."""
+    text = check_text(text)
+    old = progress.text
+    progress.text, progress.updated_at = text, now
+    history.record(
+        session,
+        actor=actor,
+        subject="progress",
+        subject_id=progress.id,
+        action="edited",
+        at=now,
+        changes={"old": old, "new": text},
+    )
+    session.flush()
+    return old
+
+
+def remove(session: Session, progress: Progress, *, actor: str, now: dt.datetime) -> None:
+    """Take a progress paragraph out of lists and letters; the history keeps it."""
+    progress.removed_at, progress.removed_by = now, actor
+    history.record(
+        session, actor=actor, subject="progress", subject_id=progress.id, action="removed", at=now
+    )
+    session.flush()
+
+
+def for_year(session: Session, authority: Authority, year: ReviewYear) -> list[Progress]:
+    """The authority's progress recorded for a review year, in the order recorded (one
+    query; each with its finding)."""
+    return list(
+        session.scalars(
+            select(Progress)
+            .where(
+                Progress.authority_id == authority.id,
+                Progress.review_year == year.start_year,
+                Progress.removed_at.is_(None),
+            )
+            .order_by(Progress.id)
+        )
+    )
+
+
+def improvements(session: Session, authority: Authority, year: ReviewYear) -> list[Finding]:
+    """The authority's areas for improvement of a review year, in the order recorded."""
+    return list(
+        session.scalars(
+            select(Finding)
+            .where(
+                Finding.authority_id == authority.id,
+                Finding.review_year == year.start_year,
+                Finding.kind == FindingKind.IMPROVEMENT,
+                Finding.removed_at.is_(None),
+            )
+            .order_by(Finding.id)
+        )
+    )
