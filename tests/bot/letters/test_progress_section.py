@@ -30,6 +30,8 @@ from tests.bot.letters.test_reference import (
     sections,
     split_items,
 )
+from tests.bot.records.test_progress import finding
+from tests.bot.records.test_progress import record as answer
 from tests.docx_checks import assert_accessible
 
 NOW = dt.datetime(2021, 6, 1, 9, 0, tzinfo=dt.UTC)
@@ -69,30 +71,15 @@ def paragraphs_of(elements) -> list[str]:
     return split_items([p.strip() for p in text.split("\n\n") if p.strip()])
 
 
-def between(elements, start: str, end: str) -> list[str]:
-    """Headings and paragraphs after the heading `start` up to the heading `end`."""
+def section_of(elements, start: str, end: str = SUMMARY) -> list:
+    """The elements after the heading `start` up to the heading `end`."""
     texts = [e.text for e in elements]
-    return texts[texts.index(start) + 1 : texts.index(end)]
+    return elements[texts.index(start) + 1 : texts.index(end)]
 
 
-def finding(session, text, *, year=Y2019, principle=Principle.PEOPLE, service=None, kind=None):
-    return findings.log_finding(
-        session,
-        authority=authority(session),
-        year=year,
-        principle=principle,
-        kind=kind or FindingKind.IMPROVEMENT,
-        service=service,
-        activity=None,
-        text=text,
-        actor="U1",
-        today=TODAY,
-        now=NOW,
-    )
-
-
-def answer(session, improvement, text, year=Y2020):
-    return progress.record(session, finding=improvement, year=year, text=text, actor="U1", now=NOW)
+def between(elements, start: str, end: str = SUMMARY) -> list[str]:
+    """The texts of the elements after the heading `start` up to the heading `end`."""
+    return [e.text for e in section_of(elements, start, end)]
 
 
 # -- the demo's 2020-21 letter beside the reference -----------------------------------------
@@ -250,9 +237,7 @@ def test_progress_goes_in_the_findings_order_under_its_principle(session):
         "Partnerships",
         "On partnerships.",
     ]
-    assert [e.level for e in elements if e.text in {"Well-being", "People", "Partnerships"}][
-        :3
-    ] == [3, 3, 3]
+    assert {e.level for e in section_of(elements, PROGRESS_HEADING) if e.kind == "heading"} == {3}
 
 
 def test_removed_progress_and_progress_on_a_removed_finding_are_not_printed(session):
