@@ -394,6 +394,7 @@ class _Demo:
         self.added = 0
 
     def _logged(self, record, subject: str, **extra) -> None:  # type: ignore[no-untyped-def]
+        """Add a record and its "logged (demo)" history entry."""
         self.session.add(record)
         self.session.flush()
         history.record(
@@ -417,6 +418,7 @@ class _Demo:
         status: ActivityStatus,
         reason: str | None,
     ) -> None:
+        """An activity (one row of ACTIVITIES), with the demo user as its inspector."""
         activity = Activity(
             authority=self.authority,
             service=service,
@@ -440,6 +442,7 @@ class _Demo:
         service: Service | None,
         text: str,
     ) -> Finding:
+        """A finding of a review year (one row of FINDINGS)."""
         finding = Finding(
             authority=self.authority,
             review_year=year,
@@ -454,6 +457,7 @@ class _Demo:
         return finding
 
     def note(self, year: int, section: NoteSection, text: str) -> None:
+        """A note of a review year (one row of NOTES)."""
         note = Note(
             authority=self.authority,
             review_year=year,
@@ -465,6 +469,7 @@ class _Demo:
         self._logged(note, "note")
 
     def progress(self, year: int, finding: Finding, text: str) -> None:
+        """Progress made in a review year on an area for improvement of an earlier one."""
         progress = Progress(
             authority_id=self.authority.id,
             finding=finding,
