@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.reminders import clock as ticker
-from db.models import Activity, Comment, Draft, Finding, Note, RoleGrant
+from db.models import Activity, Comment, Draft, Finding, Note, Progress, RoleGrant
 from handlers.slack.text import visible
 from tests.bot.reminders.test_planning import office
 from tests.conftest import outbox_settled
@@ -140,12 +140,18 @@ def test_the_last_admin_cannot_remove_their_own_role(workspace, runtime):
     [
         ("log-finding wrexham 2019-20 prevention improvement adults Delays {} seen", Finding),
         ("note wrexham 2019-20 plan Delays {} seen", Note),
+        ("progress F{finding} 2020-21 Delays {} seen", Progress),
     ],
-    ids=["finding", "note"],
+    ids=["finding", "note", "progress"],
 )
 def test_text_direction_overrides_are_stripped_and_a_nul_byte_is_refused_clearly(
     workspace, runtime, command, model
 ):
+    if model is Progress:
+        workspace.command("log-finding wrexham 2019-20 people improvement Waits were long.")
+        with runtime.transaction() as session:
+            finding = session.scalars(select(Finding.id)).one()
+        command = command.replace("{finding}", str(finding))
     workspace.command(command.format("\u202egnirts\u202c"))
     with runtime.transaction() as session:
         text = session.scalars(select(model.text)).one()
