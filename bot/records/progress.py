@@ -8,8 +8,9 @@ Functions take plain values and a Session, record history, and never commit.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
@@ -113,17 +114,27 @@ def remove(session: Session, progress: Progress, *, actor: str, now: dt.datetime
     session.flush()
 
 
+def _recorded_in(year: ReviewYear) -> list[ColumnElement[bool]]:
+    # Progress belongs to the review year recorded with it; a removed one to none.
+    return [Progress.review_year == year.start_year, Progress.removed_at.is_(None)]
+
+
+def _improvements_of(year: ReviewYear) -> list[ColumnElement[bool]]:
+    # An area for improvement is a finding of kind improvement, of the year it was found in.
+    return [
+        Finding.review_year == year.start_year,
+        Finding.kind == FindingKind.IMPROVEMENT,
+        Finding.removed_at.is_(None),
+    ]
+
+
 def for_year(session: Session, authority: Authority, year: ReviewYear) -> list[Progress]:
     """The authority's progress recorded for a review year, in the order recorded (one
     query; each with its finding)."""
     return list(
         session.scalars(
             select(Progress)
-            .where(
-                Progress.authority_id == authority.id,
-                Progress.review_year == year.start_year,
-                Progress.removed_at.is_(None),
-            )
+            .where(Progress.authority_id == authority.id, *_recorded_in(year))
             .order_by(Progress.id)
         )
     )
@@ -134,12 +145,28 @@ def improvements(session: Session, authority: Authority, year: ReviewYear) -> li
     return list(
         session.scalars(
             select(Finding)
-            .where(
-                Finding.authority_id == authority.id,
-                Finding.review_year == year.start_year,
-                Finding.kind == FindingKind.IMPROVEMENT,
-                Finding.removed_at.is_(None),
-            )
+            .where(Finding.authority_id == authority.id, *_improvements_of(year))
             .order_by(Finding.id)
         )
     )
+
+
+def answered(
+    session: Session, year: ReviewYear, authority_ids: Collection[int]
+) -> dict[int, tuple[int, int]]:
+    """For each of these authorities with areas for improvement in the year before `year`:
+    (how many of them have progress recorded for `year`, how many there are), in one query."""
+    recorded = exists().where(Progress.finding_id == Finding.id, *_recorded_in(year))
+    rows = session.execute(
+        select(
+            Finding.authority_id,
+            func.count(case((recorded, 1))),
+            func.count(),
+        )
+        .where(
+            Finding.authority_id.in_(list(authority_ids)),
+            *_improvements_of(ReviewYear(year.start_year - 1)),
+        )
+        .group_by(Finding.authority_id)
+    )
+    return {authority_id: (done, owed) for authority_id, done, owed in rows}
