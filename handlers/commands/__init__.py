@@ -35,6 +35,7 @@ from handlers.commands import (
     log_activity,
     log_finding,
     note,
+    overview,
     publish,
     remove,
     role,
@@ -59,6 +60,7 @@ MODULES: list[ModuleType] = [
     draft_letter,
     issue,
     publish,
+    overview,
     calendar,
     role,
 ]

@@ -198,9 +198,7 @@ def test_every_state_of_a_letter_in_the_order_of_what_needs_attention(session):
     assert rows["wrexham"].letter == Letter(overview.APPROVED, 2)
     assert rows["swansea"].letter == Letter(overview.AWAITING_WELSH, 1)
     assert rows["gwynedd"].letter == Letter(overview.APPROVED, 1)
-    assert rows["powys"].letter == Letter(
-        overview.ISSUED, 1, dt.date(2020, 7, 1), "U0REVIEW", None
-    )
+    assert rows["powys"].letter == Letter(overview.ISSUED, 1, dt.date(2020, 7, 1), "U0REVIEW", None)
     assert rows["conwy"].letter == Letter(
         overview.PUBLISHED, 2, dt.date(2020, 6, 30), "U0REVIEW", "https://example.wales/conwy"
     )
