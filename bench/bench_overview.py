@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, event, insert, make_url, select, text
+from sqlalchemy import Engine, event, insert, select, text
 from sqlalchemy.orm import Session
 
 from bot.records.dates import ReviewYear
@@ -54,6 +54,7 @@ from db.models import (
     WelshText,
 )
 from db.session import make_engine, upgrade
+from tests.databases import beside
 
 YEARS = [ReviewYear(start) for start in range(2010, 2020)]
 MEASURED = ReviewYear(2019)
@@ -283,20 +284,6 @@ def emptied(url: str) -> Engine:
     return engine
 
 
-def beside_tests(url: str) -> str:
-    """A database of its own beside the test database (`<name>_bench`), created if missing."""
-    mine = make_url(url).set(database=f"{make_url(url).database}_bench")
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        found = connection.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": mine.database}
-        )
-        if not found:
-            connection.execute(text(f'CREATE DATABASE "{mine.database}"'))
-    admin.dispose()
-    return mine.render_as_string(hide_password=False)
-
-
 def run(engine: Engine, runs: int) -> bool:
     """Seed, measure and report on one database; whether the targets were met."""
     _, empty, _ = measure(engine, 1)
@@ -335,7 +322,7 @@ def main() -> int:
     runs = 5 if args.quick else 30
     postgres = args.database_url or os.environ.get("CIW_BENCH_DATABASE_URL")
     if not postgres and os.environ.get("CIW_TEST_DATABASE_URL"):
-        postgres = beside_tests(os.environ["CIW_TEST_DATABASE_URL"])
+        postgres = beside(os.environ["CIW_TEST_DATABASE_URL"], "bench")
     ok = True
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{folder}/bench.db")

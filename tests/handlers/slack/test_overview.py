@@ -17,7 +17,6 @@ from bot.records import findings
 from bot.records import progress as progress_records
 from bot.records.dates import ReviewYear
 from bot.review import drafts, overview
-from bot.settings import Settings
 from db.models import (
     Authority,
     Delivery,
@@ -28,24 +27,14 @@ from db.models import (
     LetterIssue,
 )
 from handlers.slack.text import visible
-from tests.conftest import SIGNING_SECRET, outbox_settled
+from tests.conftest import outbox_settled
 from tests.handlers.slack.test_draft_review import click, settled, submit_reason
+from tests.handlers.slack.test_letter_life import settings  # noqa: F401 - with an admin
 
 ADMIN, REVIEWER, INSPECTOR = "U0ADMIN", "U0REVIEW", "U0INSPECT"
 CHANNEL = "G0REVIEW"
 URL = "https://www.careinspectorate.wales/conwy-performance-review-2019-20"
 YEAR = ReviewYear(2019)
-
-
-@pytest.fixture
-def settings(slack, engine):
-    return Settings(
-        slack_bot_token="xoxb-test-token",
-        slack_signing_secret=SIGNING_SECRET,
-        slack_api_url=slack.api_url,
-        database_url=str(engine.url),
-        admins=frozenset({ADMIN}),
-    )
 
 
 def pages(workspace, slack, typed: str, user: str = REVIEWER) -> list[dict]:
