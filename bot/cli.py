@@ -47,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     clock.add_argument("--now", help="with --once: the moment to run at (ISO-8601, office time)")
 
     shell = commands.add_parser("shell", help="type /ciw commands in a terminal, without Slack")
-    shell.add_argument("--demo", action="store_true", help="load the Wrexham 2019-20 records")
+    shell.add_argument(
+        "--demo", action="store_true", help="load the Wrexham 2019-20 and 2020-21 records"
+    )
     shell.add_argument("--user", default="U0SHELL", help="Slack user id you act as")
     shell.add_argument("--channel", default="G0SHELL", help="channel id commands are typed in")
 

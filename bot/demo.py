@@ -1,8 +1,12 @@
-"""Demo records: Wrexham's 2019-20 year as the published performance review letter tells it.
+"""Demo records: Wrexham's 2019-20 year as the published performance review letter tells it,
+and a 2020-21 year after it.
 
-The activities are the letter's; each finding is one of the letter's paragraphs in our own
-words, under the principle where the letter makes it; the notes are the letter's narrative
-that is no record (the introduction's COVID-19 sentence, the national report, the plan).
+2019-20: the activities are the letter's; each finding is one of the letter's paragraphs in
+our own words, under the principle where the letter makes it; the notes are the letter's
+narrative that is no record (the introduction's COVID-19 sentence, the national report, the
+plan). 2020-21 is invented: a few activities (all taken place, so the 2019-20 letter's plan
+is unchanged), a finding under each principle, a plan note, and progress on some, not all,
+of 2019-20's areas for improvement, so its draft has a progress section and flags the rest.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from db.models import (
     Note,
     NoteSection,
     Principle,
+    Progress,
     Service,
 )
 
 DEMO_USER = "U0DEMO"
+YEAR, NEXT_YEAR = 2019, 2020  # the reference letter's review year, and the one after it
 
 C, A, B = Service.CHILDREN, Service.ADULTS, Service.BOTH
 DONE = ActivityStatus.COMPLETED
@@ -269,18 +275,152 @@ NOTES: list[tuple[NoteSection, str]] = [
 ]
 
 
+# 2020-21 (invented): what took place, as the service lists will print it.
+ACTIVITIES_2020: list[tuple[Service, str, str, str, str | None, ActivityStatus, str | None]] = [
+    (B, "2020-07-08", "2020-07-08", "performance review meeting", ", held online", DONE, None),
+    (
+        C,
+        "2020-10-13",
+        "2020-10-15",
+        "assurance check of children's services",
+        "to review how children were kept safe during the pandemic",
+        DONE,
+        None,
+    ),
+    (A, "2020-11-24", "2020-11-24", "assurance check of adults services", None, DONE, None),
+    (
+        C,
+        "2021-02-17",
+        "2021-02-17",
+        "improvement conference",
+        "to review progress against the improvement plan",
+        DONE,
+        None,
+    ),
+]
+
+FINDINGS_2020: list[tuple[Principle, FindingKind, Service | None, str]] = [
+    (
+        WB,
+        S,
+        A,
+        "Through the pandemic adults services kept in regular touch with people who receive "
+        "care and support at home, and found safe ways to go on assessing people's needs.",
+    ),
+    (
+        PE,
+        S,
+        C,
+        "Staff in children's services told us they feel listened to and better supported by "
+        "their senior managers, and that supervision now takes place as planned.",
+    ),
+    (
+        PR,
+        IMP,
+        C,
+        "Early help does not yet reach enough families before their needs escalate; the local "
+        "authority should review how families are referred to it.",
+    ),
+    (
+        PA,
+        S,
+        B,
+        "The local authority worked closely with Betsi Cadwaladr University Health Board and "
+        "the third sector to keep essential services running through the pandemic.",
+    ),
+]
+
+NOTES_2020: list[tuple[NoteSection, str]] = [
+    (
+        NoteSection.PLAN,
+        "We will continue to review progress against the improvement plan through our "
+        "performance evaluation activity in 2021-2022.",
+    ),
+]
+
+# (the 2019-20 area for improvement answered, as its index in FINDINGS; the progress made
+# in 2020-21). FINDINGS[4], the CMHT staff's mixed feedback, is left without progress: the
+# 2020-21 draft flags it.
+PROGRESS_2020: list[tuple[int, str]] = [
+    (
+        0,
+        "The Accelerated Improvement Board has met every month and reviews the improvement "
+        "plan at each meeting. Performance information shows more child protection visits "
+        "made on time, though not yet consistently across teams.",
+    ),
+    (
+        2,
+        "A permanent statutory director and a head of children's services were appointed in "
+        "2020. Staff describe a more open culture in which concerns are raised and acted on, "
+        "and children's views are recorded more often in their plans.",
+    ),
+    (
+        8,
+        "The local authority and Betsi Cadwaladr University Health Board have agreed a joint "
+        "plan to shorten the Community Mental Health Team's waiting times, and the time from "
+        "referral to assessment has begun to fall.",
+    ),
+]
+
+
 def load_demo(session: Session, *, now: dt.datetime, actor: str = DEMO_USER) -> int:
-    """Record Wrexham's 2019-20 activities, findings and notes (once); how many were added."""
+    """Record Wrexham's 2019-20 and 2020-21 activities, findings, notes and progress (once);
+    how many records were added."""
     wrexham = session.scalars(select(Authority).where(Authority.slug == "wrexham")).one()
     already = session.scalars(
         select(Activity.id).where(Activity.authority_id == wrexham.id, Activity.logged_by == actor)
     ).first()
     if already is not None:
         return 0
-    added = 0
-    for service, start, end, title, details, status, reason in ACTIVITIES:
+    demo = _Demo(session, wrexham, actor, now)
+    for activity in (*ACTIVITIES, *ACTIVITIES_2020):
+        demo.activity(*activity)
+    improvements = [demo.finding(YEAR, *finding) for finding in FINDINGS]
+    for finding in FINDINGS_2020:
+        demo.finding(NEXT_YEAR, *finding)
+    for year, notes in ((YEAR, NOTES), (NEXT_YEAR, NOTES_2020)):
+        for section, text in notes:
+            demo.note(year, section, text)
+    for index, text in PROGRESS_2020:
+        demo.progress(NEXT_YEAR, improvements[index], text)
+    return demo.added
+
+
+class _Demo:
+    """Adds demo records to one authority, each with its history entry, counting them."""
+
+    def __init__(self, session: Session, authority: Authority, actor: str, now: dt.datetime):
+        self.session, self.authority, self.actor, self.now = session, authority, actor, now
+        self.added = 0
+
+    def _logged(self, record, subject: str, **extra) -> None:  # type: ignore[no-untyped-def]
+        """Add a record and its "logged (demo)" history entry."""
+        self.session.add(record)
+        self.session.flush()
+        history.record(
+            self.session,
+            actor=self.actor,
+            subject=subject,
+            subject_id=record.id,
+            action="logged (demo)",
+            at=self.now,
+            **extra,
+        )
+        self.added += 1
+
+    def activity(
+        self,
+        service: Service,
+        start: str,
+        end: str,
+        title: str,
+        details: str | None,
+        status: ActivityStatus,
+        reason: str | None,
+    ) -> None:
+        """An activity (one row of ACTIVITIES), with the demo user as its inspector."""
         activity = Activity(
-            authority=wrexham,
+            authority=self.authority,
             service=service,
             title=title,
             details=details,
@@ -288,58 +428,54 @@ def load_demo(session: Session, *, now: dt.datetime, actor: str = DEMO_USER) -> 
             end_date=dt.date.fromisoformat(end),
             status=status,
             status_reason=reason,
-            logged_by=actor,
-            created_at=now,
-            inspectors=[ActivityInspector(user_id=actor)],
+            logged_by=self.actor,
+            created_at=self.now,
+            inspectors=[ActivityInspector(user_id=self.actor)],
         )
-        session.add(activity)
-        session.flush()
-        history.record(
-            session,
-            actor=actor,
-            subject="activity",
-            subject_id=activity.id,
-            action="logged (demo)",
-            at=now,
-            reason=reason,
-            changes={"status": status.value},
-        )
-        added += 1
-    for principle, kind, service, text in FINDINGS:
+        self._logged(activity, "activity", reason=reason, changes={"status": status.value})
+
+    def finding(
+        self,
+        year: int,
+        principle: Principle,
+        kind: FindingKind,
+        service: Service | None,
+        text: str,
+    ) -> Finding:
+        """A finding of a review year (one row of FINDINGS)."""
         finding = Finding(
-            authority=wrexham,
-            review_year=2019,
+            authority=self.authority,
+            review_year=year,
             principle=principle,
             kind=kind,
             service=service,
             text=text,
-            created_by=actor,
-            created_at=now,
+            created_by=self.actor,
+            created_at=self.now,
         )
-        session.add(finding)
-        session.flush()
-        history.record(
-            session,
-            actor=actor,
-            subject="finding",
-            subject_id=finding.id,
-            action="logged (demo)",
-            at=now,
-        )
-        added += 1
-    for section, text in NOTES:
+        self._logged(finding, "finding")
+        return finding
+
+    def note(self, year: int, section: NoteSection, text: str) -> None:
+        """A note of a review year (one row of NOTES)."""
         note = Note(
-            authority=wrexham,
-            review_year=2019,
+            authority=self.authority,
+            review_year=year,
             section=section,
             text=text,
-            created_by=actor,
-            created_at=now,
+            created_by=self.actor,
+            created_at=self.now,
         )
-        session.add(note)
-        session.flush()
-        history.record(
-            session, actor=actor, subject="note", subject_id=note.id, action="logged (demo)", at=now
+        self._logged(note, "note")
+
+    def progress(self, year: int, finding: Finding, text: str) -> None:
+        """Progress made in a review year on an area for improvement of an earlier one."""
+        progress = Progress(
+            authority_id=self.authority.id,
+            finding=finding,
+            review_year=year,
+            text=text,
+            created_by=self.actor,
+            created_at=self.now,
         )
-        added += 1
-    return added
+        self._logged(progress, "progress")

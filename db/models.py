@@ -268,6 +268,10 @@ class Note(Base):
 
     authority: Mapped[Authority] = relationship(lazy="joined", innerjoin=True)
 
+    @validates("text")
+    def _clean(self, _key: str, value: str | None) -> str | None:
+        return clean_text(value)
+
 
 class Progress(Base):
     """Progress made in one review year on an area for improvement of an earlier year: a

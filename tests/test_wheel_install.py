@@ -174,7 +174,7 @@ def test_shell_demo_from_the_wheel(installed: Installed, env: dict[str, str], wo
     script = "/ciw list wrexham 2019-20\n/ciw draft-letter wrexham 2019-20\n"
     result = _run([installed.program, "shell", "--demo"], 120, input=script, env=env, cwd=workdir)
     out = result.stdout
-    assert "Demo: Wrexham 2019-20 records loaded" in out
+    assert "Demo: Wrexham 2019-20 and 2020-21 records loaded" in out
     assert "focused activity in children's services, 24 and 25 September 2019" in out
     assert "Posted version 1 of the draft letter for Wrexham County Borough Council" in out
     assert "[file uploaded to G0SHELL: Draft letter Wrexham County Borough Council 2019-20" in out

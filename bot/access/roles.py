@@ -21,9 +21,11 @@ from sqlalchemy.orm import Session
 
 from bot.errors import UserError
 from bot.records import history
-from db.models import Activity, Finding, HistoryEntry, Note, Role, RoleGrant
+from db.models import Activity, Finding, HistoryEntry, Note, Progress, Role, RoleGrant
 
 RANK = {Role.INSPECTOR: 1, Role.REVIEWER: 2, Role.ADMIN: 3}
+# The records `edit` and `remove` name by id whose author (`created_by`) may change them.
+_WITH_AUTHOR = {"F": Finding, "N": Note, "P": Progress}
 SUBJECT = "role"  # history entries about roles: subject "role", subject_id the user
 
 
@@ -210,7 +212,7 @@ def required_role(
                 kind, number = grammar.parse_remove(args)
             if kind == "A":
                 return _owner_or_admin(_owns_activity(session, number, user_id), declared)
-            record = session.get(Finding if kind == "F" else Note, number)
+            record = session.get(_WITH_AUTHOR[kind], number)
             return _owner_or_admin(record is None or record.created_by == user_id, declared)
         if subcommand in {"reschedule", "postpone", "cancel", "complete"}:
             number = grammar.parse_lifecycle(args, subcommand).activity_id

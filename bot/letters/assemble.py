@@ -1,12 +1,18 @@
 """Assembling one authority's letter for one review year from its records.
 
 The whole letter is read in a fixed number of queries (activities of this year and the
-next in one, findings in another, notes in a third), whatever the number of records, and
-returned as a plain `Letter` value the templates render.
+next in one, findings of this year and last year's areas for improvement in another, notes
+in a third, this year's progress with the findings it answers in a fourth), whatever the
+number of records, and returned as a plain `Letter` value the templates render.
 
 Each activity appears once: this year's in the year's lists with their status, next year's
 scheduled (still ahead) and postponed ones in the plan. A scheduled activity whose date has
 passed is never printed as planned; it is listed in `Letter.overdue` for the review message.
+
+The progress section reports on last year's areas for improvement: the progress recorded
+for this year, under the principle of the improvement each answers, in the findings' order.
+Last year's improvements with none are listed in `Letter.unanswered` for the review message;
+with no improvements last year and no progress this year, there is no section.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, lazyload
 
+from bot.records import progress as progress_records
 from bot.records.activities import letter_line
 from bot.records.dates import ReviewYear
+from bot.records.findings import PRINCIPLE_ORDER, letter_order
 from bot.settings import Settings
 from db.models import (
     Activity,
@@ -30,13 +38,12 @@ from db.models import (
     Note,
     NoteSection,
     Principle,
+    Progress,
     Service,
 )
 
 # The order the letter's summary follows: the four principles of the 2014 Act.
-PRINCIPLES = (Principle.WELL_BEING, Principle.PEOPLE, Principle.PREVENTION, Principle.PARTNERSHIPS)
-# Within a principle, children's findings come first, then adults', then those for both.
-_SERVICE_ORDER = {Service.CHILDREN: 0, Service.ADULTS: 1, Service.BOTH: 2, None: 3}
+PRINCIPLES = PRINCIPLE_ORDER
 
 
 def one_line(text: str | None) -> str:
@@ -101,6 +108,23 @@ class NoteItem:
 
 
 @dataclass(frozen=True)
+class ProgressItem:
+    """One paragraph of progress on an area for improvement, as the letter prints it."""
+
+    id: int
+    finding_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ProgressSection:
+    """The progress under one principle: on its areas for improvement, in the findings' order."""
+
+    principle: Principle
+    items: tuple[ProgressItem, ...]
+
+
+@dataclass(frozen=True)
 class PrincipleSection:
     """A principle of the 2014 Act: its findings as the letter's paragraphs, then its notes.
 
@@ -149,6 +173,13 @@ class Letter:
     # Scheduled activities of this year or the next whose start has passed: flagged on the
     # review message (this year's are still listed; next year's are not printed as planned).
     overdue: tuple[ActivityItem, ...] = ()
+    # The progress section: the principles with progress recorded for this year, and the
+    # years whose areas for improvement it reports on (none: the letter has no section).
+    progress: tuple[ProgressSection, ...] = ()
+    progress_from: tuple[ReviewYear, ...] = ()
+    # Last year's areas for improvement with no progress recorded for this year: flagged on
+    # the review message, never dropped silently.
+    unanswered: tuple[FindingItem, ...] = ()
 
     @property
     def has_activities(self) -> bool:
@@ -190,8 +221,9 @@ def assemble(
     today: dt.date,
     settings: Settings,
 ) -> Letter:
-    """The letter for `authority` and review `year`, dated `today`: three queries in all."""
+    """The letter for `authority` and review `year`, dated `today`: four queries in all."""
     following = year.next()
+    previous = year.previous()
     # One query for this year's activities and next year's plan; inspectors and the
     # (already known) authority are not needed, so they are not loaded.
     activities = session.scalars(
@@ -205,12 +237,19 @@ def assemble(
         )
         .order_by(Activity.start_date, Activity.end_date, Activity.start_time, Activity.id)
     ).all()
+    # This year's findings and, for the progress section, last year's areas for improvement.
     findings = session.scalars(
         select(Finding)
         .options(lazyload(Finding.authority))
         .where(
             Finding.authority_id == authority.id,
-            Finding.review_year == year.start_year,
+            or_(
+                Finding.review_year == year.start_year,
+                and_(
+                    Finding.review_year == previous.start_year,
+                    Finding.kind == FindingKind.IMPROVEMENT,
+                ),
+            ),
             Finding.removed_at.is_(None),
         )
         .order_by(Finding.id)
@@ -225,6 +264,7 @@ def assemble(
         )
         .order_by(Note.id)
     ).all()
+    progress = progress_records.for_year(session, authority, year)
 
     children: list[ActivityItem] = []
     adults: list[ActivityItem] = []
@@ -246,7 +286,11 @@ def assemble(
             plan.append(item)
 
     by_principle: dict[Principle, list[FindingItem]] = {p: [] for p in PRINCIPLES}
-    for finding in findings:
+    last_years: list[Finding] = []
+    for finding in sorted(findings, key=lambda f: letter_order(f.principle, f.service, f.id)):
+        if finding.review_year != year.start_year:
+            last_years.append(finding)
+            continue
         by_principle[finding.principle].append(
             FindingItem(finding.id, finding.kind, finding.service, one_line(finding.text))
         )
@@ -257,9 +301,7 @@ def assemble(
     principles = tuple(
         PrincipleSection(
             principle=p,
-            findings=tuple(
-                sorted(by_principle[p], key=lambda f: (_SERVICE_ORDER[f.service], f.id))
-            ),
+            findings=tuple(by_principle[p]),
             notes=tuple(by_section[NoteSection(p.value)]),
         )
         for p in PRINCIPLES
@@ -285,4 +327,32 @@ def assemble(
         intro_notes=tuple(by_section[NoteSection.INTRO]),
         plan_notes=tuple(by_section[NoteSection.PLAN]),
         overdue=tuple(overdue),
+        **_progress_section(year, progress, last_years),
     )
+
+
+def _progress_section(
+    year: ReviewYear, progress: list[Progress], last_years: list[Finding]
+) -> dict[str, tuple]:
+    """The Letter's progress fields: `progress` (in the findings' order, as `for_year` reads
+    it), `progress_from` and `unanswered`."""
+    by_principle: dict[Principle, list[ProgressItem]] = {}
+    for answer in progress:
+        by_principle.setdefault(answer.finding.principle, []).append(
+            ProgressItem(answer.id, answer.finding_id, one_line(answer.text))
+        )
+    answered = {answer.finding_id for answer in progress}
+    years = {ReviewYear(answer.finding.review_year) for answer in progress}
+    if last_years:
+        years.add(year.previous())
+    return {
+        "progress": tuple(
+            ProgressSection(p, tuple(by_principle[p])) for p in PRINCIPLES if p in by_principle
+        ),
+        "progress_from": tuple(sorted(years, key=lambda y: y.start_year)),
+        "unanswered": tuple(
+            FindingItem(f.id, f.kind, f.service, one_line(f.text))
+            for f in last_years
+            if f.id not in answered
+        ),
+    }

@@ -4,7 +4,8 @@
 - `activities`: activities and their life (logged, rescheduled, postponed, cancelled,
   completed, removed), publishing an event for each change (`events`);
 - `findings`, `notes`: strengths, areas for improvement, and the letter's narrative;
-- `history`: the append-only record of every change; `ids`: `A12`, `F7`, `N3`;
+- `progress`: what a later year did about an area for improvement;
+- `history`: the append-only record of every change; `ids`: `A12`, `F7`, `N3`, `P4`;
 - `dates`: dates as typed and as the letter writes them, review years;
 - `grammar`: the subcommands' typed arguments turned into plain values;
 - `events`: what a change tells the rooms that follow it, in the same transaction.

@@ -98,6 +98,10 @@ class ReviewYear:
     def next(self) -> ReviewYear:
         return ReviewYear(self.start_year + 1)
 
+    def previous(self) -> ReviewYear:
+        """The year before: the one whose areas for improvement this year reports on."""
+        return ReviewYear(self.start_year - 1)
+
     def contains(self, day: dt.date) -> bool:
         return self.first_day <= day <= self.last_day
 

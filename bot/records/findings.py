@@ -18,6 +18,23 @@ from db.models import Activity, Authority, Finding, FindingKind, Principle, Serv
 
 MAX_TEXT = 3000  # what a Slack text input holds (the form), so typed and form findings agree
 
+# The order the letter states findings in: the four principles of the 2014 Act; within a
+# principle children's, then adults', then both, then those for no service, each as recorded.
+PRINCIPLE_ORDER = (
+    Principle.WELL_BEING,
+    Principle.PEOPLE,
+    Principle.PREVENTION,
+    Principle.PARTNERSHIPS,
+)
+SERVICE_ORDER = {Service.CHILDREN: 0, Service.ADULTS: 1, Service.BOTH: 2, None: 3}
+
+
+def letter_order(
+    principle: Principle, service: Service | None, finding_id: int
+) -> tuple[int, int, int]:
+    """A sort key putting findings (and what answers them) in the letter's order."""
+    return (PRINCIPLE_ORDER.index(principle), SERVICE_ORDER[service], finding_id)
+
 
 def check_text(text: str) -> str:
     """The finding's text, stripped; UserError if it is empty or overlong."""

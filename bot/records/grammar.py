@@ -268,30 +268,35 @@ def parse_lifecycle(text: str, action: str) -> Lifecycle:
 
 @dataclass(frozen=True)
 class Edit:
-    """What `edit` changes: a finding's or note's text, or one field of an activity."""
+    """What `edit` changes: a finding's, note's or progress's text, or one field of an
+    activity."""
 
-    kind: str  # "A", "F" or "N"
+    kind: str  # "A", "F", "N" or "P"
     record_id: int
-    field: str  # "text" for findings and notes; an ACTIVITY_FIELDS name for activities
+    field: str  # "text" for findings, notes and progress; an ACTIVITY_FIELDS name for activities
     value: str | Service | When | None
 
 
+# What each kind of record with a text is refused with when the new text is missing.
+_MISSING_TEXT = {
+    "F": "missing_finding_text",
+    "N": "missing_note_text",
+    "P": "missing_progress_text",
+}
+
+
 def parse_edit(text: str) -> Edit:
-    """`F<id> <text>`, `N<id> <text>`, or `A<id> title|details|service|dates <value>`
-    (`details -` clears the details)."""
+    """`F<id> <text>`, `N<id> <text>`, `P<id> <text>`, or
+    `A<id> title|details|service|dates <value>` (`details -` clears the details)."""
     text = clean(text)
     head, rest = words(text, 1)
     if not head:
         raise UserError("usage", subcommand="edit")
-    kind, record_id = ids.parse_id(head[0], "AFN")
+    kind, record_id = ids.parse_id(head[0], "AFNP")
     rest = rest.strip()
-    if kind == "F":
+    if kind in _MISSING_TEXT:
         if not rest:
-            raise UserError("missing_finding_text", subcommand="edit")
-        return Edit(kind, record_id, "text", rest)
-    if kind == "N":
-        if not rest:
-            raise UserError("missing_note_text", subcommand="edit")
+            raise UserError(_MISSING_TEXT[kind], subcommand="edit")
         return Edit(kind, record_id, "text", rest)
     (what, value) = words(rest, 1)
     if not what or what[0].lower() not in ACTIVITY_FIELDS:
@@ -311,11 +316,11 @@ def parse_edit(text: str) -> Edit:
 
 
 def parse_remove(text: str) -> tuple[str, int]:
-    """`A<id>`, `F<id>` or `N<id>`."""
+    """`A<id>`, `F<id>`, `N<id>` or `P<id>`."""
     tokens = clean(text).split()
     if len(tokens) != 1:
         raise UserError("usage", subcommand="remove")
-    return ids.parse_id(tokens[0], "AFN")
+    return ids.parse_id(tokens[0], "AFNP")
 
 
 @dataclass(frozen=True)
@@ -345,6 +350,31 @@ def parse_note(text: str) -> AddNote:
     if not rest.strip():
         raise UserError("missing_note_text")
     return AddNote(tokens[0], year, section, rest.strip())
+
+
+@dataclass(frozen=True)
+class AddProgress:
+    finding_id: int
+    year: ReviewYear | None
+    text: str
+
+
+def parse_progress(text: str) -> AddProgress:
+    """`F<id> [<year>] <text>`: the area for improvement answered, the year the progress
+    belongs to (checked against the finding by the caller), and the paragraph."""
+    text = clean(text)
+    tokens = text.split()
+    if not tokens:
+        raise UserError("usage", subcommand="progress")
+    finding_id = ids.parse_id(tokens[0], "F")[1]
+    position, year = 1, None
+    if position < len(tokens) and dates.looks_like_year(tokens[position]):
+        year = dates.parse_year(tokens[position])
+        position += 1
+    _, rest = words(text, position)
+    if not rest.strip():
+        raise UserError("missing_progress_text")
+    return AddProgress(finding_id, year, rest.strip())
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ def looks_like_id(token: str, prefix: str = "AF") -> bool:
 
 
 def parse_id(token: str, kinds: str = "AF") -> tuple[str, int]:
-    """(`A` or `F`, number) from `A12`, `#a12`, `F7`; UserError for anything else."""
+    """(kind letter, number) from `A12`, `#a12`, `F7`, `N3`, `P4`, for the `kinds` allowed;
+    UserError for anything else."""
     match = _ID.match(token.strip())
     if not match or match.group(1).upper() not in kinds:
         raise UserError("bad_id", value=token, kinds=kinds)

@@ -11,10 +11,10 @@ import datetime as dt
 from collections.abc import Collection
 
 from sqlalchemy import ColumnElement, case, exists, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from bot.errors import UserError
-from bot.records import history
+from bot.records import findings, history
 from bot.records.dates import ReviewYear
 from bot.records.findings import MAX_TEXT
 from db.models import Authority, Finding, FindingKind, Progress
@@ -129,26 +129,43 @@ def _improvements_of(year: ReviewYear) -> list[ColumnElement[bool]]:
 
 
 def for_year(session: Session, authority: Authority, year: ReviewYear) -> list[Progress]:
-    """The authority's progress recorded for a review year, in the order recorded (one
-    query; each with its finding)."""
-    return list(
-        session.scalars(
-            select(Progress)
-            .where(Progress.authority_id == authority.id, *_recorded_in(year))
-            .order_by(Progress.id)
+    """The authority's progress recorded for a review year, in the letter's order (the
+    improvements' principle, service and record order, then the progress's), one query,
+    each with its finding; progress on a removed finding is left out with it."""
+    found = session.scalars(
+        select(Progress)
+        .join(Progress.finding)
+        # The finding from the join itself; its authority is the one asked about.
+        .options(contains_eager(Progress.finding).lazyload(Finding.authority))
+        .where(
+            Progress.authority_id == authority.id,
+            *_recorded_in(year),
+            Finding.removed_at.is_(None),
         )
-    )
+    ).all()
+    return sorted(found, key=letter_order)
+
+
+def letter_order(progress: Progress) -> tuple[int, ...]:
+    """A sort key: the order of the findings answered, then the order recorded."""
+    finding = progress.finding
+    return (*findings.letter_order(finding.principle, finding.service, finding.id), progress.id)
 
 
 def improvements(session: Session, authority: Authority, year: ReviewYear) -> list[Finding]:
-    """The authority's areas for improvement of a review year, in the order recorded."""
-    return list(
-        session.scalars(
-            select(Finding)
-            .where(Finding.authority_id == authority.id, *_improvements_of(year))
-            .order_by(Finding.id)
-        )
-    )
+    """The authority's areas for improvement of a review year, in the letter's order."""
+    found = session.scalars(
+        select(Finding).where(Finding.authority_id == authority.id, *_improvements_of(year))
+    ).all()
+    return sorted(found, key=lambda f: findings.letter_order(f.principle, f.service, f.id))
+
+
+def by_finding(recorded: list[Progress]) -> dict[int, list[Progress]]:
+    """Progress grouped by the finding it answers (finding id → its progress, in order)."""
+    grouped: dict[int, list[Progress]] = {}
+    for progress in recorded:
+        grouped.setdefault(progress.finding_id, []).append(progress)
+    return grouped
 
 
 def answered(
@@ -165,7 +182,7 @@ def answered(
         )
         .where(
             Finding.authority_id.in_(list(authority_ids)),
-            *_improvements_of(ReviewYear(year.start_year - 1)),
+            *_improvements_of(year.previous()),
         )
         .group_by(Finding.authority_id)
     )

@@ -141,11 +141,6 @@ class Overview:
     rows: tuple[Row, ...]
     totals: Totals
 
-    @property
-    def previous_year(self) -> ReviewYear:
-        """The year whose areas for improvement this year reports progress on."""
-        return ReviewYear(self.year.start_year - 1)
-
 
 def days_since_end(year: ReviewYear, today: dt.date) -> int | None:
     """How many days ago the year ended (its last day, 31 March); None until it has."""

@@ -1,5 +1,5 @@
-"""`overview [<year>] [csv] [page <n>]`: where every authority's letter of the year stands (reviewers and admins). One line each of the 22, what needs attention first: the letter (no draft, version N in review, changes requested, approved, awaiting Welsh, issued on a date, published) and how long since the year ended when it is not issued; the year's activities by status, its strengths and improvements, and the progress recorded on the previous year's areas for improvement. Totals last, a page at a time; with `csv`, the same as a CSV file sent to you. The year defaults to the last review year that has ended.
-Example: `/ciw overview 2019-20`, `/ciw overview 2019-20 csv`
+"""`overview [<year>] [csv] [page <n>]`: every authority's letter of the year at a glance. For reviewers and admins: one line each of the 22, what needs attention first: the letter (no draft, version N in review, changes requested, approved, awaiting Welsh, issued on a date, published) and how long since the year ended when it is not issued; the year's activities by status, its strengths and improvements, and the progress recorded on the previous year's areas for improvement. Totals last, a page at a time; with `csv`, the same as a CSV file sent to you. The year defaults to the last review year that has ended.
+Example: `/ciw overview 2019-20 csv`
 """
 
 from __future__ import annotations

@@ -274,11 +274,15 @@ def parent_message(
     data = _context(runtime, session, draft, version)
     labels = _labels(runtime)
     letter = blocks.letter_blocks(_elements(version))
-    top = [
-        blocks.header(visible(slack_text.templates(runtime).message("draft_title", **data))),
-        blocks.section(
-            slack_text.templates(runtime).message("draft_parent", continued=False, **data)
-        ),
+    title = blocks.header(visible(slack_text.templates(runtime).message("draft_title", **data)))
+
+    def summary(continued: bool) -> list[dict]:
+        # The version, its status and what the letter lacks: more than a section holds when
+        # many warnings quote typed text Slack's escaping lengthens, so as many as it takes.
+        said = slack_text.templates(runtime).message("draft_parent", continued=continued, **data)
+        return [blocks.section(piece) for piece in split_message(said)]
+
+    review = [
         {
             "type": "actions",
             "block_id": "draft_review",
@@ -307,14 +311,14 @@ def parent_message(
         },
         {"type": "divider"},
     ]
+    top = [title, *summary(False), *review]
     room = blocks.MESSAGE_BLOCKS - len(top)
     continuations: list[list[dict]] = []
     if len(letter) > room:
+        top = [title, *summary(True), *review]
+        room = blocks.MESSAGE_BLOCKS - len(top)
         # One block is kept for the note that the letter goes on in the thread.
         shown, rest = letter[: room - 1], letter[room - 1 :]
-        top[1] = blocks.section(
-            slack_text.templates(runtime).message("draft_parent", continued=True, **data)
-        )
         letter = shown
         continuations = blocks.messages(rest, first_capacity=blocks.MESSAGE_BLOCKS)
         letter.append(

@@ -101,7 +101,7 @@ def run_shell(
 
             with runtime.transaction() as session:
                 added = load_demo(session, now=runtime.now())
-            print(f"Demo: Wrexham 2019-20 records loaded ({added} new).", file=stdout)
+            print(f"Demo: Wrexham 2019-20 and 2020-21 records loaded ({added} new).", file=stdout)
         requests = SignedRequests(shell_settings.slack_signing_secret or "", slack)
         interactive = stdin.isatty()
         print(

@@ -60,7 +60,7 @@ def test_shell_demo_lists_the_wrexham_year_and_records_commands(base_env):
     result = run(["shell", "--demo"], base_env, stdin=script + "\n")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "Demo: Wrexham 2019-20 records loaded" in out
+    assert "Demo: Wrexham 2019-20 and 2020-21 records loaded" in out
     assert "focused activity in children's services, 24 and 25 September 2019" in out
     assert "The CMHT inspection found delays between referral and assessment." in out
     assert "We acknowledge, due to the unprecedented circumstances relating to COVID-19" in out

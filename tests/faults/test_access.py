@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.reminders import clock as ticker
-from db.models import Activity, Comment, Draft, Finding, RoleGrant
+from db.models import Activity, Comment, Draft, Finding, Note, RoleGrant
 from handlers.slack.text import visible
 from tests.bot.reminders.test_planning import office
 from tests.conftest import outbox_settled
@@ -134,22 +135,25 @@ def test_the_last_admin_cannot_remove_their_own_role(workspace, runtime):
         assert session.get(RoleGrant, "U0INSPECT") is None
 
 
+@pytest.mark.parametrize(
+    ("command", "model"),
+    [
+        ("log-finding wrexham 2019-20 prevention improvement adults Delays {} seen", Finding),
+        ("note wrexham 2019-20 plan Delays {} seen", Note),
+    ],
+    ids=["finding", "note"],
+)
 def test_text_direction_overrides_are_stripped_and_a_nul_byte_is_refused_clearly(
-    workspace, runtime
+    workspace, runtime, command, model
 ):
-    typed = (
-        "log-finding wrexham 2019-20 prevention improvement adults Delays \u202egnirts\u202c seen"
-    )
-    workspace.command(typed)
+    workspace.command(command.format("\u202egnirts\u202c"))
     with runtime.transaction() as session:
-        text = session.scalars(select(Finding.text)).one()
+        text = session.scalars(select(model.text)).one()
     assert "\u202e" not in text and "\u202c" not in text and "gnirts" in text
-    reply = workspace.command(
-        "log-finding wrexham 2019-20 prevention improvement adults Delays\x00 seen"
-    )
+    reply = workspace.command(command.format("\x00"))
     assert "NUL byte" in visible(reply.get("text"))
     assert "not answering" not in reply.get("text")
-    assert count(runtime, Finding) == 1
+    assert count(runtime, model) == 1
 
 
 def test_a_huge_thread_reply_is_capped(workspace, runtime, slack, clock):

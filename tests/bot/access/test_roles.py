@@ -15,6 +15,7 @@ from db.models import (
     FindingKind,
     HistoryEntry,
     Principle,
+    Progress,
     Role,
     RoleGrant,
     Service,
@@ -211,6 +212,19 @@ def test_required_role_for_others_records_and_authority_changes(sessions):
         assert need("cancel", f"A{theirs.id}") == Role.ADMIN
         assert need("edit", f"F{finding.id} better text") == Role.ADMIN
         assert need("remove", f"F{finding.id}") == Role.ADMIN
+        # Progress is its author's to change, like a finding.
+        for author, needed in (("U0OTHER", Role.ADMIN), ("U0ME", Role.INSPECTOR)):
+            answer = Progress(
+                authority_id=mine.authority_id,
+                finding=finding,
+                review_year=2020,
+                text="better",
+                created_by=author,
+            )
+            session.add(answer)
+            session.flush()
+            assert need("edit", f"P{answer.id} better still") == needed
+            assert need("remove", f"P{answer.id}") == needed
         # Bad or unknown ids need only the declared role: the command says what is wrong.
         assert need("remove", "A999") == Role.INSPECTOR
         assert need("edit", "nonsense") == Role.INSPECTOR

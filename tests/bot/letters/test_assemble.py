@@ -27,6 +27,7 @@ from db.models import (
     Finding,
     FindingKind,
     Principle,
+    Progress,
     Service,
 )
 from db.session import session_factory
@@ -400,14 +401,37 @@ def test_assembly_reads_a_fixed_number_of_statements(session, wrexham):
                     created_by="U1",
                 )
             )
+            # Last year's area for improvement, and this year's progress on it.
+            improvement = Finding(
+                authority=wrexham,
+                review_year=2018,
+                principle=Principle(list(Principle)[i % 4]),
+                kind=FindingKind.IMPROVEMENT,
+                text=f"improve {i}",
+                created_by="U1",
+            )
+            session.add(improvement)
+            session.add(
+                Progress(
+                    authority_id=wrexham.id,
+                    finding=improvement,
+                    review_year=2019,
+                    text=f"progress {i}",
+                    created_by="U1",
+                )
+            )
         session.flush()
 
     add(5)
     few = measure()
     add(200)
     many = measure()
-    # The three reads of the letter, plus reloading the (expired) authority itself.
-    assert few == many <= 4
+    # The four reads of the letter (activities; findings with last year's improvements;
+    # notes; progress with the improvements it answers), plus reloading the (expired)
+    # authority itself.
+    assert few == many <= 5
+    letter, text = letter_text(session, wrexham)
+    assert sum(len(s.items) for s in letter.progress) == 205 and "progress 199" in text
 
 
 def test_docx_has_headings_lists_and_the_address_block(session, wrexham):

@@ -30,16 +30,20 @@ WELSH_NAME = "Wrexham County Borough Council 2019-20 performance review letter (
 LETTERHEAD = (("cy-GB", WELSH_ADDRESS), ("", CONTACT), ("en-GB", ENGLISH_ADDRESS))
 ENGLISH_STATEMENT = "We welcome receiving correspondence in Welsh."
 REVIEWER, TRANSLATOR = "U0REVIEW", "U0TRANSLATE"
+Y2019 = ReviewYear(2019)
 
 
-def approved_version(runtime, clock, session, language: Language) -> DraftVersion:
-    """Wrexham's 2019-20 letter as version 1, approved in English by a reviewer."""
+def approved_version(
+    runtime, clock, session, language: Language, year: ReviewYear = Y2019
+) -> DraftVersion:
+    """Wrexham's letter (2019-20 unless another year is named) as version 1, approved in
+    English by a reviewer."""
     clock.value = MADE
     wrexham = session.scalars(select(Authority).where(Authority.slug == "wrexham")).one()
     wrexham.language = language
     draft = Draft(
         authority=wrexham,
-        review_year=ReviewYear(2019).start_year,
+        review_year=year.start_year,
         channel_id="G0REVIEW",
         created_by="U0INSPECT",
         created_at=MADE,
@@ -311,3 +315,54 @@ def test_a_welsh_document_that_does_not_pair_is_set_as_plain_paragraphs_and_list
     styles = [p.style.name for p in document.paragraphs]
     assert styles[4:6] == ["List Bullet", "List Bullet"]
     assert_accessible(cymraeg.content, letterhead=LETTERHEAD, headings_required=False)
+
+
+def test_the_progress_section_goes_through_the_pack_into_the_welsh_letter(domain):
+    # The demo's 2020-21 letter reports progress on 2019-20's areas for improvement.
+    runtime, clock = domain
+    with runtime.transaction() as session:
+        version = approved_version(runtime, clock, session, Language.BOTH, ReviewYear(2020))
+        elements = render.parse(version.body)
+        pack = docx.Document(io.BytesIO(translation.pack_document(runtime, version.draft, version)))
+        data, welsh = filled_pack(runtime, version)
+        upload_welsh(runtime, session, version, data, approve=True)
+        english, cymraeg = final_files(runtime, session, version, issued_on=ISSUED_ON)
+
+    # In the pack, the section is rows like any other: its heading, each principle, each
+    # paragraph, one row each, in the letter's order.
+    heading = "Progress on areas for improvement from 2019-20"
+    at = [e.text for e in elements].index(heading)
+    section = elements[at : at + 7]
+    assert [(e.kind, e.level) for e in section] == [
+        ("heading", 2),
+        ("heading", 3),
+        ("paragraph", 0),
+        ("heading", 3),
+        ("paragraph", 0),
+        ("heading", 3),
+        ("paragraph", 0),
+    ]
+    assert elements[at + 7].text.startswith("Summary of strengths")
+    rows = [row.cells[0].text for row in pack.tables[0].rows[1:]]
+    assert rows[at : at + 7] == [e.text for e in section]
+
+    # The English file prints it as approved; the Welsh file has the translator's rows in
+    # its place, at the same heading levels.
+    assert body(english)[at : at + 7] == [e.text for e in section]
+    assert body(cymraeg)[at : at + 7] == welsh[at : at + 7]
+    assert welsh[at] == f"Pennawd {at + 1}" and welsh[at + 2] == f"Paragraff {at + 3} yn Gymraeg."
+    english_levels = [level for level, _ in headings(english)]
+    assert [level for level, _ in headings(cymraeg)] == english_levels
+    assert ("Heading 2", heading) in headings(english)
+    assert ("Heading 2", welsh[at]) in headings(cymraeg)
+    statement = next(e.text for e in elements if e.lang == "cy")
+    assert_accessible(
+        english.content, letterhead=LETTERHEAD, expected_languages={statement: "cy-GB"}
+    )
+    assert_accessible(
+        cymraeg.content,
+        letterhead=LETTERHEAD,
+        expected_languages={
+            t: "en-GB" for t in body(cymraeg) if t.startswith((ENGLISH_STATEMENT, "Cc."))
+        },
+    )
