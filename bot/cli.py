@@ -1,4 +1,5 @@
-"""The `ciw-bot` command: serve, socket, clock, shell, draft-letter, teams-package, db upgrade."""
+"""The `ciw-bot` command: serve, socket, clock, shell, draft-letter, overview, teams-package,
+db upgrade."""
 
 from __future__ import annotations
 
@@ -65,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
         help="with --out for an issued year: the issued English (default) or Welsh letter",
     )
 
+    overview = commands.add_parser(
+        "overview", help="where every authority's letter of a review year stands, without a chat"
+    )
+    overview.add_argument("--year", help="review year, e.g. 2019-20 (default: the last that ended)")
+    overview.add_argument(
+        "--format", choices=["md", "csv"], default="md", help="a Markdown table (default) or CSV"
+    )
+
     package = commands.add_parser(
         "teams-package", help="write the Teams app package to upload in Teams admin"
     )
@@ -116,7 +125,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot import logging_setup
 
     # The shell's and the letter's output is for people; log lines would drown it.
-    quiet = args.command in {"shell", "draft-letter", "teams-package"}
+    quiet = args.command in {"shell", "draft-letter", "overview", "teams-package"}
     logging_setup.configure(logging.WARNING if quiet else logging.INFO)
     if args.command == "db":
         return _db_upgrade(settings)
@@ -135,6 +144,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.command == "draft-letter":
         return _draft_letter(args, settings)
+    if args.command == "overview":
+        return _overview(args, settings)
     if args.command == "teams-package":
         settings.require("TEAMS_APP_ID")
         from bot import adapters
@@ -212,6 +223,33 @@ def _draft_letter(args: argparse.Namespace, settings: Settings) -> int:
         message = runtime.templates.message(f"errors/{error.template}", **error.data)
         print(f"ciw-bot: {message}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _overview(args: argparse.Namespace, settings: Settings) -> int:
+    """Print the overview of a review year: a Markdown table, or the CSV file's bytes."""
+    from bot.errors import UserError
+    from bot.records.dates import ReviewYear, parse_year
+    from bot.review import overview, overview_file
+    from bot.runtime import build_runtime
+
+    runtime = build_runtime(settings)
+    try:
+        year = parse_year(args.year) if args.year else ReviewYear.last_ended(runtime.today())
+    except UserError as error:
+        message = runtime.templates.message(f"errors/{error.template}", **error.data)
+        print(f"ciw-bot: {message}", file=sys.stderr)
+        return 2
+    with runtime.transaction() as session:
+        found = overview.overview(
+            session, year, today=runtime.today(), required=settings.required_approvals
+        )
+        if args.format == "csv":
+            sys.stdout.flush()
+            sys.stdout.buffer.write(overview_file.csv_bytes(runtime, found))
+            sys.stdout.buffer.flush()
+        else:
+            print(runtime.templates.message("overview_table", overview=found))
     return 0
 
 

@@ -47,6 +47,11 @@ def trusted(text: str) -> Markup:
     return Markup(text)
 
 
+def table_cell(value: Any) -> Any:
+    """A value in a cell of a Markdown table: a `|` in it escaped, so it cannot end the cell."""
+    return value.replace("|", "\\|") if isinstance(value, str) else value
+
+
 def clip(value: Any, limit: int) -> Any:
     """User text cut to `limit` characters at a word, with an ellipsis: confirmations and
     announcements stay short enough for Slack to show whole (lists show the full text)."""
@@ -85,7 +90,12 @@ def _message_environment(root: Path) -> Environment:
         autoescape=False,
     )
     env.filters.update(
-        mention=mention, channel=channel_link, trusted=trusted, entities=trusted, clip=clip
+        mention=mention,
+        channel=channel_link,
+        trusted=trusted,
+        entities=trusted,
+        clip=clip,
+        cell=table_cell,
     )
     return _common(env)
 

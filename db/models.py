@@ -589,17 +589,19 @@ class TeamsMember(Base):
 class FileLink(Base):
     """An expiring download link (`PUBLIC_URL/files/<token>`) to one of a draft version's
     files: its .docx (`kind` "draft"), its translation pack ("pack"), or a final file of
-    the letter issued from it ("final", `issued_file_id`). Only the SHA-256 of its token is
+    the letter issued from it ("final", `issued_file_id`); or to the overview of a review
+    year as CSV ("overview", `review_year`, no version). Only the SHA-256 of its token is
     kept; each download goes into the history."""
 
     __tablename__ = "file_links"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    version_id: Mapped[int] = mapped_column(ForeignKey("draft_versions.id"), index=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("draft_versions.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10), default="draft", server_default="draft")
     issued_file_id: Mapped[int | None] = mapped_column(
         ForeignKey("issued_files.id", name="fk_file_links_issued_file")
     )
+    review_year: Mapped[int | None] = mapped_column(Integer)  # an overview's year
     created_by: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

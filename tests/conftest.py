@@ -46,18 +46,9 @@ def _database_of_this_worker() -> None:
     url, worker = os.environ.get("CIW_TEST_DATABASE_URL"), os.environ.get("PYTEST_XDIST_WORKER")
     if not url or not worker:
         return
-    from sqlalchemy import make_url
+    from tests.databases import beside
 
-    mine = make_url(url).set(database=f"{make_url(url).database}_{worker}")
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        found = connection.scalar(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": mine.database}
-        )
-        if not found:
-            connection.execute(text(f'CREATE DATABASE "{mine.database}"'))
-    admin.dispose()
-    os.environ["CIW_TEST_DATABASE_URL"] = mine.render_as_string(hide_password=False)
+    os.environ["CIW_TEST_DATABASE_URL"] = beside(url, worker)
 
 
 _database_of_this_worker()

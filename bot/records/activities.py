@@ -6,10 +6,10 @@ Functions take plain values and a Session, record history, and never commit.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import ColumnElement, event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
@@ -352,20 +352,38 @@ def remove(session: Session, activity: Activity, *, actor: str, now: dt.datetime
     events.publish(session, Removed(activity, now))
 
 
+def _of_year(year: ReviewYear) -> list[ColumnElement[bool]]:
+    # An activity belongs to the review year it starts in; a removed one to none.
+    return [
+        Activity.removed_at.is_(None),
+        Activity.start_date >= year.first_day,
+        Activity.start_date <= year.last_day,
+    ]
+
+
 def for_year(session: Session, authority: Authority, year: ReviewYear) -> list[Activity]:
     """The authority's activities starting in a review year, in date order."""
     return list(
         session.scalars(
             select(Activity)
-            .where(
-                Activity.authority_id == authority.id,
-                Activity.removed_at.is_(None),
-                Activity.start_date >= year.first_day,
-                Activity.start_date <= year.last_day,
-            )
+            .where(Activity.authority_id == authority.id, *_of_year(year))
             .order_by(Activity.start_date, Activity.start_time, Activity.id)
         )
     )
+
+
+def count_by_status(
+    session: Session, year: ReviewYear, authority_ids: Collection[int]
+) -> dict[tuple[int, ActivityStatus], int]:
+    """How many activities of a review year (as `for_year` has them) each of these
+    authorities has, by status: (authority id, status) → count, in one query."""
+    rows = session.execute(
+        select(Activity.authority_id, Activity.status, func.count())
+        # The authorities named let the (authority, start date) index find the year's rows.
+        .where(Activity.authority_id.in_(list(authority_ids)), *_of_year(year))
+        .group_by(Activity.authority_id, Activity.status)
+    )
+    return {(authority_id, status): count for authority_id, status, count in rows}
 
 
 def upcoming(session: Session, today: dt.date, days: int) -> list[Activity]:

@@ -6,8 +6,9 @@ Functions take plain values and a Session, record history, and never commit.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from bot.errors import UserError
@@ -123,16 +124,30 @@ def remove(session: Session, finding: Finding, *, actor: str, now: dt.datetime) 
     session.flush()
 
 
+def _of_year(year: ReviewYear) -> list[ColumnElement[bool]]:
+    # A finding belongs to the review year recorded with it; a removed one to none.
+    return [Finding.review_year == year.start_year, Finding.removed_at.is_(None)]
+
+
 def for_year(session: Session, authority: Authority, year: ReviewYear) -> list[Finding]:
     """The authority's findings of a review year, in the order they were recorded."""
     return list(
         session.scalars(
             select(Finding)
-            .where(
-                Finding.authority_id == authority.id,
-                Finding.review_year == year.start_year,
-                Finding.removed_at.is_(None),
-            )
+            .where(Finding.authority_id == authority.id, *_of_year(year))
             .order_by(Finding.id)
         )
     )
+
+
+def count_by_kind(
+    session: Session, year: ReviewYear, authority_ids: Collection[int]
+) -> dict[tuple[int, FindingKind], int]:
+    """How many findings of a review year (as `for_year` has them) each of these
+    authorities has, by kind: (authority id, kind) → count, in one query."""
+    rows = session.execute(
+        select(Finding.authority_id, Finding.kind, func.count())
+        .where(Finding.authority_id.in_(list(authority_ids)), *_of_year(year))
+        .group_by(Finding.authority_id, Finding.kind)
+    )
+    return {(authority_id, kind): count for authority_id, kind, count in rows}

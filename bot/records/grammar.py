@@ -456,3 +456,26 @@ def parse_publish(text: str) -> Publish:
         raise UserError("usage", subcommand="publish")
     year = dates.parse_year(tokens[1]) if len(tokens) == 3 else None
     return Publish(tokens[0], year, tokens[-1])
+
+
+@dataclass(frozen=True)
+class OverviewArgs:
+    """`overview [<year>] [csv]`."""
+
+    year: ReviewYear | None
+    csv: bool
+
+
+def parse_overview(text: str) -> OverviewArgs:
+    """`[<year>] [csv]`, in either order: the overview covers every authority, so anything
+    else (an authority, another format) is refused naming the word."""
+    year: ReviewYear | None = None
+    csv = False
+    for token in clean(text).split():
+        if token.lower() == "csv" and not csv:
+            csv = True
+        elif token[:1].isdigit() and year is None:
+            year = dates.parse_year(token)  # `2019-21`, `2019`: says how a year is written
+        else:
+            raise UserError("overview_usage", value=token)
+    return OverviewArgs(year, csv)

@@ -8,8 +8,9 @@ Functions take plain values and a Session, record history, and never commit.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from bot.errors import UserError
@@ -113,6 +114,20 @@ def remove(session: Session, progress: Progress, *, actor: str, now: dt.datetime
     session.flush()
 
 
+def _recorded_in(year: ReviewYear) -> list[ColumnElement[bool]]:
+    # Progress belongs to the review year recorded with it; a removed one to none.
+    return [Progress.review_year == year.start_year, Progress.removed_at.is_(None)]
+
+
+def _improvements_of(year: ReviewYear) -> list[ColumnElement[bool]]:
+    # An area for improvement is a finding of kind improvement, of the year it was found in.
+    return [
+        Finding.review_year == year.start_year,
+        Finding.kind == FindingKind.IMPROVEMENT,
+        Finding.removed_at.is_(None),
+    ]
+
+
 def for_year(session: Session, authority: Authority, year: ReviewYear) -> list[Progress]:
     """The authority's progress recorded for a review year, in the letter's order (the
     improvements' principle, service and record order, then the progress's), one query,
@@ -124,8 +139,7 @@ def for_year(session: Session, authority: Authority, year: ReviewYear) -> list[P
         .options(contains_eager(Progress.finding).lazyload(Finding.authority))
         .where(
             Progress.authority_id == authority.id,
-            Progress.review_year == year.start_year,
-            Progress.removed_at.is_(None),
+            *_recorded_in(year),
             Finding.removed_at.is_(None),
         )
     ).all()
@@ -141,12 +155,7 @@ def letter_order(progress: Progress) -> tuple[int, ...]:
 def improvements(session: Session, authority: Authority, year: ReviewYear) -> list[Finding]:
     """The authority's areas for improvement of a review year, in the letter's order."""
     found = session.scalars(
-        select(Finding).where(
-            Finding.authority_id == authority.id,
-            Finding.review_year == year.start_year,
-            Finding.kind == FindingKind.IMPROVEMENT,
-            Finding.removed_at.is_(None),
-        )
+        select(Finding).where(Finding.authority_id == authority.id, *_improvements_of(year))
     ).all()
     return sorted(found, key=lambda f: findings.letter_order(f.principle, f.service, f.id))
 
@@ -157,3 +166,24 @@ def by_finding(recorded: list[Progress]) -> dict[int, list[Progress]]:
     for progress in recorded:
         grouped.setdefault(progress.finding_id, []).append(progress)
     return grouped
+
+
+def answered(
+    session: Session, year: ReviewYear, authority_ids: Collection[int]
+) -> dict[int, tuple[int, int]]:
+    """For each of these authorities with areas for improvement in the year before `year`:
+    (how many of them have progress recorded for `year`, how many there are), in one query."""
+    recorded = exists().where(Progress.finding_id == Finding.id, *_recorded_in(year))
+    rows = session.execute(
+        select(
+            Finding.authority_id,
+            func.count(case((recorded, 1))),
+            func.count(),
+        )
+        .where(
+            Finding.authority_id.in_(list(authority_ids)),
+            *_improvements_of(year.previous()),
+        )
+        .group_by(Finding.authority_id)
+    )
+    return {authority_id: (done, owed) for authority_id, done, owed in rows}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -69,6 +70,20 @@ def tally(session: Session, version: DraftVersion, required: int) -> Tally:
     return tally_of(reviews, required)
 
 
+def statuses(session: Session, version_ids: Iterable[int], required: int) -> dict[int, str]:
+    """Where the review of each of these versions stands (version id → `awaiting review`,
+    `changes requested`, `approved`, or approved in English and awaiting its Welsh), in
+    two queries whatever their number: the one definition lists, the App Home and the
+    overview all read."""
+    ids = list(version_ids)
+    reviews: dict[int, list[Review]] = {i: [] for i in ids}
+    for review in session.scalars(select(Review).where(Review.version_id.in_(ids))):
+        reviews[review.version_id].append(review)
+    english = {i: tally_of(found, required).status for i, found in reviews.items()}
+    # Welsh-workflow hook (bot.review.translation): approved only once the Welsh is.
+    return translation.overall_statuses(session, english)
+
+
 def get_version(session: Session, version_id: int) -> DraftVersion:
     """The draft version with this id; UserError if there is none."""
     version = session.get(DraftVersion, version_id)
@@ -99,9 +114,7 @@ def summaries(
     if not drafts:
         return []
     ids = [current(d).id for d in drafts]
-    reviews: dict[int, list[Review]] = {i: [] for i in ids}
-    for review in session.scalars(select(Review).where(Review.version_id.in_(ids))):
-        reviews[review.version_id].append(review)
+    found = statuses(session, ids, required)
     issues = {
         i.version_id: i
         for i in session.scalars(select(LetterIssue).where(LetterIssue.version_id.in_(ids)))
@@ -109,13 +122,9 @@ def summaries(
     out = []
     for d in drafts:
         version = current(d)
-        # Welsh-workflow hook (bot.review.translation): approved only once the Welsh is.
-        status = translation.overall_status(
-            session, version, tally_of(reviews[version.id], required).status
-        )
         issue = issues.get(version.id)
         if issue is None:
-            out.append(DraftSummary(version.number, status, d.channel_id))
+            out.append(DraftSummary(version.number, found[version.id], d.channel_id))
             continue
         out.append(
             DraftSummary(

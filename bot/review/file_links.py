@@ -1,4 +1,4 @@
-"""Download links to a draft version's files: `PUBLIC_URL/files/<token>`.
+"""Download links to a draft version's files, and to a year's overview: `PUBLIC_URL/files/<token>`.
 
 Platforms that cannot take an upload in the draft's conversation (Teams) post a link
 instead. A link opens one of three kinds of file of one version:
@@ -7,14 +7,18 @@ instead. A link opens one of three kinds of file of one version:
   once the version is approved);
 - `PACK`: its translation pack (`bot.review.translation.pack_document`);
 - `FINAL`: one final file of the letter issued from it (an `IssuedFile`, served as it was
-  kept when issued, under its own name).
+  kept when issued, under its own name);
+
+or, of no version, `OVERVIEW`: the overview of a review year as CSV
+(`bot.review.overview_file`), made when the link is opened, from the records as they are
+then (`create_overview`).
 
 `create` makes a link of any kind and gives its address; `open_link` finds what a token
 opens and `contents` makes the file. The token is the whole secret of a link: whoever
 has the address has the file until it expires, so it is long and random, and only its
 SHA-256 is stored (a copy of the database opens nothing). Each download goes into the
-draft's history with the kind of file, naming the link by the first characters of its
-hash, never by the token.
+history (the draft's; an overview's under `overview` and its year) with the kind of file,
+naming the link by the first characters of its hash, never by the token.
 
 These functions take the caller's Session and never commit.
 """
@@ -31,7 +35,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, undefer
 
 from bot.records import history
-from bot.review import translation, version_file
+from bot.records.dates import ReviewYear
+from bot.review import overview_file, translation, version_file
 from bot.runtime import Runtime
 from bot.settings import Settings
 from db.models import DraftVersion, FileLink, HistoryEntry, IssuedFile, LetterIssue
@@ -46,17 +51,20 @@ LINK_ID_CHARS = 12
 # Whoever holds a link downloads anonymously: the history names the link, not a person.
 DOWNLOAD_ACTOR = "file link"
 
-DRAFT, PACK, FINAL = "draft", "pack", "final"
-KINDS = (DRAFT, PACK, FINAL)
+DRAFT, PACK, FINAL, OVERVIEW = "draft", "pack", "final", "overview"
+KINDS = (DRAFT, PACK, FINAL, OVERVIEW)
+OVERVIEW_SUBJECT = "overview"  # the history's subject of an overview's downloads
 
 
 @dataclass(frozen=True)
 class Opened:
-    """What a live link opens: the version, the kind of file, and for `FINAL` the issued file."""
+    """What a live link opens: the version (none for `OVERVIEW`), the kind of file, for
+    `FINAL` the issued file, for `OVERVIEW` the review year."""
 
-    version: DraftVersion
+    version: DraftVersion | None
     kind: str
     issued_file: IssuedFile | None = None
+    year: ReviewYear | None = None
 
 
 @dataclass(frozen=True)
@@ -82,8 +90,8 @@ def _check_kind(
     session: Session, version: DraftVersion, kind: str, issued_file: IssuedFile | None
 ) -> None:
     # A link that would open the wrong file is a bug in the caller: it fails loudly.
-    if kind not in KINDS:
-        raise ValueError(f"no such kind of file link: {kind!r}")
+    if kind not in KINDS or kind == OVERVIEW:
+        raise ValueError(f"no such kind of file link of a version: {kind!r}")
     if kind == FINAL:
         if issued_file is None:
             raise ValueError("a link to a final file names the issued file")
@@ -107,20 +115,41 @@ def issue(
     one of the files of the letter issued from this version), made by `actor`, expiring
     LIFETIME after `now`; returns its token (shown once: only the hash is kept)."""
     _check_kind(session, version, kind, issued_file)
+    return _made(
+        session,
+        actor=actor,
+        now=now,
+        version_id=version.id,
+        kind=kind,
+        issued_file_id=issued_file.id if issued_file is not None else None,
+    )
+
+
+def _made(session: Session, *, actor: str, now: dt.datetime, **opens: object) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     session.add(
         FileLink(
             token_hash=token_hash(token),
-            version_id=version.id,
-            kind=kind,
-            issued_file_id=issued_file.id if issued_file is not None else None,
             created_by=actor,
             created_at=now,
             expires_at=now + LIFETIME,
+            **opens,
         )
     )
     session.flush()
     return token
+
+
+def create_overview(
+    session: Session, year: ReviewYear, settings: Settings, *, now: dt.datetime, actor: str
+) -> str | None:
+    """The address of a new link to the overview of `year` as CSV, made by `actor` (whoever
+    asked for it), expiring LIFETIME after `now`; None when there is no PUBLIC_URL (no
+    link is made then)."""
+    if not settings.public_url:
+        return None
+    token = _made(session, actor=actor, now=now, kind=OVERVIEW, review_year=year.start_year)
+    return url(settings, token)
 
 
 def url(settings: Settings, token: str) -> str | None:
@@ -156,7 +185,7 @@ def open_link(session: Session, token: str, *, now: dt.datetime) -> Opened | Non
         return None
     found = session.execute(
         select(FileLink, DraftVersion)
-        .join(DraftVersion, FileLink.version_id == DraftVersion.id)
+        .outerjoin(DraftVersion, FileLink.version_id == DraftVersion.id)
         # Expired at exactly `expires_at`: a link lasts LIFETIME, not a moment longer.
         .where(FileLink.token_hash == token_hash(token), FileLink.expires_at > now)
     ).first()
@@ -165,6 +194,12 @@ def open_link(session: Session, token: str, *, now: dt.datetime) -> Opened | Non
     link, version = found
     if link.kind not in KINDS:
         return None  # a kind this code does not know opens nothing
+    if link.kind == OVERVIEW:
+        if link.review_year is None:
+            return None
+        return Opened(None, OVERVIEW, year=ReviewYear(link.review_year))
+    if version is None:
+        return None
     issued = None
     if link.kind == FINAL:
         # The content is a deferred column: loaded here, for the one file served.
@@ -178,9 +213,15 @@ def open_link(session: Session, token: str, *, now: dt.datetime) -> Opened | Non
     return Opened(version, link.kind, issued)
 
 
-def contents(runtime: Runtime, opened: Opened) -> LinkedFile:
-    """The file a link opens, made now (a draft's letter, its pack) or as kept (a final file)."""
+def contents(runtime: Runtime, session: Session, opened: Opened) -> LinkedFile:
+    """The file a link opens, made now (a draft's letter, its pack, an overview) or as kept
+    (a final file)."""
+    if opened.kind == OVERVIEW:
+        assert opened.year is not None
+        made = overview_file.made(runtime, session, opened.year)
+        return LinkedFile(made.filename, made.content, made.content_type)
     version = opened.version
+    assert version is not None
     if opened.kind == FINAL:
         assert opened.issued_file is not None
         return LinkedFile(opened.issued_file.name, opened.issued_file.content)
@@ -196,7 +237,18 @@ def record_download(
     session: Session, token: str, opened: Opened, *, now: dt.datetime
 ) -> HistoryEntry:
     """Record in the draft's history that a file (its kind named, and a final file's
-    language) was downloaded through this link."""
+    language) was downloaded through this link; an overview's, under its year."""
+    if opened.version is None:
+        assert opened.year is not None
+        return history.record(
+            session,
+            actor=DOWNLOAD_ACTOR,
+            subject=OVERVIEW_SUBJECT,
+            subject_id=opened.year.label,
+            action="downloaded",
+            at=now,
+            changes={"kind": opened.kind, "link": link_id(token)},
+        )
     changes: dict[str, object] = {
         "version": opened.version.number,
         "kind": opened.kind,

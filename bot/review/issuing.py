@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, lazyload
 
 from bot.access import roles
 from bot.errors import UserError
@@ -60,6 +60,10 @@ class Published:
 
 
 # -- reading -------------------------------------------------------------------------------
+# The newest issue first: a year's letter is the one issued last (an amendment's, if any).
+NEWEST_FIRST = (LetterIssue.issued_at.desc(), LetterIssue.id.desc())
+
+
 def latest_issue(session: Session, authority_id: int, year: ReviewYear) -> LetterIssue | None:
     """The newest issue of this authority's letter for the year (an amendment's, if any)."""
     return session.scalars(
@@ -68,9 +72,29 @@ def latest_issue(session: Session, authority_id: int, year: ReviewYear) -> Lette
             LetterIssue.authority_id == authority_id,
             LetterIssue.review_year == year.start_year,
         )
-        .order_by(LetterIssue.issued_at.desc(), LetterIssue.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(1)
     ).first()
+
+
+def latest_issues(session: Session, year: ReviewYear) -> dict[int, LetterIssue]:
+    """`latest_issue` of every authority whose letter for the year was issued (authority id →
+    its newest issue), in one query; their files are not loaded."""
+    newest: dict[int, LetterIssue] = {}
+    for found in session.scalars(
+        select(LetterIssue)
+        .options(lazyload(LetterIssue.files))
+        .where(LetterIssue.review_year == year.start_year)
+        .order_by(*NEWEST_FIRST)
+    ):
+        newest.setdefault(found.authority_id, found)
+    return newest
+
+
+def recency(version: DraftVersion) -> tuple[dt.datetime, int]:
+    """Which of an authority's drafts for a year stands for its letter when no channel says
+    which: the one whose current version (`version`) has the greatest key, made last."""
+    return (version.created_at, version.id)
 
 
 def issue_of(session: Session, version_id: int) -> LetterIssue | None:
@@ -97,7 +121,7 @@ def draft_for(
     here = [d for d in found if d.channel_id == channel_id]
     if here:
         return here[0]
-    return max(found, key=lambda d: (current(d).created_at, current(d).id))
+    return max(found, key=lambda d: recency(current(d)))
 
 
 def _office_date(runtime: Runtime, moment: dt.datetime) -> dt.date:
@@ -289,7 +313,7 @@ def context(session: Session, draft: Draft, version: DraftVersion) -> dict[str, 
             LetterIssue.review_year == year.start_year,
             LetterIssue.issued_at <= version.created_at,
         )
-        .order_by(LetterIssue.issued_at.desc(), LetterIssue.id.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(1)
     ).first()
     if amended is not None:
@@ -326,6 +350,9 @@ def past_review(session: Session, *, limit: int = 20) -> list[LetterState]:
         .order_by(DraftVersion.approved_at.desc(), DraftVersion.id.desc())
         .limit(limit)
     ).all()
+    waiting = translation.overall_statuses(
+        session, {version.id: APPROVED for _, version, issue in rows if issue is None}
+    )
     out = []
     for draft, version, issue in rows:
         if issue is not None:
@@ -340,7 +367,5 @@ def past_review(session: Session, *, limit: int = 20) -> list[LetterState]:
                 )
             )
         else:
-            out.append(
-                LetterState(draft, version, translation.overall_status(session, version, APPROVED))
-            )
+            out.append(LetterState(draft, version, waiting[version.id]))
     return out

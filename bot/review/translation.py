@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, select
+from sqlalchemy.orm import Session, aliased
 
 from bot.errors import UserError
 from bot.letters import render, translation_pack
@@ -78,6 +79,15 @@ def is_final(translation: Translation) -> bool:
     return text is not None and text.approved_at is not None
 
 
+def with_welsh(english_status: str, *, owed: bool, final: bool) -> str:
+    """A version's status counting its Welsh text (the one rule, for one version or many):
+    approved in English while a Welsh text is owed (`owed`) and not approved (`final`) is
+    not final, but AWAITING_WELSH."""
+    if english_status != APPROVED or not owed or final:
+        return english_status
+    return AWAITING_WELSH
+
+
 def awaiting(session: Session, channel_id: str, thread_ts: str) -> Translation | None:
     """The translation a Welsh upload in this thread is for: the draft's current version's,
     while that version stands approved in English and its Welsh text is not approved yet."""
@@ -106,7 +116,32 @@ def overall_status(session: Session, version: DraftVersion, english_status: str)
     if english_status != APPROVED:
         return english_status
     owed = for_version(session, version.id)
-    return english_status if owed is None or is_final(owed) else AWAITING_WELSH
+    return with_welsh(english_status, owed=owed is not None, final=bool(owed and is_final(owed)))
+
+
+def overall_statuses(session: Session, english: Mapping[int, str]) -> dict[int, str]:
+    """`overall_status` of many versions at once (version id → its English status), in one
+    query whatever their number: each version's translation, if one is owed, with whether
+    its newest revision is approved."""
+    newest, later = aliased(WelshText), aliased(WelshText)
+    rows = session.execute(
+        select(Translation.version_id, newest.approved_at)
+        .outerjoin(
+            newest,
+            and_(
+                newest.translation_id == Translation.id,
+                ~exists().where(
+                    later.translation_id == newest.translation_id, later.revision > newest.revision
+                ),
+            ),
+        )
+        .where(Translation.version_id.in_(list(english)))
+    ).all()
+    final = {version_id: approved_at is not None for version_id, approved_at in rows}
+    return {
+        version_id: with_welsh(status, owed=version_id in final, final=final.get(version_id, False))
+        for version_id, status in english.items()
+    }
 
 
 # -- the English approval's hook ---------------------------------------------------------
@@ -161,7 +196,7 @@ def context(
         platform=draft.platform,
     )
     return {
-        "status": APPROVED if is_final(translation) else AWAITING_WELSH,
+        "status": with_welsh(APPROVED, owed=True, final=is_final(translation)),
         "welsh_line": Markup(line),
     }
 

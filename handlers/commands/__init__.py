@@ -35,6 +35,7 @@ from handlers.commands import (
     log_activity,
     log_finding,
     note,
+    overview,
     progress,
     publish,
     remove,
@@ -61,6 +62,7 @@ MODULES: list[ModuleType] = [
     draft_letter,
     issue,
     publish,
+    overview,
     calendar,
     role,
 ]

@@ -1,4 +1,4 @@
-"""`issue <authority> [<year>] [<date>]`: issue the approved letter: it is dated the issue date (today, or an earlier day not before its approval), and its final files, in English and, for a Welsh-language authority, in Welsh, go into the draft's review thread. Only once the current version is approved, and its Welsh text too where the authority corresponds in Welsh; issuing again says when it was issued (year defaults to the last review year that has ended).
+"""`issue <authority> [<year>] [<date>]`: issue the approved letter, dated the issue date. That is today, or an earlier day not before its approval; its final files, in English and, for a Welsh-language authority, in Welsh, go into the draft's review thread. Only once the current version is approved, and its Welsh text too where the authority corresponds in Welsh; issuing again says when it was issued (year defaults to the last review year that has ended).
 Example: `/ciw issue wrexham 2019-20`
 """
 

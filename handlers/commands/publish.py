@@ -1,4 +1,4 @@
-"""`publish <authority> [<year>] <https address>`: record where the issued letter is published on CIW's website (year defaults to the last review year that has ended); a new address replaces the old, which the history keeps.
+"""`publish <authority> [<year>] <https address>`: record where the issued letter is published on CIW's website. The year defaults to the last review year that has ended; a new address replaces the old, which the history keeps.
 Example: `/ciw publish wrexham 2019-20 https://www.careinspectorate.wales/wrexham-performance-review-2019-20`
 """
 

@@ -42,10 +42,11 @@ from bot.delivery.messages import Message
 from bot.delivery.outbox import LEASE, claim, due_ids, wall_clock  # noqa: F401 - the sender's API
 from bot.delivery.sending import Sender, SendReport
 from bot.reminders import planning
-from bot.review import draft_outbox
+from bot.review import draft_outbox, overview_file
 from bot.runtime import Runtime
 from db.models import Delivery
 from handlers.slack import draft_posts
+from handlers.slack import text as slack_text
 from handlers.slack.client import client_of as slack_client_of
 from handlers.slack.reminder_blocks import blocks_of
 
@@ -326,6 +327,8 @@ def render(
             title=made.title,
             comment=made.comment,
         ), None
+    if row.kind == overview_file.KIND:
+        return _overview_upload(runtime, session, row), None
     if row.kind == outbox.NOTICE:
         text, blocks = blocks_of(Message(str((row.payload or {}).get("text") or "")))
         return Outgoing(
@@ -353,6 +356,23 @@ def render(
         text=text,
         blocks=blocks,
     ), None
+
+
+def _overview_upload(runtime: Runtime, session: Session, row: Delivery) -> Outgoing:
+    # The overview's CSV, made now from the records, into the person's DM with the bot.
+    year = overview_file.year_of(row)
+    made = overview_file.made(runtime, session, year)
+    comment = slack_text.templates(runtime).message(
+        "overview_csv_comment", year=year, today=runtime.today()
+    )
+    return Outgoing(
+        action=outbox.UPLOAD,
+        channel=row.channel,
+        content=made.content,
+        filename=made.filename,
+        title=made.title,
+        comment=comment,
+    )
 
 
 # -- who may read it ----------------------------------------------------------------------
@@ -407,7 +427,8 @@ def deliver(runtime: Runtime, outgoing: Outgoing, key: str) -> tuple[str | None,
     if outgoing.action == outbox.UPLOAD:
         extra = {"initial_comment": outgoing.comment} if outgoing.comment else {}
         answer = client.files_upload_v2(
-            channel=outgoing.channel,
+            # A file is shared into a conversation, never to a user id: a person's DM first.
+            channel=_conversation_id(client, outgoing.channel),
             thread_ts=outgoing.thread_ts,
             file=outgoing.content,
             filename=outgoing.filename,

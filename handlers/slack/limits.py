@@ -390,6 +390,10 @@ def check(method: str, params: dict[str, Any]) -> list[Violation]:
             checker.add("invalid_arguments", "/files", "no files")
         if params.get("thread_ts") and not params.get("channel_id"):
             checker.add("invalid_arguments", "/thread_ts", "thread_ts needs channel_id")
+        # channel_id is "Channel ID where the file will be shared": a conversation's id. A
+        # user id is taken only in `channels`; a file for a person goes into their DM's id.
+        if str(params.get("channel_id") or "")[:1] in {"U", "W"}:
+            checker.add("channel_not_found", "/channel_id", "a user id, not a conversation's")
         comment = params.get("initial_comment")
         if isinstance(comment, str):
             for problem in mrkdwn_problems(comment):

@@ -33,7 +33,7 @@ from bot.render import Templates, trusted
 from bot.runtime import Runtime
 from db.models import TeamsConversation
 from handlers.commands.base import Reply
-from handlers.teams import cards, conversations
+from handlers.teams import cards, conversations, overview
 from handlers.teams import text as teams_text
 from handlers.teams.members import Person
 from handlers.teams.outbound import outbound_of
@@ -43,6 +43,8 @@ log = logging.getLogger("ciw.teams")
 
 NEXT_PAGE = "listing_next_page"  # the "Next page" button's verb (as Slack's action id)
 RETRIES = 4
+# Replies shown as a card of their own rather than as text: template → card builder.
+CARDS = {overview.TEMPLATE: overview.card}
 
 
 def templates(runtime: Runtime) -> Templates:
@@ -79,7 +81,12 @@ def said(runtime: Runtime, template: str, /, **data: Any) -> Answer:
 
 def render(runtime: Runtime, reply: Reply) -> Answer:
     """A reply; of a listing, the one page asked for, with the next page's command (the
-    command without `/ciw `, as typed text reaches the command)."""
+    command without `/ciw `, as typed text reaches the command); a reply Teams shows as a
+    card of its own (`CARDS`), that card whole."""
+    builder = CARDS.get(reply.template)
+    if builder is not None:
+        neutral, card = builder(runtime, reply)
+        return Answer(neutral, card=card)
     words = runtime.templates
     if reply.page is None:
         return Answer(words.neutral(reply.template, **reply.data))

@@ -4,7 +4,7 @@ as proactive messages through the Teams SDK.
 For each row (`Delivery.platform == "teams"`): claim it and, in the same short
 transaction, work out what to say from the records as they are now (a reminder through
 `bot.reminders.planning.message_for`, a notice's neutral text, a draft's row through
-`handlers.teams.drafts`) and where (below); a row no longer owed is cancelled instead.
+`handlers.teams.drafts`, the overview's CSV as a link through `handlers.teams.overview`) and where (below); a row no longer owed is cancelled instead.
 Then, outside any transaction, send each of its activities (a message too big for one
 goes as several, each within Teams' size limit, `handlers.teams.cards`); mark it sent
 with the activity id Teams returned where our claim still stands, or release it for a
@@ -79,10 +79,10 @@ from bot.delivery.messages import Message
 from bot.delivery.outbox import claim, due_ids, wall_clock
 from bot.delivery.sending import Sender, SendReport
 from bot.reminders import planning
-from bot.review import draft_outbox
+from bot.review import draft_outbox, overview_file
 from bot.runtime import Runtime
 from db.models import Delivery, TeamsConversation, TeamsMember
-from handlers.teams import cards, drafts
+from handlers.teams import cards, drafts, overview
 from handlers.teams import text as teams_text
 from handlers.teams.connector import Connector
 from handlers.teams.outbound import outbound_of
@@ -454,7 +454,9 @@ def render(
         return Outgoing(
             row.key, action, where, made.activities, made.thread, made.update_id, done
         ), None
-    if row.kind == outbox.NOTICE:
+    if row.kind == overview_file.KIND:
+        message = overview.link_message(runtime, session, row, now=now)
+    elif row.kind == outbox.NOTICE:
         message = Message(str((row.payload or {}).get("text") or ""))
     else:
         outcome = planning.message_for(runtime, session, row, now)

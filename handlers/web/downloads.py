@@ -1,6 +1,6 @@
 """`GET /files/<token>`: a file of a draft version through its download link, over HTTP:
-the version's letter, its translation pack, or a final file of the letter issued from it
-(`bot.review.file_links`).
+the version's letter, its translation pack, or a final file of the letter issued from it;
+or a year's overview as CSV (`bot.review.file_links`).
 
 Unknown, malformed and expired tokens all get the same 404, so an answer never tells
 whether a token ever existed. The token is the link's only secret: no log line carries
@@ -100,7 +100,7 @@ def endpoint(runtime: Runtime) -> Callable[..., Iterable[bytes]]:
                     return not_found(start_response, head)
                 seen["link"] = file_links.link_id(token)
                 seen["kind"] = opened.kind
-                made = file_links.contents(runtime, opened)
+                made = file_links.contents(runtime, session, opened)
                 if not head:
                     file_links.record_download(session, token, opened, now=now)
         except DBAPIError:

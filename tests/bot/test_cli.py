@@ -312,3 +312,57 @@ def test_draft_letter_out_writes_the_issued_files_of_an_issued_year(base_env, tm
     )  # fmt: skip
     assert refused.returncode == 2 and "has not been issued" in refused.stderr
     assert not (tmp_path / "x.docx").exists()
+
+
+def test_overview_without_a_chat_platform_as_markdown_and_csv(base_env, engine):
+    import csv
+    import io
+    import re
+
+    from sqlalchemy.orm import Session
+
+    from db.models import Decision
+    from tests.bot.review.test_overview import decide, draft, issue
+
+    with Session(engine) as session, session.begin():
+        decide(session, draft(session, "cardiff"), Decision.REQUEST_CHANGES)
+        published = draft(session, "conwy")
+        decide(session, published, Decision.APPROVE)
+        issue(session, published, url="https://example.wales/conwy|x")
+    env = {**base_env, "DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+
+    markdown = run(["overview", "--year", "2019-20"], env)
+    assert markdown.returncode == 0, markdown.stderr
+    lines = markdown.stdout.splitlines()
+    assert lines[0].startswith("Letters for 2019-20, all 22 authorities: 1 of 22 issued")
+    table = [line for line in lines if line.startswith("|")]
+    assert len(table) == 2 + 22 + 1  # the header and its rule, the authorities, the totals
+    assert table[0].startswith("| Local authority | Letter | Since the year ended |")
+    assert re.fullmatch(
+        r"\| Cardiff Council \| version 1: changes requested \| \d+ days \| 0 \| 0 \| 0 \| 0 "
+        r"\| 0 \| 0 \| none to report \|",
+        table[-3],
+    ), table[-3]
+    # A `|` in an address cannot end its cell.
+    assert table[-2] == (
+        "| Conwy County Borough Council | issued on 1 July 2020, published at "
+        "https://example.wales/conwy\\|x | — | 0 | 0 | 0 | 0 | 0 | 0 | none to report |"
+    )
+    assert table[-1].startswith("| Total | 1 of 22 issued (1 published) | 21 late |")
+
+    written = subprocess.run(
+        [*PROGRAM, "overview", "--year", "2019-20", "--format", "csv"],
+        capture_output=True,
+        env=env,
+        timeout=60,
+    )
+    assert written.returncode == 0, written.stderr
+    rows = list(csv.reader(io.StringIO(written.stdout.decode("utf-8-sig"))))
+    assert len(rows) == 24 and rows[0][0] == "Local authority" and rows[-1][0] == "Total"
+    assert (rows[-2][0], rows[-2][2]) == ("Conwy County Borough Council", "published")
+
+    refused = run(["overview", "--year", "2019-21"], env)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "`2019-21` is not a review year" in refused.stderr
+    wrong = run(["overview", "--format", "pdf"], env)
+    assert wrong.returncode == 2 and "invalid choice: 'pdf'" in wrong.stderr

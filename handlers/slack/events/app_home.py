@@ -1,5 +1,8 @@
 """The App Home tab: each inspector's upcoming activities, the drafts waiting for review,
-and where the approved letters stand (ready to issue, awaiting Welsh, issued, published)."""
+and where the approved letters stand (ready to issue, awaiting Welsh, issued, published);
+for those who may ask for `/ciw overview` (reviewers and admins), its headline first: of
+the last review year that has ended, how many of the 22 letters are issued and how many
+are late."""
 
 from __future__ import annotations
 
@@ -9,9 +12,11 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.access import roles
+from bot.records.dates import ReviewYear
 from bot.reminders import planning
-from bot.review import issuing
+from bot.review import issuing, overview
 from bot.runtime import Runtime
+from handlers.commands import overview as overview_command
 from handlers.slack import text as slack_text
 from handlers.slack.reminder_blocks import sections
 
@@ -32,8 +37,22 @@ def home_view(runtime: Runtime, user_id: str) -> dict[str, Any]:
             roles.role_of(session, user_id, runtime.settings.admins) is not None
         )
         today = runtime.today()
+        lead = roles.allows(
+            roles.role_of(session, user_id, runtime.settings.admins), overview_command.ROLE
+        ) or not roles.enforced(session)
+        headline = (
+            overview.overview(
+                session,
+                ReviewYear.last_ended(today),
+                today=today,
+                required=runtime.settings.required_approvals,
+            )
+            if lead
+            else None
+        )
         text = slack_text.templates(runtime).message(
             "home",
+            overview=headline,
             activities=(
                 planning.upcoming_for(session, user_id, today, limit=HOME_ITEMS) if shown else []
             ),

@@ -9,7 +9,9 @@ import json
 import pytest
 from sqlalchemy import select
 
+from bot.records.dates import ReviewYear
 from bot.review import file_links
+from bot.runtime import build_runtime
 from bot.settings import Settings
 from db.models import (
     Authority,
@@ -253,3 +255,42 @@ def test_a_link_of_a_kind_this_code_does_not_know_opens_nothing(session, version
     row.kind = "someday"
     session.flush()
     assert file_links.open_link(session, token, now=NOW) is None
+
+
+def test_an_overview_link_opens_its_year_as_csv_and_its_downloads_are_kept(session, engine):
+    settings = Settings(public_url="https://ciw-bot.example.org")
+    assert (
+        file_links.create_overview(session, ReviewYear(2019), Settings(), now=NOW, actor="U0")
+        is None
+    )
+    address = file_links.create_overview(
+        session, ReviewYear(2019), settings, now=NOW, actor="U0REVIEW"
+    )
+    token = address.rpartition("/")[2]
+    link = session.get(FileLink, file_links.token_hash(token))
+    assert (link.kind, link.review_year, link.version_id) == ("overview", 2019, None)
+    assert link.expires_at == NOW + dt.timedelta(days=14)
+    opened = file_links.open_link(session, token, now=NOW)
+    assert (opened.kind, opened.year, opened.version) == ("overview", ReviewYear(2019), None)
+    assert file_links.open_link(session, token, now=NOW + dt.timedelta(days=14)) is None
+    runtime = build_runtime(
+        Settings(database_url=str(engine.url)), engine=engine, clock=lambda: NOW
+    )
+    made = file_links.contents(runtime, session, opened)
+    assert made.content_type == "text/csv; charset=utf-8"
+    assert made.filename == "ciw-overview-2019-20-2020-08-03.csv"
+    assert made.content.decode("utf-8-sig").startswith("Local authority,Letter,State,")
+    file_links.record_download(session, token, opened, now=NOW)
+    session.flush()
+    [entry] = downloads(session)
+    assert (entry.subject, entry.subject_id, entry.actor) == (
+        "overview",
+        "2019-20",
+        file_links.DOWNLOAD_ACTOR,
+    )
+    assert entry.changes == {"kind": "overview", "link": file_links.link_id(token)}
+
+
+def test_a_version_link_is_never_an_overview_link(session, version):
+    with pytest.raises(ValueError):
+        file_links.issue(session, version, actor="U0", now=NOW, kind=file_links.OVERVIEW)

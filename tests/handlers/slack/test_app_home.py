@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import select
 
 from db.models import Authority, Draft, DraftVersion
@@ -78,3 +80,36 @@ def test_home_for_someone_with_nothing(workspace, slack):
     text = home_text(publishes[0].get("view"))
     assert "Nothing scheduled for you" in text and "No draft is waiting" in text
     assert len(slack.of("views.publish")) == 1  # the Messages tab is left alone
+
+
+def test_home_heads_with_the_overview_for_reviewers_and_admins_only(
+    workspace, runtime, slack, clock
+):
+    from db.models import Decision
+    from handlers.slack.text import visible
+    from tests.bot.review.test_overview import decide, draft, issue
+    from tests.handlers.slack.test_letter_life import home_opened
+
+    runtime.settings = dataclasses.replace(runtime.settings, admins=frozenset({"U0ADMIN"}))
+    clock.set("2020-08-03T10:00:00")
+    with runtime.transaction() as session:
+        issued = draft(session, "powys")
+        decide(session, issued, Decision.APPROVE)
+        issue(session, issued)
+    headline = (
+        "Letters for 2019-20: 1 of 22 issued, 21 late (125 days since the year ended). "
+        "`/ciw overview` shows where each authority's letter stands."
+    )
+    # Before any role is granted everyone may ask for the overview, so everyone sees it.
+    assert workspace.event(home_opened("U0ANYONE")).status == 200
+    view = slack.wait_calls("views.publish", 1)[-1].get("view")
+    assert headline in visible(home_text(view)).replace("*", "")
+    workspace.command("role <@U0INSPECT|ann> inspector", user="U0ADMIN")
+    workspace.command("role <@U0REVIEW|bea> reviewer", user="U0ADMIN")
+    for user, shown in (("U0ADMIN", True), ("U0REVIEW", True), ("U0INSPECT", False)):
+        published = len(slack.of("views.publish"))
+        assert workspace.event(home_opened(user)).status == 200
+        view = slack.wait_calls("views.publish", published + 1)[-1].get("view")
+        text = visible(home_text(view)).replace("*", "")
+        assert (headline in text) is shown, user
+        assert text.index("Your upcoming activities") > (text.find(headline) if shown else -1)

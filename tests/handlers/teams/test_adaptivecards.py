@@ -10,7 +10,8 @@ cards and their dialogs (empty, and with the errors of a bad submission), a draf
 card and reply chain, the answer to a decision, the reason-for-changes cards of a draft and
 of its Welsh (with and without the error), the translation pack's link, a translator's
 file sent in the personal chat (refused, then recorded: the answers, the note in the
-chain, the review card with the Welsh review's buttons), an announcement and reminders.
+chain, the review card with the Welsh review's buttons), the overview's table, an
+announcement and reminders.
 
 The check is skipped where node is not installed, and where the package is not
 (`npm ci --prefix tests/handlers/teams/adaptivecards`) unless in CI, where that fails it."""
@@ -179,6 +180,7 @@ def sent_cards(org: Any) -> dict[str, dict[str, Any]]:
     page = org.replies(org["ann"].chat)[-1]["attachments"][0]["content"]
     more = page["actions"][-1]
     click("the listing's next page", more["verb"], more["data"], "ann")
+    org.say("overview 2019-20")  # the 22 authorities in a Table
 
     # The forms: opener, dialog, the dialog again with every required field's error.
     for form in ("log-activity", "log-finding"):
@@ -294,6 +296,7 @@ def _kinds_covered(cards: dict[str, dict[str, Any]]) -> None:
         "Welsh: revision 1 uploaded by",  # the review card in its Welsh state
         "is Welsh revision 1 of the letter",  # the translator's answer
         "not a Word .docx",  # a refusal of a file
+        "TableCell",  # the overview's table
     ):
         assert words in texts, f"no card with {words!r}"
 

@@ -101,6 +101,22 @@ def problems(card: dict[str, Any], *, top: bool = True) -> list[str]:
             ids.append(item["id"])
         for child in item.get("items", []):
             element(child, f"{where}/{kind}")
+        if kind == "Table":
+            # https://adaptivecards.io/explorer/Table.html: rows of TableRow, each of cells
+            # of TableCell holding elements; as many cells as columns.
+            columns = len(item.get("columns") or [])
+            for number, row in enumerate(item.get("rows") or []):
+                here = f"{where}/Table/rows[{number}]"
+                if row.get("type") != "TableRow":
+                    found.append(f"{here}: not a TableRow")
+                cells = row.get("cells") or []
+                if columns and len(cells) != columns:
+                    found.append(f"{here}: {len(cells)} cells for {columns} columns")
+                for cell in cells:
+                    if cell.get("type") != "TableCell" or not isinstance(cell.get("items"), list):
+                        found.append(f"{here}: a cell is not a TableCell with items")
+                    for child in cell.get("items") or []:
+                        element(child, f"{here}/TableCell")
         for child in item.get("actions", []):
             action(child, f"{where}/{kind}")
 
@@ -155,6 +171,14 @@ def test_the_validator_catches_what_it_should():
             {"type": "Marquee"},
             {"type": "TextBlock", "text": "x", "size": "Huge"},
             {"type": "Input.Text", "id": "t", "isRequired": True, "errorMessage": " "},
+            {
+                "type": "Table",
+                "columns": [{"width": 1}, {"width": 1}],
+                "rows": [
+                    {"type": "TableRow", "cells": [{"type": "TableCell", "items": []}]},
+                    {"type": "Row", "cells": [{"items": [{"type": "TextBlock"}]}] * 2},
+                ],
+            },
         ],
         "actions": [
             {"type": "Action.Execute", "title": "A", "id": "a"},
@@ -173,6 +197,10 @@ def test_the_validator_catches_what_it_should():
         "not unique",
         "required Input.Text without an errorMessage",
         "required Input.Text without a label",
+        "1 cells for 2 columns",
+        "not a TableRow",
+        "not a TableCell",
+        "TableCell: TextBlock lacks text",
     ):
         assert expected in found
 

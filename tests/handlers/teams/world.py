@@ -301,6 +301,9 @@ def _texts(elements: list[dict[str, Any]]) -> list[str]:
         elif element.get("type") == "FactSet":
             found += [f"{visible(f['title'])}: {visible(f['value'])}" for f in element["facts"]]
         found += _texts(element.get("items") or [])
+        for row in element.get("rows") or []:  # a Table: its cells, a row to a line
+            cells = [" ".join(_texts(cell.get("items") or [])) for cell in row.get("cells") or []]
+            found.append(" | ".join(cells))
     return found
 
 
