@@ -34,7 +34,7 @@ from handlers.slack import deliveries
 from handlers.slack.app import create_app, runtime_of
 from handlers.slack.double import Call, FakeSlack, SignedRequests
 from handlers.slack.server import wsgi_app
-from handlers.teams import pacing
+from handlers.teams import outbound, pacing
 
 SIGNING_SECRET = "test-signing-secret"
 
@@ -138,7 +138,9 @@ def driven_time(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     """Every runtime made in the test paces on `TIME`; the work after an ack starts at once
     (no `QUIET` wait) unless the test is marked `pauses` (tests of that pause itself)."""
     monkeypatch.setattr(deliveries, "Pacer", SkippingSlackPacer)
-    monkeypatch.setattr(pacing, "Pacer", SkippingTeamsPacer)
+    # Where the Teams platform makes its pacer (`handlers.teams.outbound`), too.
+    for module in (pacing, outbound):
+        monkeypatch.setattr(module, "Pacer", SkippingTeamsPacer)
     if request.node.get_closest_marker("pauses") is None:
         monkeypatch.setattr(answering.Answering, "__init__", _no_quiet)
 
