@@ -203,8 +203,8 @@ def pooled_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 _answering_init = answering.Answering.__init__
 
 
-def _no_quiet(self: answering.Answering, quiet: float = 0.0) -> None:
-    _answering_init(self, quiet)
+def _no_quiet(self: answering.Answering, quiet: float = 0.0, **kwargs: Any) -> None:
+    _answering_init(self, quiet, **kwargs)
 
 
 class Clock:
@@ -468,17 +468,53 @@ def claims_released(runtime: Runtime, timeout: float = 15.0) -> None:
         time.sleep(0.005)
 
 
+class BurstClock:
+    """An `Answering`'s clock during a burst: it stands still but for what the burst's
+    requests move it on, so however late the machine runs the burst's thread, no pause
+    falls between two of its requests; once the burst is over it runs on in real time."""
+
+    def __init__(self, start: float) -> None:
+        self._value = start
+        self._since: float | None = None  # time.monotonic() when the burst ended
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            if self._since is None:
+                return self._value
+            return self._value + time.monotonic() - self._since
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._value += seconds
+
+    def run_on(self) -> None:
+        with self._lock:
+            self._since = time.monotonic()
+
+
+BURST_STEP = 0.001  # seconds of the answering's clock between two requests of a burst
+
+
 @contextlib.contextmanager
 def burst(answering: Any) -> Iterator[None]:
-    """Requests coming and answered every few milliseconds, until the block ends."""
+    """Requests coming and answered, one every `BURST_STEP` of the answering's clock, until
+    the block ends: its clock moves only with them (a `BurstClock`), so no pause comes
+    however slowly the machine runs them, and `PAUSE_WAIT` runs out only after 2,500 of
+    them (at least 5 s: each is 2 ms apart in real time). The clock runs on in real time
+    afterwards."""
+    clock = BurstClock(answering.clock())
+    answering.clock = clock
     stop = threading.Event()
 
     def arrive() -> None:
         while not stop.is_set():
             with answering.request():
-                time.sleep(0.002)
-            time.sleep(0.001)
+                clock.advance(BURST_STEP)
+            time.sleep(0.002)
 
+    with answering.request():  # the first one before the block starts
+        clock.advance(BURST_STEP)
     thread = threading.Thread(target=arrive)
     thread.start()
     try:
@@ -486,3 +522,4 @@ def burst(answering: Any) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
+        clock.run_on()
