@@ -64,6 +64,18 @@ _database_of_this_worker()
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CIW_TEST_DATABASE_URL") else [])
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`--numprocesses auto` (pyproject.toml): one process more than the machine has cores.
+    Many tests spend much of their time waiting (on servers and programs they started, on
+    the database), which a third process fills on two cores: the suite takes about 10 %
+    less time than in two. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests of the installed wheel first: building and installing it takes the longest,
     and in a parallel run (pytest-xdist's worksteal) the first worker does it, and runs
