@@ -326,7 +326,7 @@ def _reset_postgres(engine: Engine, authorities: list[dict[str, Any]]) -> None:
         changed = reset.seeded is None or connection.scalar(text(reset.authorities)) != reset.seeded
         if changed:
             written.add("authorities")
-        emptied = written.union(*(reset.referring[t] for t in written))
+        emptied = written.union(*(reset.referring.get(t, set()) for t in written))
         if emptied:
             connection.exec_driver_sql(f"TRUNCATE {', '.join(sorted(emptied))} RESTART IDENTITY")
         connection.exec_driver_sql(reset.restart)
