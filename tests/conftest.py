@@ -79,7 +79,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests of the installed wheel first: building and installing it takes the longest,
     and in a parallel run (pytest-xdist's worksteal) the first worker does it, and runs
-    them all, while the other starts on the rest."""
+    them all, while the others start on the rest."""
     items.sort(key=lambda item: "installed" not in getattr(item, "fixturenames", ()))
 
 
