@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 PAUSE_WAIT = 2.5  # seconds the work after an answer waits at most for a pause
@@ -27,42 +27,45 @@ _POLL = 0.02  # seconds between looks, on an event loop
 class Answering:
     """When the process last took or answered a request (marked by the HTTP servers)."""
 
-    def __init__(self, quiet: float = QUIET) -> None:
+    def __init__(
+        self, quiet: float = QUIET, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.quiet = quiet
-        self._last = float("-inf")  # time.monotonic() of the last arrival or answer
+        self.clock = clock  # monotonic seconds (tests drive their own)
+        self._last = float("-inf")  # clock() of the last arrival or answer
 
     @contextmanager
     def request(self) -> Iterator[None]:
         """Mark one request's arrival, and its answer once given."""
-        self._last = time.monotonic()
+        self._last = self.clock()
         try:
             yield
         finally:
-            self._last = time.monotonic()
+            self._last = self.clock()
 
     @property
     def busy(self) -> bool:
         """Whether a request came or was answered less than `quiet` seconds ago."""
-        return time.monotonic() - self._last < self.quiet
+        return self.clock() - self._last < self.quiet
 
     def pause(self, most: float = PAUSE_WAIT) -> bool:
         """Block until a pause (`busy` false), at most `most` seconds; whether one came
         (False: waited the longest)."""
-        deadline = time.monotonic() + most
+        deadline = self.clock() + most
         while self.busy:
-            left = deadline - time.monotonic()
+            left = deadline - self.clock()
             if left <= 0:
                 return False
             # Looked at again when the newest request would be `quiet` seconds old.
-            time.sleep(min(left, max(self._last + self.quiet - time.monotonic(), 0.001)))
+            time.sleep(min(left, max(self._last + self.quiet - self.clock(), 0.001)))
         return True
 
     async def paused(self, most: float = PAUSE_WAIT) -> bool:
         """`pause` for a coroutine: the event loop goes on meanwhile."""
-        deadline = time.monotonic() + most
+        deadline = self.clock() + most
         while self.busy:
-            left = deadline - time.monotonic()
+            left = deadline - self.clock()
             if left <= 0:
                 return False
-            await asyncio.sleep(min(left, max(self._last + self.quiet - time.monotonic(), _POLL)))
+            await asyncio.sleep(min(left, max(self._last + self.quiet - self.clock(), _POLL)))
         return True

@@ -34,7 +34,7 @@ from handlers.slack import deliveries
 from handlers.slack.app import create_app, runtime_of
 from handlers.slack.double import Call, FakeSlack, SignedRequests
 from handlers.slack.server import wsgi_app
-from handlers.teams import pacing
+from handlers.teams import outbound, pacing
 
 SIGNING_SECRET = "test-signing-secret"
 
@@ -55,10 +55,22 @@ _database_of_this_worker()
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("CIW_TEST_DATABASE_URL") else [])
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`--numprocesses auto` (pyproject.toml): one process more than the machine has cores.
+    Many tests spend much of their time waiting (on servers and programs they started, on
+    the database), which a third process fills on two cores: the suite takes about 10 %
+    less time than in two. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return (cores or 1) + 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests of the installed wheel first: building and installing it takes the longest,
     and in a parallel run (pytest-xdist's worksteal) the first worker does it, and runs
-    them all, while the other starts on the rest."""
+    them all, while the others start on the rest."""
     items.sort(key=lambda item: "installed" not in getattr(item, "fixturenames", ()))
 
 
@@ -129,7 +141,9 @@ def driven_time(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
     """Every runtime made in the test paces on `TIME`; the work after an ack starts at once
     (no `QUIET` wait) unless the test is marked `pauses` (tests of that pause itself)."""
     monkeypatch.setattr(deliveries, "Pacer", SkippingSlackPacer)
-    monkeypatch.setattr(pacing, "Pacer", SkippingTeamsPacer)
+    # Where the Teams platform makes its pacer (`handlers.teams.outbound`), too.
+    for module in (pacing, outbound):
+        monkeypatch.setattr(module, "Pacer", SkippingTeamsPacer)
     if request.node.get_closest_marker("pauses") is None:
         monkeypatch.setattr(answering.Answering, "__init__", _no_quiet)
 
@@ -192,8 +206,8 @@ def pooled_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 _answering_init = answering.Answering.__init__
 
 
-def _no_quiet(self: answering.Answering, quiet: float = 0.0) -> None:
-    _answering_init(self, quiet)
+def _no_quiet(self: answering.Answering, quiet: float = 0.0, **kwargs: Any) -> None:
+    _answering_init(self, quiet, **kwargs)
 
 
 class Clock:
@@ -240,18 +254,76 @@ def postgres_engine() -> Iterator[Engine]:
     engine.dispose()
 
 
-_TABLES: dict[str, str] = {}
+@dataclass
+class PostgresReset:
+    """How a PostgreSQL test database is put back to its start: the 22 authorities and
+    nothing else, every sequence restarted.
+
+    TRUNCATE, as it leaves each table a new, empty file (so rows come back in the order
+    they were written, as they did in every test before), but only of the tables written to
+    and those that refer to them (TRUNCATE takes a few milliseconds a table, and a test
+    writes to a few of the two dozen); the authorities only when a test changed them."""
+
+    check: str  # the names of the tables written to
+    referring: dict[str, set[str]]  # table -> the tables referring to it, directly or not
+    restart: str  # every sequence back to its start
+    authorities: str  # a digest of the authorities' rows
+    seeded: str | None = None  # that digest right after seeding
+
+
+_RESETS: dict[str, PostgresReset] = {}
+
+
+def _postgres_reset(engine: Engine) -> PostgresReset:
+    metadata = MetaData()
+    metadata.reflect(engine)
+    tables = [t for t in metadata.tables.values() if t.name != "alembic_version"]
+    direct: dict[str, set[str]] = {t.name: set() for t in tables}
+    for table in tables:
+        for key in table.foreign_keys:
+            direct[key.column.table.name].add(table.name)
+    referring: dict[str, set[str]] = {}
+    for table in direct:
+        found, todo = set(), [table]
+        while todo:
+            for other in direct[todo.pop()] - found:
+                found.add(other)
+                todo.append(other)
+        referring[table] = found
+    with engine.connect() as connection:
+        sequences = connection.scalars(
+            text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+        ).all()
+    return PostgresReset(
+        # Any page at all, of live rows or of rows deleted since: a table written to.
+        check=(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+            " AND relkind = 'r' AND relname NOT IN ('alembic_version', 'authorities')"
+            " AND pg_relation_size(oid) > 0"
+        ),
+        referring=referring,
+        restart="; ".join(f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in sequences),
+        authorities="SELECT md5(string_agg(a::text, '|' ORDER BY a.id)) FROM authorities a",
+    )
 
 
 def _reset_postgres(engine: Engine, authorities: list[dict[str, Any]]) -> None:
     key = engine.url.render_as_string()
-    if key not in _TABLES:  # the schema is the same all run long: read once
-        metadata = MetaData()
-        metadata.reflect(engine)
-        _TABLES[key] = ", ".join(t for t in metadata.tables if t != "alembic_version")
+    if key not in _RESETS:  # the schema is the same all run long: read once
+        _RESETS[key] = _postgres_reset(engine)
+    reset = _RESETS[key]
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {_TABLES[key]} RESTART IDENTITY CASCADE"))
-        connection.execute(insert(Authority.__table__), authorities)
+        written = set(connection.scalars(text(reset.check)))
+        changed = reset.seeded is None or connection.scalar(text(reset.authorities)) != reset.seeded
+        if changed:
+            written.add("authorities")
+        emptied = written.union(*(reset.referring.get(t, set()) for t in written))
+        if emptied:
+            connection.exec_driver_sql(f"TRUNCATE {', '.join(sorted(emptied))} RESTART IDENTITY")
+        connection.exec_driver_sql(reset.restart)
+        if changed:
+            connection.execute(insert(Authority.__table__), authorities)
+            reset.seeded = connection.scalar(text(reset.authorities))
 
 
 @pytest.fixture(scope="session")
@@ -457,17 +529,53 @@ def claims_released(runtime: Runtime, timeout: float = 15.0) -> None:
         time.sleep(0.005)
 
 
+class BurstClock:
+    """An `Answering`'s clock during a burst: it stands still but for what the burst's
+    requests move it on, so however late the machine runs the burst's thread, no pause
+    falls between two of its requests; once the burst is over it runs on in real time."""
+
+    def __init__(self, start: float) -> None:
+        self._value = start
+        self._since: float | None = None  # time.monotonic() when the burst ended
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            if self._since is None:
+                return self._value
+            return self._value + time.monotonic() - self._since
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._value += seconds
+
+    def run_on(self) -> None:
+        with self._lock:
+            self._since = time.monotonic()
+
+
+BURST_STEP = 0.001  # seconds of the answering's clock between two requests of a burst
+
+
 @contextlib.contextmanager
 def burst(answering: Any) -> Iterator[None]:
-    """Requests coming and answered every few milliseconds, until the block ends."""
+    """Requests coming and answered, one every `BURST_STEP` of the answering's clock, until
+    the block ends: its clock moves only with them (a `BurstClock`), so no pause comes
+    however slowly the machine runs them, and `PAUSE_WAIT` runs out only after 2,500 of
+    them (at least 5 s: each is 2 ms apart in real time). The clock runs on in real time
+    afterwards."""
+    clock = BurstClock(answering.clock())
+    answering.clock = clock
     stop = threading.Event()
 
     def arrive() -> None:
         while not stop.is_set():
             with answering.request():
-                time.sleep(0.002)
-            time.sleep(0.001)
+                clock.advance(BURST_STEP)
+            time.sleep(0.002)
 
+    with answering.request():  # the first one before the block starts
+        clock.advance(BURST_STEP)
     thread = threading.Thread(target=arrive)
     thread.start()
     try:
@@ -475,3 +583,4 @@ def burst(answering: Any) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
+        clock.run_on()

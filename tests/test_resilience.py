@@ -209,6 +209,9 @@ def test_a_database_refusing_connections_gets_the_same_polite_answer_as_in_teams
     claims_released(runtime)
     runtime.engine.dispose()  # its pooled connections hold the file open
     with unopenable(Path(sqlite_only.url.database)):
+        # And any the sender opened meanwhile (its last look for more to send can come a
+        # moment after its last message was marked sent): from now on none opens.
+        runtime.engine.dispose()
         health = workspace.get("/healthz")
         assert (health.status, json.loads(health.body)) == (
             503,

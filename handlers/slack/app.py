@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -39,6 +40,8 @@ def create_app(
     if not settings.slack_team_id:
         log.warning("SLACK_TEAM_ID is not set: requests from any Slack workspace are served")
     app = App(
+        # Bolt's own default (its caller's file name) costs an inspect.stack() per app.
+        name=Path(__file__).name,
         client=client,
         signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=False,

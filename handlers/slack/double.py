@@ -635,7 +635,7 @@ class FakeSlack:
     # is set (https://api.slack.com/methods/conversations.history#arg_include_all_metadata).
     def _init_fault_injection(self) -> None:
         self.messages: dict[str, list[dict[str, Any]]] = {}
-        self._stalls: dict[str, list[float]] = {}
+        self._stalls: dict[str, list[tuple[float, threading.Event | None]]] = {}
         self._rate: tuple[float, int] | None = None
         self._fault_buckets: dict[str, tuple[float, float]] = {}
         self._later: dict[str, list[tuple[int, Fault]]] = {}
@@ -647,10 +647,18 @@ class FakeSlack:
         with self._lock:
             self._later.setdefault(method, []).append((calls, Fault(status, {}, 1, body)))
 
-    def stall(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Answer the next `times` calls of `method` only after `seconds` (done meanwhile)."""
+    def stall(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        times: int = 1,
+        until: threading.Event | None = None,
+    ) -> None:
+        """Answer the next `times` calls of `method` only after `seconds`, or once `until` is
+        set if that comes first (done meanwhile)."""
         with self._lock:
-            self._stalls.setdefault(method, []).extend([seconds] * times)
+            self._stalls.setdefault(method, []).extend([(seconds, until)] * times)
 
     def rate_limit(self, per_second: float = 1.0, burst: int = 3) -> None:
         """Refuse chat.postMessage past `per_second` per channel (after a burst) with 429."""
@@ -668,10 +676,10 @@ class FakeSlack:
                     return fault
                 pending[0] = (left - 1, fault)
             stalls = self._stalls.get(method) or []
-            delay = stalls.pop(0) if stalls else 0.0
+            delay, until = stalls.pop(0) if stalls else (0.0, None)
         if delay:
             self._record(Call(f"stalled:{method}", params))
-            time.sleep(delay)
+            (until or threading.Event()).wait(delay)
         if method != "chat.postMessage" or self._rate is None:
             return None
         rate, burst = self._rate

@@ -26,6 +26,8 @@ from handlers.slack.text import visible
 
 PROMPT = "ciw> "
 QUIET = 0.4  # seconds without a new Slack call after which a command's work is done
+# (counted from its first call: every command answers or opens a form, however late its
+# work starts on a busy machine)
 
 
 def _block_text(blocks: list[dict[str, Any]] | None) -> list[str]:
@@ -165,7 +167,7 @@ def _dispatch(
     while time.monotonic() < deadline:
         if len(slack.calls) != seen:
             seen, quiet_since = len(slack.calls), time.monotonic()
-        elif time.monotonic() - quiet_since > QUIET and not _owed(runtime):
+        elif seen > start and time.monotonic() - quiet_since > QUIET and not _owed(runtime):
             break
         time.sleep(0.05)
     shown = [line for line in (describe(c) for c in slack.calls[start:]) if line]

@@ -9,7 +9,6 @@ duplicates, lost, forged accepted, which must all be 0 (a test asserts its own c
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -83,31 +82,49 @@ def database(engine: Engine) -> Iterator[DatabaseFault]:
     fault.remove()
 
 
+class TableLock:
+    """A lock that blocks writes to a table, held from another connection until `release()`
+    (or `most` seconds, so a failing test never hangs)."""
+
+    def __init__(self, engine: Engine, table: str, most: float) -> None:
+        self.taken = threading.Event()
+        self._release = threading.Event()
+        self._thread = threading.Thread(
+            target=self._hold, args=(engine, table, most), name="test-admin", daemon=True
+        )
+        self._thread.start()
+        self.taken.wait(5)
+
+    def _hold(self, engine: Engine, table: str, most: float) -> None:
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":
+                connection.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            self.taken.set()
+            self._release.wait(most)
+            connection.rollback()
+
+    @property
+    def held(self) -> bool:
+        return self.taken.is_set() and self._thread.is_alive()
+
+    def release(self) -> None:
+        """Let go of the lock, and wait until it is gone."""
+        self._release.set()
+        self._thread.join(timeout=15)
+
+
 @pytest.fixture
 def table_lock(engine: Engine):
-    """Hold a lock that blocks writes to `table` for `seconds`, from another connection
-    (PostgreSQL: LOCK TABLE; SQLite: the database's write lock)."""
-    threads: list[threading.Thread] = []
+    """Hold a lock that blocks writes to `table` (PostgreSQL: LOCK TABLE; SQLite: the
+    database's write lock), from another connection, until released."""
+    locks: list[TableLock] = []
 
-    def hold(table: str, seconds: float) -> threading.Event:
-        taken = threading.Event()
-
-        def run() -> None:
-            with engine.connect() as connection:
-                if engine.dialect.name == "postgresql":
-                    connection.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
-                else:
-                    connection.exec_driver_sql("BEGIN IMMEDIATE")
-                taken.set()
-                time.sleep(seconds)
-                connection.rollback()
-
-        thread = threading.Thread(target=run, name="test-admin", daemon=True)
-        thread.start()
-        threads.append(thread)
-        taken.wait(5)
-        return taken
+    def hold(table: str, most: float = 30.0) -> TableLock:
+        locks.append(TableLock(engine, table, most))
+        return locks[-1]
 
     yield hold
-    for thread in threads:
-        thread.join(timeout=15)
+    for lock in locks:
+        lock.release()

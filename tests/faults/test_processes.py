@@ -162,8 +162,9 @@ def test_a_clock_killed_after_slack_took_the_reminder_never_sends_it_twice(serve
         ).scalar()
     due = first.astimezone(ZoneInfo("Europe/London")).replace(tzinfo=None).isoformat()
     assert owed >= 2
-    # Slack takes the first post but answers only after 3 s; the clock is killed meanwhile.
-    slack.stall("chat.postMessage", 3.0)
+    # Slack takes the first post but answers only once the clock has been killed.
+    answer = threading.Event()
+    slack.stall("chat.postMessage", 60.0, until=answer)
     clock = subprocess.Popen(
         [*PROGRAM, "clock", "--once", "--now", due],
         env=env,
@@ -174,6 +175,7 @@ def test_a_clock_killed_after_slack_took_the_reminder_never_sends_it_twice(serve
     slack.wait_calls("stalled:chat.postMessage", timeout=60)
     clock.send_signal(signal.SIGKILL)
     clock.wait(timeout=10)
+    answer.set()
     slack.wait_calls("chat.postMessage", 1, timeout=10)  # it landed in Slack all the same
     # Ten minutes on, its claim has lapsed; the next clock takes over.
     lapsed = deliveries.wall_clock() - deliveries.LEASE

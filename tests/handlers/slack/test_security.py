@@ -3,6 +3,7 @@
 import io
 import json
 import logging
+import threading
 import time
 
 import pytest
@@ -146,11 +147,13 @@ def test_a_slow_users_info_never_holds_the_ack_and_a_guest_is_still_refused(
     workspace, runtime, slack
 ):
     slack.users["U0GUEST"] = {"is_restricted": True}
-    slack.stall("users.info", 2.0, times=1)  # past the 1.5 s the ack is held to below
+    answer_lookup = threading.Event()  # Slack answers the lookup once the ack has come
+    slack.stall("users.info", 30.0, times=1, until=answer_lookup)
     body, headers = workspace.requests.command(COMMAND, user="U0GUEST")
     started = time.monotonic()
     answer = workspace.post(body, headers)
     assert answer.status == 200 and time.monotonic() - started < 1.5
+    answer_lookup.set()
     reply = slack.wait_for(lambda s: s.responses(), timeout=15)[0]
     assert "guest accounts cannot use it" in visible(reply.get("text"))
     assert rows(runtime) == 0

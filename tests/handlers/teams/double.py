@@ -6,7 +6,8 @@ One server answers all three, as a sovereign cloud's overrides would point them:
   (`/v1/.well-known/keys`): what the Teams SDK validates inbound activities against;
   `inbound_token()` signs an RS256 token with those keys as the Bot Connector would,
   `rotate_connector_keys()` publishes a new one. The keys endpoint can be made slow
-  (`keys_delay` seconds); `key_fetches` counts its requests (`gets`, every GET's).
+  (`keys_delay` seconds) or held until an event is set (`keys_held`); `key_fetches`
+  counts its requests (`gets`, every GET's).
 - `login_url`: the Entra ID token endpoint (`/<tenant>/oauth2/v2.0/token`, plus the tenant
   discovery document MSAL reads first), issuing the bot's own token for client credentials.
 - `service_url` (`/teams/`): the Bot Connector's REST API v3. Every call needs a bot token
@@ -213,6 +214,7 @@ class FakeTeams:
     tls: bool = False
     message_limit: int = MESSAGE_LIMIT
     keys_delay: float = 0.0  # seconds the keys endpoint takes to answer
+    keys_held: threading.Event | None = None  # if set: the keys endpoint answers once it is
     clock: Callable[[], float] = time.monotonic
     calls: list[Call] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
@@ -593,6 +595,9 @@ class FakeTeams:
     def _keys(self) -> dict[str, Any]:
         if self.keys_delay > 0:
             self._stopping.wait(self.keys_delay)
+        held = self.keys_held
+        while held is not None and not (held.is_set() or self._stopping.is_set()):
+            held.wait(0.01)
         # The Bot Connector's keys carry the channels they may sign for.
         return {"keys": [signer.jwk(endorsements=["msteams"]) for signer in self.published_keys]}
 

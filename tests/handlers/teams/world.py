@@ -37,6 +37,11 @@ def teams_runtime(settings: Any, engine: Any, clock: Callable[[], dt.datetime]) 
         clock=clock,
     )
     platform.attach(runtime)
+    from handlers.teams.outbound import outbound_of
+    from tests.conftest import TIME
+
+    # Its pacer skips ahead in the tests' time (tests/conftest.py) rather than sleeping.
+    assert outbound_of(runtime).pacer.clock is TIME
     return runtime
 
 
