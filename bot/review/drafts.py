@@ -16,8 +16,8 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy.orm import Session, aliased
 
 from bot.errors import UserError
 from bot.records import events, history
@@ -62,6 +62,14 @@ class Decided:
 def current(draft: Draft) -> DraftVersion:
     """The draft's newest version."""
     return draft.versions[-1]
+
+
+def is_current() -> ColumnElement[bool]:
+    """A query's clause: the `DraftVersion` is its draft's newest (`current`, in SQL)."""
+    later = aliased(DraftVersion)
+    return ~exists().where(
+        later.draft_id == DraftVersion.draft_id, later.number > DraftVersion.number
+    )
 
 
 def tally(session: Session, version: DraftVersion, required: int) -> Tally:

@@ -21,15 +21,15 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, aliased, lazyload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
 
 from bot.access import roles
 from bot.errors import UserError
 from bot.records import history
 from bot.records.dates import ReviewYear, letter_date
 from bot.review import draft_outbox, translation
-from bot.review.drafts import current, tally
+from bot.review.drafts import current, is_current, tally
 from bot.review.final_files import NotIssuable, final_files
 from bot.review.tally import APPROVED
 from bot.runtime import Runtime
@@ -336,17 +336,11 @@ class LetterState:
 
 def past_review(session: Session, *, limit: int = 20) -> list[LetterState]:
     """The letters whose current version is approved, newest first, with where each stands."""
-    later = aliased(DraftVersion)
     rows = session.execute(
         select(Draft, DraftVersion, LetterIssue)
         .join(DraftVersion, DraftVersion.draft_id == Draft.id)
         .outerjoin(LetterIssue, LetterIssue.version_id == DraftVersion.id)
-        .where(
-            DraftVersion.approved_at.is_not(None),
-            ~exists().where(
-                later.draft_id == DraftVersion.draft_id, later.number > DraftVersion.number
-            ),
-        )
+        .where(DraftVersion.approved_at.is_not(None), is_current())
         .order_by(DraftVersion.approved_at.desc(), DraftVersion.id.desc())
         .limit(limit)
     ).all()

@@ -28,8 +28,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import exists, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from bot.records import activities, findings, progress
 from bot.records.dates import ReviewYear
@@ -72,7 +72,7 @@ class Letter:
 
 @dataclass(frozen=True)
 class Activities:
-    """A year's activities by status."""
+    """A year's activities by status (the fields in `ActivityStatus`'s order, which fills them)."""
 
     scheduled: int = 0
     completed: int = 0
@@ -171,7 +171,7 @@ def overview(session: Session, year: ReviewYear, *, today: dt.date, required: in
                 council=council.english_name,
                 letter=letter,
                 activities=Activities(
-                    *(counted.get((council.id, status), 0) for status in _STATUSES)
+                    *(counted.get((council.id, status), 0) for status in ActivityStatus)
                 ),
                 strengths=found.get((council.id, FindingKind.STRENGTH), 0),
                 improvements=found.get((council.id, FindingKind.IMPROVEMENT), 0),
@@ -182,14 +182,6 @@ def overview(session: Session, year: ReviewYear, *, today: dt.date, required: in
         )
     rows.sort(key=lambda row: ATTENTION.index(row.letter.state))  # stable: by name within
     return Overview(year, today, ended, tuple(rows), _totals(rows))
-
-
-_STATUSES = (
-    ActivityStatus.SCHEDULED,
-    ActivityStatus.COMPLETED,
-    ActivityStatus.POSTPONED,
-    ActivityStatus.CANCELLED,
-)
 
 
 def _letters(session: Session, year: ReviewYear, required: int) -> dict[int, Letter]:
@@ -227,7 +219,6 @@ def _letters(session: Session, year: ReviewYear, required: int) -> dict[int, Let
 def _current_versions(session: Session, year: ReviewYear) -> list[Any]:
     """The current version of every draft of the year (id, number, created_at, authority):
     columns only, never the letter's text."""
-    later = aliased(DraftVersion)
     return list(
         session.execute(
             select(
@@ -237,13 +228,7 @@ def _current_versions(session: Session, year: ReviewYear) -> list[Any]:
                 Draft.authority_id,
             )
             .join(Draft, DraftVersion.draft_id == Draft.id)
-            .where(
-                Draft.review_year == year.start_year,
-                # A draft's current version is its newest (`drafts.current`).
-                ~exists().where(
-                    later.draft_id == DraftVersion.draft_id, later.number > DraftVersion.number
-                ),
-            )
+            .where(Draft.review_year == year.start_year, drafts.is_current())
         )
     )
 
