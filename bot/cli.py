@@ -192,16 +192,19 @@ def _clock(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import build_runtime
 
     adapters.require_configured(settings)  # before the database is touched
-    runtime = build_runtime(settings)
-    adapters.attach_configured(runtime)
-    if args.once:
-        now = parse_now(args.now, settings) if args.now else None
-        report = clock.run_once(runtime, now)
-        print(report)
-        return 0
-    if args.now:
+    if args.now and not args.once:
         raise SettingsError("--now goes with --once")
-    clock.start(runtime, blocking=True)
+    runtime = build_runtime(settings)
+    try:
+        # The platforms' senders own threads and HTTP clients: closed on the way out.
+        adapters.attach_configured(runtime)
+        if args.once:
+            now = parse_now(args.now, settings) if args.now else None
+            print(clock.run_once(runtime, now))
+        else:
+            clock.start(runtime, blocking=True)
+    finally:
+        runtime.shutdown()
     return 0
 
 

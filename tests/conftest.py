@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import os
 import shutil
 import threading
@@ -584,3 +585,15 @@ def burst(answering: Any) -> Iterator[None]:
         stop.set()
         thread.join()
         clock.run_on()
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """Each test leaves logging as it found it. `ciw-bot`'s `main`, run in the test's process,
+    points the root logger at the stderr pytest lent that test; a thread logging after the
+    test would write to that closed stream ("I/O operation on closed file")."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    yield
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])

@@ -35,6 +35,11 @@ def base_env(tmp_path):
         (["serve"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_SIGNING_SECRET"),
         (["socket"], {"SLACK_BOT_TOKEN": "xoxb-1"}, "SLACK_APP_TOKEN"),
         (["clock", "--once"], {}, "SLACK_BOT_TOKEN"),
+        (
+            ["clock", "--now", "2020-04-09T09:00"],
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"},
+            "--once",
+        ),
         (["db", "upgrade"], {"CIW_TIMEZONE": "Nowhere/Land"}, "CIW_TIMEZONE"),
     ],
 )

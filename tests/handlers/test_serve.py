@@ -77,10 +77,19 @@ class Serve:
     """A `ciw-bot serve` process on a free loopback port; its log lines kept."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        # A free port is free only until someone takes it: on a busy machine another
+        # connection may, before the server binds it. Then the server says so and
+        # stops, and it starts again on another.
+        for _ in range(3):
+            if self._start(env):
+                return
+        raise AssertionError(f"no free port to serve on:\n{self.log.read_text()}")
+
+    def _start(self, env: dict[str, str]) -> bool:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self._out = log.open("w")
+        self._out = self.log.open("w")
         self.process = subprocess.Popen(
             [*PROGRAM, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env,
@@ -90,11 +99,15 @@ class Serve:
         )
         deadline = time.monotonic() + 60
         while True:
-            assert self.process.poll() is None, self.log.read_text()
+            if self.process.poll() is not None:
+                self._out.close()
+                said = self.log.read_text()
+                assert "address already in use" in said, said
+                return False
             try:
                 with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
                     self.health = (answer.status, json.loads(answer.read()))
-                    break
+                    return True
             except OSError:
                 assert time.monotonic() < deadline, "serve never answered"
                 time.sleep(0.2)

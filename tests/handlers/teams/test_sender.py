@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
@@ -163,10 +164,14 @@ def test_reminders_reach_personal_chats_and_the_channel_once_across_clock_runs(
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
 
+    threads = set(threading.enumerate())
     assert main(["clock", "--once", "--now", "2020-04-09T09:00"]) == 0
     assert "sent 3, failed 0" in capsys.readouterr().out
     assert main(["clock", "--once", "--now", "2020-04-09T09:00"]) == 0
     assert "sent 0, failed 0" in capsys.readouterr().out
+    # Each run closed what it opened: no sender's event loop is left running.
+    left = [t.name for t in set(threading.enumerate()) - threads if t.is_alive()]
+    assert [name for name in left if name.startswith("ciw-")] == []
 
     ann_chat, bea_chat = f"a:personal-{ANN}", f"a:personal-{BEA}"
     for conversation in (ann_chat, bea_chat, CHANNEL):
