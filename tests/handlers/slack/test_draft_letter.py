@@ -121,7 +121,11 @@ def test_draft_letter_posts_the_letter_for_review_with_its_docx(workspace, slack
         assert version.number == 1 and version.file_id
         actions = [
             h.action
-            for h in session.scalars(select(HistoryEntry).where(HistoryEntry.subject == "draft"))
+            for h in session.scalars(
+                select(HistoryEntry)
+                .where(HistoryEntry.subject == "draft")
+                .order_by(HistoryEntry.id)
+            )
         ]
         assert actions == ["started", "version", "posted"]
         version_id, thread_ts, file_id = version.id, draft.thread_ts, version.file_id
@@ -237,7 +241,9 @@ def test_asking_again_posts_a_new_version_in_the_thread_with_what_changed(
     assert "review of two cases" in all_text(update)
     with runtime.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Draft)) == 1
-        assert [v.number for v in session.scalars(select(DraftVersion))] == [1, 2]
+        assert [
+            v.number for v in session.scalars(select(DraftVersion).order_by(DraftVersion.id))
+        ] == [1, 2]
         v2 = session.scalars(select(DraftVersion).where(DraftVersion.number == 2)).one()
         assert buttons(update)[drafts.APPROVE]["value"] == str(v2.id)
         assert "review of two cases" in docx_text(slack.uploads[v2.file_id])
