@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import email
 import importlib.metadata
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
 import tomllib
 import urllib.request
 import zipfile
@@ -38,6 +35,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from handlers.slack.double import FakeSlack, SignedRequests
+from tests.serving import ServeProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
@@ -267,61 +265,29 @@ def slack() -> Iterator[FakeSlack]:
     assert not double.refusals, "\n".join(str(r) for r in double.refusals)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_from_the_wheel(
     installed: Installed, env: dict[str, str], workdir: Path, slack: FakeSlack
 ):
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
     env = {
         **env,
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": slack.api_url,
     }
-    log = workdir / "serve.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [installed.program, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=workdir,
-            stdout=out,
-            stderr=subprocess.STDOUT,
+    served = ServeProcess(env, workdir / "serve.log", program=[installed.program], cwd=workdir)
+    try:
+        assert served.health == (200, {"status": "ok", "database": "ok"})
+        body, headers = SignedRequests(SECRET, slack).command("help")
+        request = urllib.request.Request(
+            f"{served.url}/slack/events", data=body, headers=headers, method="POST"
         )
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert process.poll() is None, log.read_text()
-                try:
-                    with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
-                        health = (answer.status, json.loads(answer.read()))
-                        break
-                except OSError:
-                    assert time.monotonic() < deadline, f"serve never answered\n{log.read_text()}"
-                    time.sleep(0.1)
-            assert health == (200, {"status": "ok", "database": "ok"})
-            body, headers = SignedRequests(SECRET, slack).command("help")
-            request = urllib.request.Request(
-                f"{url}/slack/events", data=body, headers=headers, method="POST"
-            )
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                assert answer.status == 200
-            assert "log-activity" in slack.wait_for(lambda s: s.responses())[0].get("text")
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-                raise
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.status == 200
+        assert "log-activity" in slack.wait_for(lambda s: s.responses())[0].get("text")
+    finally:
+        served.stop()
     # Stopped gracefully by the host's signal (uvicorn finishes, then re-raises the signal
     # so the host sees how it ended), with nothing but its own log lines.
-    assert process.returncode in (0, -signal.SIGTERM), log.read_text()
-    assert "Application shutdown complete" in log.read_text()
-    assert "Traceback" not in log.read_text()
+    assert served.process.returncode in (0, -signal.SIGTERM), served.text()
+    assert "Application shutdown complete" in served.text()
+    assert "Traceback" not in served.text()

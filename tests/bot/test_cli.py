@@ -1,16 +1,15 @@
 """The `ciw-bot` program as an operator runs it: real processes, real environment."""
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from handlers.slack.double import SignedRequests
+from tests.serving import ServeProcess
 
 PROGRAM = [sys.executable, "-m", "bot.cli"]
 
@@ -113,47 +112,26 @@ def test_non_sqlite_database_on_an_old_schema_is_refused(base_env, engine):
     assert "Traceback" not in result.stderr
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_answers_health_and_signed_commands(base_env, slack, tmp_path: Path):
-    port = _free_port()
     env = {
         **base_env,
         "SLACK_BOT_TOKEN": "xoxb-1",
         "SLACK_SIGNING_SECRET": "serve-secret",
         "SLACK_API_URL": slack.api_url,
     }
-    process = subprocess.Popen(
-        [*PROGRAM, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    served = ServeProcess(env, tmp_path / "serve.log")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    health = r.read().decode()
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "serve never answered"
-                time.sleep(0.2)
-        assert '"database": "ok"' in health
+        assert served.health == (200, {"status": "ok", "database": "ok"})
         body, headers = SignedRequests("serve-secret", slack).command("list wrexham 2019-20")
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers, method="POST"
+            f"{served.url}/slack/events", data=body, headers=headers, method="POST"
         )
         with urllib.request.urlopen(request, timeout=5) as r:
             assert r.status == 200
         reply = slack.wait_for(lambda s: s.responses())[0]
         assert "Wrexham County Borough Council" in reply.get("text")
         unsigned = urllib.request.Request(
-            f"http://127.0.0.1:{port}/slack/events",
+            f"{served.url}/slack/events",
             data=body,
             headers={"Content-Type": headers["Content-Type"]},
             method="POST",
@@ -162,8 +140,7 @@ def test_serve_answers_health_and_signed_commands(base_env, slack, tmp_path: Pat
             urllib.request.urlopen(unsigned, timeout=5)
         assert refused.value.code == 401
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        served.stop(timeout=10)
 
 
 def test_draft_letter_without_slack(base_env, tmp_path):
@@ -241,19 +218,13 @@ def test_serve_with_clock_sends_what_is_due(base_env, slack, tmp_path):
             session, activity, reason="council elections", actor="U0INSPECT", now=runtime.now()
         )
     runtime.engine.dispose()
-    port = _free_port()
     env = {
         **base_env,
         "SLACK_BOT_TOKEN": "xoxb-1",
         "SLACK_SIGNING_SECRET": "s3cret-value",
         "SLACK_API_URL": slack.api_url,
     }
-    process = subprocess.Popen(
-        [*PROGRAM, "serve", "--host", "127.0.0.1", "--port", str(port), "--with-clock"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    served = ServeProcess(env, tmp_path / "serve.log", args=["--with-clock"])
     try:
         posts = slack.wait_for(
             lambda s: [c for c in s.of("chat.postMessage") if c.get("channel") == "G0REVIEW"],
@@ -261,8 +232,7 @@ def test_serve_with_clock_sends_what_is_due(base_env, slack, tmp_path):
         )
         assert any("performance review meeting" in (c.get("text") or "") for c in posts)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        served.stop(timeout=10)
 
 
 def test_draft_letter_out_writes_the_issued_files_of_an_issued_year(base_env, tmp_path):

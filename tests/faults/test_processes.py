@@ -6,14 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,16 +20,9 @@ from db.models import Activity, Delivery
 from handlers.slack import deliveries
 from handlers.slack.double import SignedRequests
 from tests.faults.conftest import tally
+from tests.serving import PROGRAM, ROOT, ServeProcess
 
-PROGRAM = [sys.executable, "-m", "bot.cli"]
 SECRET = "faults-secret"
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env(engine, slack) -> dict[str, str]:
@@ -59,36 +49,15 @@ def _post(port: int, body: bytes, headers: dict[str, str]) -> int:
 
 
 @pytest.fixture
-def servers(engine, slack):
+def servers(engine, slack, tmp_path):
     """Two `ciw-bot serve` on the same database, as two web dynos would run."""
     env = _env(engine, slack)
-    ports = [_free_port(), _free_port()]
-    processes = [
-        subprocess.Popen(
-            [*PROGRAM, "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for port in ports
-    ]
+    started = [ServeProcess(env, tmp_path / f"serve-{n}.log") for n in range(2)]
     try:
-        for port in ports:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                        break
-                except OSError:
-                    assert time.monotonic() < deadline, "serve never answered"
-                    time.sleep(0.2)
-        yield ports
+        yield [served.port for served in started]
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=15)
+        for served in started:
+            served.stop(timeout=15)
 
 
 def _activities(engine) -> int:

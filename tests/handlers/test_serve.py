@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,16 +17,11 @@ import pytest
 
 from handlers.slack.double import FakeSlack, SignedRequests
 from tests.handlers.teams.double import FakeTeams, Signer, fake_teams
+from tests.serving import ServeProcess
 
 PROGRAM = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "serve-secret"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -73,49 +67,9 @@ def teams_env(cloud: FakeTeams) -> dict[str, str]:
     }
 
 
-class Serve:
-    """A `ciw-bot serve` process on a free loopback port; its log lines kept."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        # A free port is free only until someone takes it: on a busy machine another
-        # connection may, before the server binds it. Then the server says so and
-        # stops, and it starts again on another.
-        for _ in range(3):
-            if self._start(env):
-                return
-        raise AssertionError(f"no free port to serve on:\n{self.log.read_text()}")
-
-    def _start(self, env: dict[str, str]) -> bool:
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._out = self.log.open("w")
-        self.process = subprocess.Popen(
-            [*PROGRAM, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=env,
-            cwd=ROOT,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                self._out.close()
-                said = self.log.read_text()
-                assert "address already in use" in said, said
-                return False
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as answer:
-                    self.health = (answer.status, json.loads(answer.read()))
-                    return True
-            except OSError:
-                assert time.monotonic() < deadline, "serve never answered"
-                time.sleep(0.2)
-
-    def lines(self) -> list[dict]:
-        return [
-            json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")
-        ]
+class Serve(ServeProcess):
+    """A `ciw-bot serve` process on a free loopback port (`tests.serving`), with the
+    requests these tests send it."""
 
     def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         request = urllib.request.Request(self.url + path, data=body, headers=headers, method="POST")
@@ -137,11 +91,6 @@ class Serve:
         if status != 200:
             return status, ""
         return status, slack.wait_for(lambda s: s.responses())[0].get("text")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
-        self._out.close()
 
 
 @pytest.fixture
