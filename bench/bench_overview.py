@@ -54,7 +54,7 @@ from db.models import (
     WelshText,
 )
 from db.session import make_engine, upgrade
-from tests.databases import beside
+from tests.databases import beside, emptied
 
 YEARS = [ReviewYear(start) for start in range(2010, 2020)]
 MEASURED = ReviewYear(2019)
@@ -272,16 +272,6 @@ def plans(engine: Engine, statements: list[tuple[str, object]]) -> str:
             )
             out += [f"       {line.strip()}" for line in lines[:6]]
     return "\n".join(out)
-
-
-def emptied(url: str) -> Engine:
-    """A PostgreSQL database emptied and migrated (its schema dropped and made again)."""
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    upgrade(engine)
-    return engine
 
 
 def run(engine: Engine, runs: int) -> bool:

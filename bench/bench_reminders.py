@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import event, insert, select
 
 from bot.delivery import outbox
 from bot.reminders import clock, planning
@@ -41,6 +41,7 @@ from handlers.slack.app import create_app, runtime_of
 from handlers.slack.client import make_client
 from handlers.slack.deliveries import due_ids
 from handlers.slack.double import FakeSlack
+from tests.databases import emptied
 
 LONDON = "Europe/London"
 TICK_LIMIT_S = 0.020
@@ -144,12 +145,8 @@ def main() -> int:
         url = args.database_url or f"sqlite:///{folder}/bench.db"
         engine = make_engine(url)
         if engine.dialect.name != "sqlite":
-            from db.session import upgrade
-
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
-            upgrade(engine)  # the migration seeds the 22 authorities
+            engine.dispose()
+            engine = emptied(url)
         settings = Settings(
             slack_bot_token="xoxb-bench",
             slack_api_url=slack.api_url,

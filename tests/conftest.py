@@ -245,12 +245,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_engine() -> Iterator[Engine]:
     """The PostgreSQL test database, emptied and migrated once per run."""
-    url = os.environ["CIW_TEST_DATABASE_URL"]
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    upgrade(engine)
+    from tests.databases import emptied
+
+    engine = emptied(os.environ["CIW_TEST_DATABASE_URL"])
     yield engine
     engine.dispose()
 

@@ -1,11 +1,12 @@
 """PostgreSQL databases of their own beside the one a setting names, for the suite's
-workers and the benchmarks (each empties its database, which would cut another's)."""
+workers and the benchmarks (each empties its database, which would cut another's), and
+how one is emptied."""
 
 from __future__ import annotations
 
-from sqlalchemy import make_url, text
+from sqlalchemy import Engine, make_url, text
 
-from db.session import make_engine
+from db.session import make_engine, upgrade
 
 
 def beside(url: str, suffix: str) -> str:
@@ -21,3 +22,14 @@ def beside(url: str, suffix: str) -> str:
             connection.execute(text(f'CREATE DATABASE "{mine.database}"'))
     admin.dispose()
     return mine.render_as_string(hide_password=False)
+
+
+def emptied(url: str) -> Engine:
+    """An engine on the PostgreSQL database `url`, emptied and migrated (its schema dropped
+    and made again; the migration seeds the 22 authorities)."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    upgrade(engine)
+    return engine
