@@ -109,15 +109,22 @@ def enqueue_version(
 
 def enqueue_refresh(session: Session, draft: Draft, *, now: dt.datetime) -> None:
     """Queue an update of the draft's parent message to its state when the update goes out."""
-    # One refresh waiting is enough: it shows the state as it is when it goes out.
+    # One refresh waiting is enough: it shows the state as it is when it goes out. Unless a
+    # sender is claiming it this moment: it may have read the state before this transaction
+    # commits. FOR UPDATE waits for such a claim (PostgreSQL then reads the row again, now
+    # claimed, and a new refresh is queued), and holds the row so that no sender claims it
+    # until this commits (its claim skips locked rows; the kick after commit sends it).
+    # SQLite needs neither: this transaction holds the only write lock by now.
     waiting = session.scalar(
-        select(Delivery.id).where(
+        select(Delivery.id)
+        .where(
             Delivery.conversation == conversation(draft),
             Delivery.kind == PARENT,
             Delivery.sent_at.is_(None),
             Delivery.cancelled_at.is_(None),
             Delivery.claimed_at.is_(None),
         )
+        .with_for_update()
     )
     if waiting is None:
         _enqueue(
